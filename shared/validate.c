@@ -1,0 +1,1 @@
+/* placeholder: being written */ typedef int cp__placeholder_validate;
