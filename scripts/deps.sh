@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: Apache-2.0
+# scripts/deps.sh - the Debian packages certplane needs, and one function that installs the missing ones
+# Sourced by scripts/test and scripts/run.
+
+# Building: compiler, CMake, and every library the binaries link.
+CP_BUILD_PACKAGES="build-essential cmake pkg-config git clang-format
+  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
+  libhiredis-dev libcurl4-openssl-dev libssl-dev libh2o-evloop-dev libjansson-dev"
+# Testing: the unit test framework and the real servers and clients the tests run against.
+CP_TEST_PACKAGES="libcmocka-dev redis-server pebble curl openssl
+  python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc"
+# Running the whole system locally (scripts/run).
+CP_RUN_PACKAGES="redis-server pebble curl openssl"
+
+# cp_install_packages PKG...: apt-get installs those that are not installed yet (as root, or with sudo).
+cp_install_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "== installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        >/tmp/certplane-apt.log 2>&1 || { tail -30 /tmp/certplane-apt.log; return 1; }
+}
