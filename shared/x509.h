@@ -22,45 +22,59 @@ typedef enum cp_key_type {
     CP_KEY_EC_P384 = 5,
 } cp_key_type_t;
 
-/** Generates a fresh private key of `type` into *out (caller frees with EVP_PKEY_free).
- *  Errors: CP_EINVAL (unknown type), CP_ECRYPTO. THREAD SAFETY: any thread. */
+/** Generates a fresh private key of `type` into *out (caller frees with EVP_PKEY_free). RSA keys
+ *  have the public exponent 65537; EC keys are on the named curve. Errors: CP_EINVAL (unknown
+ *  type), CP_ECRYPTO. THREAD SAFETY: any thread. */
 int cp_x509_key_generate(cp_key_type_t type, EVP_PKEY **out, cp_err_t *err);
 
-/** The key type of `key`, or -1 when it is none of cp_key_type_t (CP_KEY_DEFAULT is never returned).
- *  THREAD SAFETY: any thread. */
+/** The key type of `key`, or -1 when it is none of cp_key_type_t (CP_KEY_DEFAULT is never returned;
+ *  a NULL key, another RSA size, another curve or another algorithm is -1). THREAD SAFETY: any
+ *  thread. */
 int cp_x509_key_type(const EVP_PKEY *key);
 
-/** Writes `key` as unencrypted PKCS#8 PEM into *pem (NUL-terminated, malloc'd, caller frees; it is a secret:
- *  the caller should clear it with OPENSSL_cleanse before free when practical). Errors: CP_ECRYPTO. */
+/** Writes `key` as unencrypted PKCS#8 PEM into *pem (NUL-terminated, malloc'd, caller frees; it is
+ *  a secret: the caller should clear it with OPENSSL_cleanse before free when practical). Errors:
+ *  CP_EINVAL (NULL argument), CP_ECRYPTO (e.g. a key without its private half). THREAD SAFETY: any
+ *  thread. */
 int cp_x509_key_to_pem(const EVP_PKEY *key, char **pem, cp_err_t *err);
 
-/** Reads a private key (PKCS#8, PKCS#1 RSA or SEC1 EC PEM) from `pem` of `len` bytes. Errors: CP_EINVAL
- *  with a message that never quotes the key material. THREAD SAFETY: any thread. */
+/** Reads a private key (PKCS#8, PKCS#1 RSA or SEC1 EC PEM) from `pem` of `len` bytes into *out
+ *  (caller frees with EVP_PKEY_free). The first private key block counts; text around it is
+ *  ignored. An encrypted key is refused (never a passphrase prompt). PKCS#8 may hold another
+ *  algorithm (Ed25519): check cp_x509_key_type() when only RSA and EC will do. Errors: CP_EINVAL
+ *  (empty, malformed, encrypted, no private key) with a message that never quotes the input. THREAD
+ *  SAFETY: any thread. */
 int cp_x509_key_from_pem(const char *pem, size_t len, EVP_PKEY **out, cp_err_t *err);
 
-/** A parsed chain: certs[0] is the leaf, the rest its chain in the order given. */
+/** Most certificates cp_x509_chain_parse accepts in one chain. */
+#define CP_X509_CHAIN_MAX 16
+
+/** A parsed chain: certs[0] is the leaf, the rest its chain in the order given (not verified). */
 typedef struct cp_x509_chain {
     X509 **certs;
     size_t n;
 } cp_x509_chain_t;
 
-/** Parses every CERTIFICATE block of `pem` (len bytes) into *out (caller frees with cp_x509_chain_free).
- *  Text between blocks is ignored; any other PEM block, a malformed block, or no certificate at all is
- *  CP_EINVAL ("certificate 2: ..."). At most 16 certificates. THREAD SAFETY: any thread. */
+/** Parses every CERTIFICATE block of `pem` (len bytes) into *out (caller frees with
+ *  cp_x509_chain_free). Text between blocks is ignored; any other PEM block, a malformed block, PEM
+ *  headers, bytes after the DER certificate, or no certificate at all is CP_EINVAL ("certificate 2:
+ *  ..." names the block, counted from 1). More than CP_X509_CHAIN_MAX blocks is CP_EINVAL too. On
+ *  failure *out is unchanged and nothing is allocated. THREAD SAFETY: any thread. */
 int cp_x509_chain_parse(const char *pem, size_t len, cp_x509_chain_t **out, cp_err_t *err);
 
-/** Frees a chain; NULL is a no-op. */
+/** Frees a chain and its certificates; NULL is a no-op. THREAD SAFETY: any thread, on its own
+ *  chain. */
 void cp_x509_chain_free(cp_x509_chain_t *chain);
 
 /** Facts about one certificate. Strings are malloc'd; release with cp_x509_info_dispose. */
 typedef struct cp_x509_info {
-    int64_t not_before;  /* Unix seconds */
-    int64_t not_after;   /* Unix seconds */
-    char *serial;        /* lower-case hex, no leading zeros beyond one byte, no colons */
-    char *issuer;        /* RFC 2253 distinguished name */
-    char *subject;       /* RFC 2253 distinguished name */
-    char *common_name;   /* subject CN, or NULL */
-    char **dns_names;    /* SAN dNSName entries, in order */
+    int64_t not_before; /* Unix seconds */
+    int64_t not_after;  /* Unix seconds */
+    char *serial;       /* lower-case hex, no leading zeros beyond one byte, no colons */
+    char *issuer;       /* RFC 2253 distinguished name */
+    char *subject;      /* RFC 2253 distinguished name */
+    char *common_name;  /* subject CN, or NULL */
+    char **dns_names;   /* SAN dNSName entries, in order */
     size_t n_dns_names;
     char **ip_addresses; /* SAN iPAddress entries, canonical text (inet_ntop) */
     size_t n_ip_addresses;
@@ -68,31 +82,60 @@ typedef struct cp_x509_info {
     int key_type;             /* as cp_x509_key_type() of its public key */
 } cp_x509_info_t;
 
-/** Fills *info from `cert`. Errors: CP_ECRYPTO, CP_EINVAL (unreadable validity dates).
- *  On failure *info holds nothing to free. THREAD SAFETY: any thread. */
+/** Fills *info from `cert`. SAN entries of other kinds (email, URI) are skipped. Errors:
+ *  CP_ECRYPTO, CP_EINVAL (unreadable validity dates, an unreadable or repeated SAN extension, a NUL
+ *  byte inside the CN or a dNSName, an iPAddress of neither 4 nor 16 bytes). *info is overwritten,
+ *  not disposed; on failure it is zeroed and holds nothing to free. THREAD SAFETY: any thread. */
 int cp_x509_info_get(X509 *cert, cp_x509_info_t *info, cp_err_t *err);
 
-/** Frees the strings of *info and zeroes it. */
+/** Frees the strings of *info and zeroes it; a zeroed info and NULL are no-ops. THREAD SAFETY: any
+ *  thread, on its own info. */
 void cp_x509_info_dispose(cp_x509_info_t *info);
 
-/** 0 when `key` is the private key of `cert`'s public key, CP_EINVAL ("private key does not match the
- *  certificate") otherwise. THREAD SAFETY: any thread. */
+/** 0 when `key` is the private key of `cert`'s public key, CP_EINVAL ("private key does not match
+ *  the certificate") otherwise, also for NULL arguments. Only the public halves are compared (a
+ *  key from cp_x509_key_from_pem always has its private half). THREAD SAFETY: any thread. */
 int cp_x509_key_matches(X509 *cert, EVP_PKEY *key, cp_err_t *err);
 
-/** Builds a DER CSR signed by `key` (SHA-256) with every DNS name and IP address in a subjectAltName
- *  extension and the first DNS name as CN when it fits in 64 bytes (never an IP address in the CN).
- *  *der is malloc'd (caller frees). Errors: CP_EINVAL (no names, an unparsable IP), CP_ECRYPTO. */
+/** Builds a DER CSR signed by `key` (SHA-256) with every DNS name and IP address in a
+ *  subjectAltName extension and the first DNS name as CN when it fits in 64 bytes (never an IP
+ *  address in the CN). The SAN entries are DNS names then IP addresses, each in the given order;
+ *  without a CN the subject is empty and the extension critical (RFC 5280 4.2.1.6). DNS names must
+ *  be 1-253 bytes of printable ASCII without spaces (full syntax is cp_validate's); IP addresses
+ *  are IPv4 dotted quads or IPv6 text without a zone. *der is malloc'd (caller frees). Errors:
+ *  CP_EINVAL (no names, a bad DNS name, an unparsable IP; the message names the index), CP_ECRYPTO.
+ *  THREAD SAFETY: any thread. */
 int cp_x509_csr_build(EVP_PKEY *key, const char *const *dns_names, size_t n_dns,
-                      const char *const *ip_addresses, size_t n_ip, unsigned char **der, size_t *der_len,
-                      cp_err_t *err);
+                      const char *const *ip_addresses, size_t n_ip, unsigned char **der,
+                      size_t *der_len, cp_err_t *err);
 
-/** Makes a self-signed certificate for `key` with the given DNS names (CN = the first, SANs = all),
- *  valid from one hour ago for `days` days, serial random. Caller frees with X509_free.
- *  Used for the edge's fallback certificate and in tests. THREAD SAFETY: any thread. */
-int cp_x509_self_signed(EVP_PKEY *key, const char *const *dns_names, size_t n_dns, int days, X509 **out,
-                        cp_err_t *err);
+/** Longest validity cp_x509_self_signed accepts, in days. */
+#define CP_X509_SELF_SIGNED_MAX_DAYS 36500
 
-/** PEM text of one certificate, malloc'd NUL-terminated (caller frees). Errors: CP_ECRYPTO. */
+/** Makes a self-signed X.509 v3 certificate for `key` with the given DNS names (CN = the first,
+ *  SANs = all, issuer = subject), signed with SHA-256: notBefore is one hour ago, notAfter `days`
+ *  days after notBefore, the serial 16 random bytes. Caller frees *out with X509_free. DNS names
+ *  are checked as for cp_x509_csr_build. Used for the edge's fallback certificate and in tests.
+ *  Errors: CP_EINVAL (no names, a bad name, a first name over 64 bytes, days outside
+ *  1..CP_X509_SELF_SIGNED_MAX_DAYS), CP_ECRYPTO. THREAD SAFETY: any thread. */
+int cp_x509_self_signed(EVP_PKEY *key, const char *const *dns_names, size_t n_dns, int days,
+                        X509 **out, cp_err_t *err);
+
+/** PEM text of one certificate, malloc'd NUL-terminated (caller frees). Errors: CP_EINVAL (NULL
+ *  argument), CP_ECRYPTO. THREAD SAFETY: any thread. */
 int cp_x509_cert_to_pem(X509 *cert, char **pem, cp_err_t *err);
+
+/* Internal to shared/x509*.c, which share them across the module's files; not part of the API. */
+
+/** Sets err to code and "<formatted what>: <OpenSSL's last error>", then clears OpenSSL's error
+ *  queue. Returns code. */
+int cp_x509__ossl_fail(cp_err_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** calloc that aborts when out of memory; never NULL, also for n or size 0. */
+void *cp_x509__xcalloc(size_t n, size_t size);
+/** A malloc'd NUL-terminated copy of len bytes of s; aborts when out of memory. */
+char *cp_x509__xstrndup(const char *s, size_t len);
+/** A malloc'd NUL-terminated copy of a memory BIO's content; aborts when out of memory. */
+char *cp_x509__bio_to_string(BIO *bio);
 
 #endif
