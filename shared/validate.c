@@ -139,13 +139,13 @@ int cp_validate_decode_punycode(const char *in, size_t len, uint32_t *out, size_
 {
     if (in == NULL || out == NULL || n_out == NULL)
         return cp_err_set(err, CP_EINVAL, "invalid Punycode: NULL argument");
-    size_t n, pos;
+    size_t n = 0, pos = 0;
     int rc = pc_copy_basic(in, len, out, max, &n, &pos, err);
     if (rc != 0)
         return rc;
     uint32_t cp = PC_INITIAL_N, i = 0, bias = PC_INITIAL_BIAS;
     while (pos < len) {
-        uint32_t delta;
+        uint32_t delta = 0;
         rc = pc_read_delta(in, len, &pos, bias, &delta, err);
         if (rc != 0)
             return rc;
