@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* main.c - certplane-controller: wires configuration, service core, workers and both transports */
+#include <curl/curl.h>
+#include <grpc/grpc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "controller/config.h"
+#include "controller/gateway.h"
+#include "controller/grpc_api.h"
+#include "controller/service.h"
+#include "controller/work.h"
+#include "shared/log.h"
+#include "shared/store.h"
+
+/* HTTP-01 answers come straight from Redis on the gateway thread, through a connection of its own that
+ * is opened on first use (the lookup only ever runs on that one thread). */
+typedef struct http01_lookup_ctx {
+    const char *redis_url;
+    cp_store_t *store;
+} http01_lookup_ctx_t;
+
+static int http01_lookup(void *ctx, const char *token, char **key_authorization)
+{
+    http01_lookup_ctx_t *h = ctx;
+    if (h->store == NULL && cp_store_new(h->redis_url, NULL, &h->store, NULL) != 0)
+        return CP_EUNAVAIL;
+    return cp_store_challenge_get(h->store, token, key_authorization, NULL);
+}
+
+/* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which also
+ * paces the health tick. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int run(const ctl_config_t *cfg, const sigset_t *signals)
+{
+    cp_err_t err = {0};
+    ctl_service_t *svc = NULL;
+    ctl_work_t *work = NULL;
+    ctl_gateway_t *gw = NULL;
+    ctl_grpc_api_t *api = NULL;
+    int grpc_port = 0, http_port = 0, rc;
+    http01_lookup_ctx_t http01 = {.redis_url = cfg->redis_url};
+    ctl_gateway_opts_t gw_opts = {
+        .listen = cfg->http_listen, .http01_lookup = http01_lookup, .http01_ctx = &http01};
+
+    if ((rc = ctl_service_new(cfg, &svc, &err)) != 0 || (rc = ctl_service_start(svc, &err)) != 0 ||
+        (rc = ctl_work_start(cfg, &work, &err)) != 0 ||
+        (rc = ctl_gateway_start_opts(svc, &gw_opts, &gw, &http_port, &err)) != 0 ||
+        (rc = ctl_grpc_api_start(cfg, svc, &api, &grpc_port, &err)) != 0) {
+        CP_LOG(CP_LOG_ERROR, "main", "cannot start: %s", err.msg[0] ? err.msg : cp_strerror(rc));
+        goto out;
+    }
+    char gp[16], hp[16];
+    snprintf(gp, sizeof gp, "%d", grpc_port);
+    snprintf(hp, sizeof hp, "%d", http_port);
+    const char *kv[] = {"grpc_port", gp, "http_port", hp, "controller_id", cfg->controller_id, NULL};
+    CP_LOGKV(CP_LOG_INFO, "main", kv, "certplane-controller %s serving", CERTPLANE_VERSION);
+    for (;;) {
+        struct timespec second = {.tv_sec = 1};
+        int sig = sigtimedwait(signals, NULL, &second);
+        if (sig == SIGINT || sig == SIGTERM) {
+            CP_LOG(CP_LOG_INFO, "main", "signal %d: shutting down", sig);
+            break;
+        }
+        ctl_grpc_api_tick(api);
+    }
+out:
+    /* Transports first, so no request reaches a stopped service; workers finish their current step. */
+    ctl_grpc_api_stop(api);
+    ctl_gateway_stop(gw);
+    ctl_work_stop(work);
+    ctl_service_free(svc);
+    cp_store_free(http01.store);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    sigset_t signals;
+    block_signals(&signals);
+    ctl_config_t cfg;
+    cp_err_t err = {0};
+    int rc = ctl_config_parse(&cfg, argc, argv, &err);
+    if (rc == CP_CFG_HELP) {
+        ctl_config_help(stdout);
+        ctl_config_dispose(&cfg);
+        return 0;
+    }
+    if (rc == CP_CFG_VERSION) {
+        printf("certplane-controller %s\n", CERTPLANE_VERSION);
+        ctl_config_dispose(&cfg);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "certplane-controller: %s\n", err.msg);
+        ctl_config_dispose(&cfg);
+        return 2;
+    }
+    cp_log_level_t level;
+    if (cp_log_level_parse(cfg.log_level, &level) != 0) {
+        fprintf(stderr, "certplane-controller: --log-level: expected debug, info, warn or error\n");
+        ctl_config_dispose(&cfg);
+        return 2;
+    }
+    cp_log_set_level(level);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    grpc_init();
+    rc = run(&cfg, &signals);
+    grpc_shutdown_blocking();
+    curl_global_cleanup();
+    ctl_config_dispose(&cfg);
+    return rc;
+}
