@@ -14,4 +14,4 @@ function(cp_binary_test name)
     ENVIRONMENT "${CP_TEST_ENV};CP_CONTROLLER_BIN=$<TARGET_FILE:certplane-controller>")
 endfunction()
 
-cp_binary_test(grpc_api LABELS redis)
+cp_binary_test(api_clients LABELS redis)

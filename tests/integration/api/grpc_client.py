@@ -4,58 +4,20 @@
 # not write), from stubs generated out of proto/ at test time.
 #
 # Usage: grpc_client.py --addr 127.0.0.1:PORT --admin TOKEN --read TOKEN --edge TOKEN --proto-dir DIR
-#                       --work-dir DIR
+#                       --work-dir DIR [--http PORT --redis-port PORT]
 import argparse
-import os
-import subprocess
-import sys
 import threading
 import time
 
-failures = []
-passes = []
-
-
-def check(cond, what):
-    if cond:
-        passes.append(what)
-        print("ok   -", what)
-    else:
-        print("FAIL -", what)
-        failures.append(what)
-
-
-def gen_stubs(proto_dir, out):
-    plugin = subprocess.check_output(["sh", "-c", "command -v grpc_python_plugin"]).decode().strip()
-    # The health proto's own path (grpc/health/v1) would shadow the grpc package in Python, so it is
-    # compiled from a copy under another directory; its package, and so the wire names, stay the same.
-    os.makedirs(os.path.join(out, "src", "cphealth"), exist_ok=True)
-    with open(os.path.join(proto_dir, "grpc/health/v1/health.proto")) as f:
-        health = f.read()
-    with open(os.path.join(out, "src", "cphealth", "health.proto"), "w") as f:
-        f.write(health)
-    for root, p in [(proto_dir, "certplane/v1/certplane.proto"),
-                    (os.path.join(out, "src"), "cphealth/health.proto")]:
-        subprocess.check_call(["protoc", "-I" + root, "-I/usr/include", "--python_out=" + out,
-                               "--grpc_python_out=" + out,
-                               "--plugin=protoc-gen-grpc_python=" + plugin, os.path.join(root, p)])
-    sys.path.insert(0, out)
-
-
-def make_pair(work, name, cn):
-    key, crt = os.path.join(work, name + ".key"), os.path.join(work, name + ".crt")
-    subprocess.check_call(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                           "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
-                           "-days", "30", "-subj", "/CN=" + cn,
-                           "-addext", "subjectAltName=DNS:%s,DNS:www.%s" % (cn, cn)],
-                          stderr=subprocess.DEVNULL)
-    return open(crt).read(), open(key).read()
+from common import check, gen_stubs, make_pair, summary
 
 
 def main():
     ap = argparse.ArgumentParser()
     for a in ["addr", "admin", "read", "edge", "proto-dir", "work-dir"]:
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--http")
+    ap.add_argument("--redis-port")
     args = ap.parse_args()
     gen_stubs(args.proto_dir, args.work_dir)
     import grpc
@@ -231,9 +193,8 @@ def main():
         c = e.code()
     check(c == grpc.StatusCode.DEADLINE_EXCEEDED, "Watch honours the client deadline")
 
-    print("grpc_client: %d passed, %d failed" % (len(passes), len(failures)))
-    return 1 if failures else 0
+    return summary("grpc_client")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

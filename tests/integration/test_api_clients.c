@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_api_clients.c - clients we did not write (python3-grpcio, curl) against a real controller + Redis */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "tests/support/controller.h"
+#include "tests/support/harness.h"
+
+#define ADMIN "adm1n-token"
+#define READ "re4d-token"
+#define EDGE "ed9e-token"
+
+/* Starts Redis and a controller (whose ACME CA is a closed port, so queued work fails fast and quietly),
+ * runs tests/integration/api/<script> with the addresses and tokens, and checks every exit status. */
+static void run_script(const char *script_name)
+{
+    char dir[256];
+    assert_int_equal(cp_test_tmpdir("apiclients", dir, sizeof dir), 0);
+    cp_test_redis_t redis;
+    assert_int_equal(cp_test_redis_start(&redis, NULL), 0);
+    char acme[128];
+    snprintf(acme, sizeof acme, "--acme-provider=https://127.0.0.1:%d/dir", cp_test_free_port());
+    const char *args[] = {acme, "--workers=1", "--acme-timeout=2s", NULL};
+    const char *env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin," READ ":read," EDGE ":edge", NULL};
+    cp_test_controller_t ctl;
+    assert_int_equal(cp_test_controller_start(&ctl, redis.url, dir, args, env), 0);
+
+    char addr[64], http[16], rport[16], script[1024], proto[1024], log[512];
+    const char *src = getenv("CP_SOURCE_DIR");
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ctl.grpc_port);
+    snprintf(http, sizeof http, "%d", ctl.http_port);
+    snprintf(rport, sizeof rport, "%d", redis.port);
+    snprintf(script, sizeof script, "%s/tests/integration/api/%s", src, script_name);
+    snprintf(proto, sizeof proto, "%s/proto", src);
+    snprintf(log, sizeof log, "%s/%s.log", dir, script_name);
+    char *const argv[] = {"/usr/bin/python3", script,     "--addr",  addr,   "--http",      http,
+                          "--redis-port",     rport,      "--admin", ADMIN,  "--read",      READ,
+                          "--edge",           EDGE,       "--proto-dir", proto, "--work-dir", dir,
+                          NULL};
+    cp_test_proc_t py;
+    assert_int_equal(cp_test_spawn(&py, "client", argv, NULL, log), 0);
+    int status = -1;
+    int rc = cp_test_wait_exit(&py, 180000, &status);
+    if (rc != 0)
+        cp_test_stop(&py, SIGKILL, 1000);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "cat '%s'", log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "no client log\n");
+    int ctl_status = cp_test_controller_stop(&ctl);
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || ctl_status != 0)
+        cp_test_controller_dump_log(&ctl, 60);
+    cp_test_redis_stop(&redis);
+    assert_int_equal(rc, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(ctl_status, 0); /* a clean shutdown on SIGTERM */
+    if (getenv("CP_KEEP_TMP") == NULL)
+        cp_test_rmrf(dir);
+}
+
+static void test_python_grpc_client_drives_every_rpc(void **state)
+{
+    (void)state;
+    run_script("grpc_client.py");
+}
+
+static void test_curl_on_every_route_and_malformed_requests_change_nothing(void **state)
+{
+    (void)state;
+    run_script("rest_malformed.py");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_python_grpc_client_drives_every_rpc),
+        cmocka_unit_test(test_curl_on_every_route_and_malformed_requests_change_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
