@@ -7,12 +7,18 @@
 #include <unistd.h>
 
 #define OPT(flag, env, type, field, def, help)                                                     \
-    {flag, "CERTPLANE_" env, type, offsetof(ctl_config_t, field), def, help, 0, 0, 0}
+    {                                                                                              \
+        flag, "CERTPLANE_" env, type, offsetof(ctl_config_t, field), def, help, 0, 0, 0            \
+    }
 #define OPT_INT(flag, env, field, def, min, max, help)                                             \
-    {flag, "CERTPLANE_" env, CP_CFG_INT, offsetof(ctl_config_t, field), def, help, 0, min, max}
+    {                                                                                              \
+        flag, "CERTPLANE_" env, CP_CFG_INT, offsetof(ctl_config_t, field), def, help, 0, min, max  \
+    }
 #define OPT_SECRET(flag, env, field, help)                                                         \
-    {flag, "CERTPLANE_" env, CP_CFG_STRING, offsetof(ctl_config_t, field), NULL, help,            \
-     CP_CFG_SECRET, 0, 0}
+    {                                                                                              \
+        flag, "CERTPLANE_" env, CP_CFG_STRING, offsetof(ctl_config_t, field), NULL, help,          \
+            CP_CFG_SECRET, 0, 0                                                                    \
+    }
 
 const cp_cfg_opt_t ctl_config_opts[] = {
     OPT("grpc-listen", "GRPC_LISTEN", CP_CFG_STRING, grpc_listen, "127.0.0.1:8443",
@@ -34,15 +40,18 @@ const cp_cfg_opt_t ctl_config_opts[] = {
     OPT_INT("events-max", "EVENTS_MAX", events_max, "100000", 100, 100000000,
             "Events kept in Redis for Watch to replay; an edge further behind gets a snapshot."),
     OPT("api-tokens-file", "API_TOKENS_FILE", CP_CFG_STRING, api_tokens_file, NULL,
-        "File of API tokens, one \"TOKEN SCOPE\" per line (scope admin, read or edge; # comments)."),
+        "File of API tokens, one \"TOKEN SCOPE\" per line (scope admin, read or edge; # "
+        "comments)."),
     OPT_SECRET("api-tokens", "API_TOKENS", api_tokens,
                "API tokens as TOKEN:SCOPE[,TOKEN:SCOPE...]; prefer the environment variable or the "
                "file, since flags are visible to other users."),
     OPT("insecure-no-auth", "INSECURE_NO_AUTH", CP_CFG_BOOL, insecure_no_auth, "false",
-        "Accept every caller as admin. Without tokens the controller refuses to start unless this is "
+        "Accept every caller as admin. Without tokens the controller refuses to start unless this "
+        "is "
         "set."),
     OPT("acme-provider", "ACME_PROVIDER", CP_CFG_STRING, acme_provider, "letsencrypt",
-        "Default CA: letsencrypt, letsencrypt-staging, zerossl, buypass, google, or a directory URL."),
+        "Default CA: letsencrypt, letsencrypt-staging, zerossl, buypass, google, or a directory "
+        "URL."),
     OPT("acme-email", "ACME_EMAIL", CP_CFG_STRING, acme_email, NULL,
         "Default ACME account contact for certificates created without an email."),
     OPT("acme-ca-file", "ACME_CA_FILE", CP_CFG_STRING, acme_ca_file, NULL,
@@ -99,7 +108,8 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
     if ((c->grpc_tls_cert == NULL) != (c->grpc_tls_key == NULL))
         return cp_err_set(err, CP_EINVAL, "--grpc-tls-cert and --grpc-tls-key go together");
     if (c->grpc_client_ca != NULL && c->grpc_tls_cert == NULL)
-        return cp_err_set(err, CP_EINVAL, "--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key");
+        return cp_err_set(err, CP_EINVAL,
+                          "--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key");
     if ((c->eab_kid == NULL) != (c->eab_hmac_key == NULL))
         return cp_err_set(err, CP_EINVAL, "--eab-kid and --eab-hmac-key go together");
     if (check_file(c->grpc_tls_cert, "grpc-tls-cert", err) != 0 ||
@@ -109,9 +119,10 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
         check_file(c->acme_ca_file, "acme-ca-file", err) != 0)
         return CP_EINVAL;
     if (c->api_tokens_file == NULL && c->api_tokens == NULL && !c->insecure_no_auth)
-        return cp_err_set(err, CP_EINVAL,
-                          "no API token configured: set --api-tokens-file or CERTPLANE_API_TOKENS, or "
-                          "run with --insecure-no-auth on a trusted network");
+        return cp_err_set(
+            err, CP_EINVAL,
+            "no API token configured: set --api-tokens-file or CERTPLANE_API_TOKENS, or "
+            "run with --insecure-no-auth on a trusted network");
     if (c->renew_interval_ms < 1000)
         return cp_err_set(err, CP_EINVAL, "--renew-interval: at least 1s");
     if (c->controller_id == NULL) {
@@ -133,8 +144,9 @@ void ctl_config_dispose(ctl_config_t *c)
 
 void ctl_config_help(FILE *out)
 {
-    cp_cfg_help(ctl_config_opts, ctl_config_n_opts, "certplane-controller",
-                "Runs the certplane controller: the ACME client, the renewal scheduler and the gRPC and "
-                "HTTP/JSON API, with all state in Redis. Several controllers may share one Redis.",
-                out);
+    cp_cfg_help(
+        ctl_config_opts, ctl_config_n_opts, "certplane-controller",
+        "Runs the certplane controller: the ACME client, the renewal scheduler and the gRPC and "
+        "HTTP/JSON API, with all state in Redis. Several controllers may share one Redis.",
+        out);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* config.h - the controller's configuration: one option table for the parser, --help and the docs */
+/* config.h - the controller's configuration: one option table for the parser, --help and the docs
+ */
 #ifndef CTL_CONFIG_H
 #define CTL_CONFIG_H
 
@@ -9,51 +10,54 @@
 
 #include "shared/cfg.h"
 
-/** Every setting of certplane-controller. Filled by ctl_config_parse; strings are malloc'd copies. */
+/** Every setting of certplane-controller. Filled by ctl_config_parse; strings are malloc'd copies.
+ */
 typedef struct ctl_config {
     /* listeners */
-    char *grpc_listen;      /* --grpc-listen */
-    char *http_listen;      /* --http-listen: the HTTP/JSON gateway, health, metrics, HTTP-01 */
-    char *grpc_tls_cert;    /* --grpc-tls-cert: PEM file; unset = plaintext gRPC */
-    char *grpc_tls_key;     /* --grpc-tls-key */
-    char *grpc_client_ca;   /* --grpc-client-ca: require client certificates signed by this CA */
-    int grpc_threads;       /* --grpc-threads */
+    char *grpc_listen;    /* --grpc-listen */
+    char *http_listen;    /* --http-listen: the HTTP/JSON gateway, health, metrics, HTTP-01 */
+    char *grpc_tls_cert;  /* --grpc-tls-cert: PEM file; unset = plaintext gRPC */
+    char *grpc_tls_key;   /* --grpc-tls-key */
+    char *grpc_client_ca; /* --grpc-client-ca: require client certificates signed by this CA */
+    int grpc_threads;     /* --grpc-threads */
     /* storage */
-    char *redis_url;        /* --redis-url (a secret when it carries a password) */
-    int events_max;         /* --events-max: length of the events stream kept for Watch replays */
+    char *redis_url; /* --redis-url (a secret when it carries a password) */
+    int events_max;  /* --events-max: length of the events stream kept for Watch replays */
     /* auth */
-    char *api_tokens_file;  /* --api-tokens-file: "token scope" per line */
-    char *api_tokens;       /* --api-tokens: "token:scope,token:scope" (secret) */
-    bool insecure_no_auth;  /* --insecure-no-auth */
+    char *api_tokens_file; /* --api-tokens-file: "token scope" per line */
+    char *api_tokens;      /* --api-tokens: "token:scope,token:scope" (secret) */
+    bool insecure_no_auth; /* --insecure-no-auth */
     /* ACME */
-    char *acme_provider;    /* --acme-provider: default provider (name or directory URL) */
-    char *acme_email;       /* --acme-email: default account contact */
-    char *acme_ca_file;     /* --acme-ca-file: trust bundle for the CA's HTTPS */
-    char *eab_kid;          /* --eab-kid */
-    char *eab_hmac_key;     /* --eab-hmac-key (secret) */
-    char *dns_exec;         /* --dns-exec: DNS-01 exec provider program */
-    int64_t dns_propagation_ms;   /* --dns-propagation-wait */
-    int64_t acme_timeout_ms;      /* --acme-timeout: deadline of one issuance */
+    char *acme_provider;        /* --acme-provider: default provider (name or directory URL) */
+    char *acme_email;           /* --acme-email: default account contact */
+    char *acme_ca_file;         /* --acme-ca-file: trust bundle for the CA's HTTPS */
+    char *eab_kid;              /* --eab-kid */
+    char *eab_hmac_key;         /* --eab-hmac-key (secret) */
+    char *dns_exec;             /* --dns-exec: DNS-01 exec provider program */
+    int64_t dns_propagation_ms; /* --dns-propagation-wait */
+    int64_t acme_timeout_ms;    /* --acme-timeout: deadline of one issuance */
     /* work */
-    int workers;                  /* --workers */
-    int64_t job_timeout_ms;       /* --job-timeout: a job idle this long is reclaimed */
-    char *controller_id;          /* --controller-id: consumer name in the jobs group */
-    int64_t renew_before_ms;      /* --renew-before: 0 = one third of the lifetime (half under 10 days) */
-    int64_t renew_interval_ms;    /* --renew-interval: the scheduler wakes at least this often */
+    int workers;            /* --workers */
+    int64_t job_timeout_ms; /* --job-timeout: a job idle this long is reclaimed */
+    char *controller_id;    /* --controller-id: consumer name in the jobs group */
+    int64_t
+        renew_before_ms; /* --renew-before: 0 = one third of the lifetime (half under 10 days) */
+    int64_t renew_interval_ms; /* --renew-interval: the scheduler wakes at least this often */
     int64_t challenge_propagation_ms; /* --challenge-propagation-timeout: wait for edges to apply */
-    int64_t edge_ttl_ms;          /* --edge-ttl: an edge that has not reported for this long is gone */
+    int64_t edge_ttl_ms; /* --edge-ttl: an edge that has not reported for this long is gone */
     /* logs */
-    char *log_level;              /* --log-level */
+    char *log_level; /* --log-level */
 } ctl_config_t;
 
 /** The option table (for tests and the docs check). */
 extern const cp_cfg_opt_t ctl_config_opts[];
 extern const size_t ctl_config_n_opts;
 
-/** Parses defaults, CERTPLANE_* variables and argv into *c, then checks combinations (a TLS certificate
- *  needs its key; no token and no --insecure-no-auth is an error; a tokens file that cannot be read...).
- *  Returns 0, CP_CFG_HELP / CP_CFG_VERSION, or CP_EINVAL with err naming the option.
- *  Release with ctl_config_dispose either way. THREAD SAFETY: main thread, before others start. */
+/** Parses defaults, CERTPLANE_* variables and argv into *c, then checks combinations (a TLS
+ * certificate needs its key; no token and no --insecure-no-auth is an error; a tokens file that
+ * cannot be read...). Returns 0, CP_CFG_HELP / CP_CFG_VERSION, or CP_EINVAL with err naming the
+ * option. Release with ctl_config_dispose either way. THREAD SAFETY: main thread, before others
+ * start. */
 int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err);
 
 /** Frees what ctl_config_parse stored. */

@@ -97,8 +97,9 @@ static int watch(void *app, const ctl_grpc_call_info_t *ci, const ProtobufCMessa
 
 static int health_status(ctl_grpc_api_t *api, ctl_thread_t *t)
 {
-    return ctl_service_ready(api->svc, t) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                           : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    return ctl_service_ready(api->svc, t)
+               ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
 static bool known_service(const char *name)
@@ -109,7 +110,8 @@ static bool known_service(const char *name)
 static int health_check(void *app, const ctl_grpc_call_info_t *ci, const ProtobufCMessage *req,
                         ProtobufCMessage **resp, cp_err_t *err)
 {
-    const Grpc__Health__V1__HealthCheckRequest *r = (const Grpc__Health__V1__HealthCheckRequest *)req;
+    const Grpc__Health__V1__HealthCheckRequest *r =
+        (const Grpc__Health__V1__HealthCheckRequest *)req;
     if (!known_service(r->service))
         return cp_err_set(err, CP_ENOTFOUND, "unknown service \"%s\"", r->service);
     Grpc__Health__V1__HealthCheckResponse *out = malloc(sizeof *out);
@@ -132,10 +134,12 @@ static int health_watch(void *app, const ctl_grpc_call_info_t *ci, const Protobu
                         ctl_grpc_stream_t *stream, cp_err_t *err)
 {
     ctl_grpc_api_t *api = app;
-    const Grpc__Health__V1__HealthCheckRequest *r = (const Grpc__Health__V1__HealthCheckRequest *)req;
+    const Grpc__Health__V1__HealthCheckRequest *r =
+        (const Grpc__Health__V1__HealthCheckRequest *)req;
     if (!known_service(r->service)) {
         /* The protocol answers an unknown service on Watch with SERVICE_UNKNOWN, not an error. */
-        send_health(stream, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
+        send_health(stream,
+                    GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
         ctl_grpc_stream_finish(stream, 0, "");
         ctl_grpc_stream_unref(stream);
         return 0;

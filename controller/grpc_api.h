@@ -9,9 +9,9 @@
 
 typedef struct ctl_grpc_api ctl_grpc_api_t;
 
-/** Starts the gRPC server of `cfg` (listen address, TLS files, threads) for `svc`: every unary RPC of
- *  ctl_service_rpcs[], Watch, and the standard health service (no token needed; SERVING while Redis
- *  answers). *port receives the bound port. Errors: CP_EINVAL (TLS files), CP_EIO (bind).
+/** Starts the gRPC server of `cfg` (listen address, TLS files, threads) for `svc`: every unary RPC
+ * of ctl_service_rpcs[], Watch, and the standard health service (no token needed; SERVING while
+ * Redis answers). *port receives the bound port. Errors: CP_EINVAL (TLS files), CP_EIO (bind).
  *  THREAD SAFETY: main thread. */
 int ctl_grpc_api_start(const ctl_config_t *cfg, ctl_service_t *svc, ctl_grpc_api_t **out, int *port,
                        cp_err_t *err);

@@ -13,10 +13,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 
-/* Every completion carries a tag; the poller calls its callback with the completion's success bit. */
+/* Every completion carries a tag; the poller calls its callback with the completion's success bit.
+ */
 typedef struct tag {
     void (*cb)(struct tag *t, bool ok);
 } tag_t;
@@ -70,7 +71,7 @@ struct ctl_grpc_stream {
     qmsg_t *head, *tail; /* messages not yet handed to gRPC */
     size_t queued;       /* their bytes */
     size_t max_queue;
-    bool sending;        /* a batch is in flight: only one at a time */
+    bool sending; /* a batch is in flight: only one at a time */
     bool md_sent;
     bool finish_requested;
     bool status_sent;
@@ -259,7 +260,8 @@ static void on_recv(tag_t *t, bool ok)
                                .deadline_ms = deadline_ms(c->details.deadline),
                                .thread_ctx = poller_ctx};
     gpr_timespec now = gpr_now(GPR_CLOCK_REALTIME);
-    if (ci.deadline_ms != INT64_MAX && now.tv_sec * 1000 + now.tv_nsec / 1000000 >= ci.deadline_ms) {
+    if (ci.deadline_ms != INT64_MAX &&
+        now.tv_sec * 1000 + now.tv_nsec / 1000000 >= ci.deadline_ms) {
         reply(c, NULL, GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded before the call started");
     } else if (c->method->unary != NULL) {
         cp_err_t err = {0};
@@ -491,7 +493,8 @@ void ctl_grpc_stream_unref(ctl_grpc_stream_t *s)
 static void on_shutdown(tag_t *t, bool ok)
 {
     (void)ok;
-    ctl_grpc_server_t *srv = (ctl_grpc_server_t *)((char *)t - offsetof(ctl_grpc_server_t, shutdown_tag));
+    ctl_grpc_server_t *srv =
+        (ctl_grpc_server_t *)((char *)t - offsetof(ctl_grpc_server_t, shutdown_tag));
     pthread_mutex_lock(&srv->mu);
     srv->shutdown_done = true;
     pthread_cond_broadcast(&srv->cv);
@@ -503,7 +506,8 @@ static void *poller(void *arg)
     ctl_grpc_server_t *srv = arg;
     poller_ctx = srv->opts.thread_init != NULL ? srv->opts.thread_init(srv->app) : NULL;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE)
@@ -561,7 +565,8 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
                           void *app, ctl_grpc_server_t **out, int *port, cp_err_t *err)
 {
     if (opts->listen == NULL || opts->threads < 1)
-        return cp_err_set(err, CP_EINVAL, "gRPC: a listen address and at least one thread are needed");
+        return cp_err_set(err, CP_EINVAL,
+                          "gRPC: a listen address and at least one thread are needed");
     ctl_grpc_server_t *srv = xcalloc(1, sizeof *srv);
     srv->opts = *opts;
     if (srv->opts.max_message == 0)

@@ -16,8 +16,8 @@
 #include "shared/log.h"
 #include "shared/store.h"
 
-/* HTTP-01 answers come straight from Redis on the gateway thread, through a connection of its own that
- * is opened on first use (the lookup only ever runs on that one thread). */
+/* HTTP-01 answers come straight from Redis on the gateway thread, through a connection of its own
+ * that is opened on first use (the lookup only ever runs on that one thread). */
 typedef struct http01_lookup_ctx {
     const char *redis_url;
     cp_store_t *store;
@@ -31,8 +31,8 @@ static int http01_lookup(void *ctx, const char *token, char **key_authorization)
     return cp_store_challenge_get(h->store, token, key_authorization, NULL);
 }
 
-/* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which also
- * paces the health tick. */
+/* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which
+ * also paces the health tick. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
@@ -65,7 +65,8 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     char gp[16], hp[16];
     snprintf(gp, sizeof gp, "%d", grpc_port);
     snprintf(hp, sizeof hp, "%d", http_port);
-    const char *kv[] = {"grpc_port", gp, "http_port", hp, "controller_id", cfg->controller_id, NULL};
+    const char *kv[] = {"grpc_port",        gp,  "http_port", hp, "controller_id",
+                        cfg->controller_id, NULL};
     CP_LOGKV(CP_LOG_INFO, "main", kv, "certplane-controller %s serving", CERTPLANE_VERSION);
     for (;;) {
         struct timespec second = {.tv_sec = 1};
@@ -77,7 +78,8 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
         ctl_grpc_api_tick(api);
     }
 out:
-    /* Transports first, so no request reaches a stopped service; workers finish their current step. */
+    /* Transports first, so no request reaches a stopped service; workers finish their current step.
+     */
     ctl_grpc_api_stop(api);
     ctl_gateway_stop(gw);
     ctl_work_stop(work);

@@ -77,10 +77,11 @@ static void list_clear(cp_cfg_list_t *l)
     l->n = 0;
 }
 
-/* Stores one value. `from_env` splits list values on commas; `append` keeps earlier list values (a flag
- * repeated on the command line) instead of replacing those that came from a default or the environment. */
-static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool from_env, bool append,
-                     const char *origin, cp_err_t *err)
+/* Stores one value. `from_env` splits list values on commas; `append` keeps earlier list values (a
+ * flag repeated on the command line) instead of replacing those that came from a default or the
+ * environment. */
+static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool from_env,
+                     bool append, const char *origin, cp_err_t *err)
 {
     switch (o->type) {
     case CP_CFG_STRING:
@@ -96,7 +97,8 @@ static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool 
             (ranged && (v < o->min || v > o->max))) {
             if (ranged)
                 return cp_err_set(err, CP_EINVAL,
-                                  "%s: expected an integer from %" PRId64 " to %" PRId64 ", got \"%s\"",
+                                  "%s: expected an integer from %" PRId64 " to %" PRId64
+                                  ", got \"%s\"",
                                   origin, o->min, o->max, value);
             return cp_err_set(err, CP_EINVAL, "%s: expected an integer, got \"%s\"", origin, value);
         }
@@ -105,13 +107,15 @@ static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool 
     }
     case CP_CFG_BOOL:
         if (parse_bool(value, FIELD(conf, o, bool)) != 0)
-            return cp_err_set(err, CP_EINVAL, "%s: expected true or false, got \"%s\"", origin, value);
+            return cp_err_set(err, CP_EINVAL, "%s: expected true or false, got \"%s\"", origin,
+                              value);
         return 0;
     case CP_CFG_DURATION:
         if (cp_cfg_parse_duration(value, FIELD(conf, o, int64_t)) != 0)
-            return cp_err_set(err, CP_EINVAL,
-                              "%s: expected a duration such as 250ms, 30s, 5m, 12h or 7d, got \"%s\"",
-                              origin, value);
+            return cp_err_set(
+                err, CP_EINVAL,
+                "%s: expected a duration such as 250ms, 30s, 5m, 12h or 7d, got \"%s\"", origin,
+                value);
         return 0;
     case CP_CFG_LIST: {
         cp_cfg_list_t *l = FIELD(conf, o, cp_cfg_list_t);
@@ -131,7 +135,8 @@ static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool 
     return cp_err_set(err, CP_EINTERNAL, "%s: unknown option type", origin);
 }
 
-static const cp_cfg_opt_t *find_flag(const cp_cfg_opt_t *opts, size_t n, const char *name, size_t len)
+static const cp_cfg_opt_t *find_flag(const cp_cfg_opt_t *opts, size_t n, const char *name,
+                                     size_t len)
 {
     for (size_t i = 0; i < n; i++)
         if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
@@ -155,8 +160,8 @@ static int apply_defaults_and_env(const cp_cfg_opt_t *opts, size_t n, void *conf
     return 0;
 }
 
-/* Parses argv[*i] (and argv[*i + 1] when it is the value). Lists given on the command line replace the
- * default or environment values on their first occurrence and accumulate after that. */
+/* Parses argv[*i] (and argv[*i + 1] when it is the value). Lists given on the command line replace
+ * the default or environment values on their first occurrence and accumulate after that. */
 static int parse_arg(const cp_cfg_opt_t *opts, size_t n, void *conf, int argc, char **argv, int *i,
                      bool *seen, cp_err_t *err)
 {
@@ -166,7 +171,8 @@ static int parse_arg(const cp_cfg_opt_t *opts, size_t n, void *conf, int argc, c
     if (strcmp(arg, "--version") == 0)
         return CP_CFG_VERSION;
     if (strncmp(arg, "--", 2) != 0)
-        return cp_err_set(err, CP_EINVAL, "unexpected argument \"%s\" (options start with --)", arg);
+        return cp_err_set(err, CP_EINVAL, "unexpected argument \"%s\" (options start with --)",
+                          arg);
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
     const cp_cfg_opt_t *o = find_flag(opts, n, name, len);
@@ -258,5 +264,6 @@ void cp_cfg_help(const cp_cfg_opt_t *opts, size_t n_opts, const char *prog, cons
         fputc('\n', out);
         print_wrapped(out, o->help, 6);
     }
-    fprintf(out, "  --help\n      Show this help and exit.\n  --version\n      Show the version.\n");
+    fprintf(out,
+            "  --help\n      Show this help and exit.\n  --version\n      Show the version.\n");
 }

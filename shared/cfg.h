@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cfg.h - configuration from flags and CERTPLANE_* environment variables, one table for parser and --help */
+/* cfg.h - configuration from flags and CERTPLANE_* environment variables, one table for parser and
+ * --help */
 #ifndef CP_CFG_H
 #define CP_CFG_H
 
@@ -14,7 +15,8 @@ typedef enum cp_cfg_type {
     CP_CFG_INT,      /* int; decimal, range-checked by min/max */
     CP_CFG_BOOL,     /* bool; "--flag" sets true, "--flag=false|true|0|1|yes|no" */
     CP_CFG_DURATION, /* int64_t milliseconds; "250ms", "30s", "5m", "12h", "7d", or plain seconds */
-    CP_CFG_LIST,     /* cp_cfg_list_t; the flag may repeat; the environment variable is comma-separated */
+    CP_CFG_LIST, /* cp_cfg_list_t; the flag may repeat; the environment variable is comma-separated
+                  */
 } cp_cfg_type_t;
 
 /** A repeatable option's values (malloc'd strings). */
@@ -26,8 +28,8 @@ typedef struct cp_cfg_list {
 /** Marks an option whose value is a secret: --help never prints its value or default. */
 #define CP_CFG_SECRET 1
 
-/** One option: the single source both the parser and --help read. `offset` is the field's offsetof in
- *  the caller's configuration struct. `env` is the full variable name (CERTPLANE_...). */
+/** One option: the single source both the parser and --help read. `offset` is the field's offsetof
+ * in the caller's configuration struct. `env` is the full variable name (CERTPLANE_...). */
 typedef struct cp_cfg_opt {
     const char *flag; /* without the leading "--" */
     const char *env;
@@ -35,19 +37,20 @@ typedef struct cp_cfg_opt {
     size_t offset;
     const char *def; /* default as text, parsed like a flag value; NULL for none */
     const char *help;
-    int flags;       /* CP_CFG_SECRET */
-    int64_t min;     /* CP_CFG_INT only: allowed range (both 0 means any) */
+    int flags;   /* CP_CFG_SECRET */
+    int64_t min; /* CP_CFG_INT only: allowed range (both 0 means any) */
     int64_t max;
 } cp_cfg_opt_t;
 
-/** cp_cfg_parse returns this (positive) when --help or --version was given; the caller prints and exits 0. */
+/** cp_cfg_parse returns this (positive) when --help or --version was given; the caller prints and
+ * exits 0. */
 #define CP_CFG_HELP 1
 #define CP_CFG_VERSION 2
 
-/** Fills `conf` from the defaults, then the environment, then argv (later wins). Unknown flags, missing
- *  values, bad numbers, durations or booleans, and positional arguments are CP_EINVAL with a message that
- *  names the flag or variable ("--workers: expected an integer from 1 to 64, got \"x\""). On failure
- *  `conf` may hold partial values: release it with cp_cfg_dispose either way.
+/** Fills `conf` from the defaults, then the environment, then argv (later wins). Unknown flags,
+ * missing values, bad numbers, durations or booleans, and positional arguments are CP_EINVAL with a
+ * message that names the flag or variable ("--workers: expected an integer from 1 to 64, got
+ * \"x\""). On failure `conf` may hold partial values: release it with cp_cfg_dispose either way.
  *  THREAD SAFETY: call from one thread, before others start (reads the environment). */
 int cp_cfg_parse(const cp_cfg_opt_t *opts, size_t n_opts, void *conf, int argc, char **argv,
                  cp_err_t *err);

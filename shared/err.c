@@ -71,8 +71,9 @@ int cp_err_prefix(cp_err_t *err, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return err->code;
-    /* Join into a buffer twice the size so the compiler can see nothing is cut, then truncate to fit.
-     * The message may already be empty (a code without detail): then the prefix stands alone. */
+    /* Join into a buffer twice the size so the compiler can see nothing is cut, then truncate to
+     * fit. The message may already be empty (a code without detail): then the prefix stands alone.
+     */
     char joined[2 * CP_ERR_MSG_MAX + 2];
     if (err->msg[0] != '\0')
         snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);

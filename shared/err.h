@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-/* Every fallible function of certplane returns 0 or one of these negative codes. The grpc column is the
- * gRPC status code the service core answers with (grpc-gateway maps it to HTTP). */
+/* Every fallible function of certplane returns 0 or one of these negative codes. The grpc column is
+ * the gRPC status code the service core answers with (grpc-gateway maps it to HTTP). */
 #define CP_ERR_MAP(X)                                                                              \
     X(EINVAL, -1, 3, "invalid argument")                                                           \
     X(ENOTFOUND, -2, 5, "not found")                                                               \
@@ -36,8 +36,8 @@ enum {
 /** Size of the detail message buffer in cp_err_t. */
 #define CP_ERR_MSG_MAX 512
 
-/** Detail of a failure: the code plus a message written into a fixed buffer, so reporting an error never
- *  allocates. Callers pass NULL when they do not want the detail. */
+/** Detail of a failure: the code plus a message written into a fixed buffer, so reporting an error
+ * never allocates. Callers pass NULL when they do not want the detail. */
 typedef struct cp_err {
     int code;
     char msg[CP_ERR_MSG_MAX];
@@ -54,13 +54,13 @@ const char *cp_errname(int code);
  *  THREAD SAFETY: any thread. */
 int cp_err_grpc_status(int code);
 
-/** Sets err (when not NULL) to code and the formatted message, truncated to fit. Returns code, so a caller
- *  can write `return cp_err_set(err, CP_EINVAL, "domains[%zu]: empty", i);`. THREAD SAFETY: any thread,
- *  on its own err. */
+/** Sets err (when not NULL) to code and the formatted message, truncated to fit. Returns code, so a
+ * caller can write `return cp_err_set(err, CP_EINVAL, "domains[%zu]: empty", i);`. THREAD SAFETY:
+ * any thread, on its own err. */
 int cp_err_set(cp_err_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/** Puts the formatted prefix and ": " before err's message (used to build field paths). Returns err's code.
- *  No-op for NULL. THREAD SAFETY: any thread, on its own err. */
+/** Puts the formatted prefix and ": " before err's message (used to build field paths). Returns
+ * err's code. No-op for NULL. THREAD SAFETY: any thread, on its own err. */
 int cp_err_prefix(cp_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** Clears err to CP_OK and an empty message. No-op for NULL. */

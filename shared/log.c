@@ -34,8 +34,11 @@ int cp_log_level_parse(const char *text, cp_log_level_t *out)
     static const struct {
         const char *name;
         cp_log_level_t level;
-    } names[] = {{"debug", CP_LOG_DEBUG}, {"info", CP_LOG_INFO},   {"warn", CP_LOG_WARN},
-                 {"warning", CP_LOG_WARN}, {"error", CP_LOG_ERROR}};
+    } names[] = {{"debug", CP_LOG_DEBUG},
+                 {"info", CP_LOG_INFO},
+                 {"warn", CP_LOG_WARN},
+                 {"warning", CP_LOG_WARN},
+                 {"error", CP_LOG_ERROR}};
     for (size_t i = 0; text != NULL && i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(text, names[i].name) == 0) {
             *out = names[i].level;
@@ -134,7 +137,8 @@ void cp_log__write(cp_log_level_t level, const char *module, const char *const *
     gmtime_r(&ts.tv_sec, &tm);
     char when[80];
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ts.tv_nsec / 1000000));
 
     line_t l;
     l.len = 0;
@@ -147,7 +151,8 @@ void cp_log__write(cp_log_level_t level, const char *module, const char *const *
         put_field(&l, kv[i], kv[i + 1]);
     l.buf[l.len++] = '}';
     l.buf[l.len++] = '\n';
-    /* One write keeps concurrent lines whole; a short write to a pipe is not retried (logs are lossy). */
+    /* One write keeps concurrent lines whole; a short write to a pipe is not retried (logs are
+     * lossy). */
     ssize_t rc = write(log_fd, l.buf, l.len);
     (void)rc;
 }

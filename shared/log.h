@@ -12,21 +12,22 @@ typedef enum cp_log_level {
     CP_LOG_ERROR = 3,
 } cp_log_level_t;
 
-/* The current level; read by CP_LOG before it formats anything. Use cp_log_set_level to change it. */
+/* The current level; read by CP_LOG before it formats anything. Use cp_log_set_level to change it.
+ */
 extern int cp_log__level;
 
-/** Logs one JSON object on one line: {"ts","level","module","msg", then the key/value fields}. Checks the
- *  level before formatting. A message that contains PEM key material or a bearer token is replaced by a
- *  fixed "[redacted]" text: secrets never reach the log even by mistake.
- *  THREAD SAFETY: any thread; a line is written with one write(2), so lines never interleave. */
+/** Logs one JSON object on one line: {"ts","level","module","msg", then the key/value fields}.
+ * Checks the level before formatting. A message that contains PEM key material or a bearer token is
+ * replaced by a fixed "[redacted]" text: secrets never reach the log even by mistake. THREAD
+ * SAFETY: any thread; a line is written with one write(2), so lines never interleave. */
 #define CP_LOG(level, module, ...)                                                                 \
     do {                                                                                           \
         if ((int)(level) >= cp_log__level)                                                         \
             cp_log__write((level), (module), NULL, __VA_ARGS__);                                   \
     } while (0)
 
-/** Like CP_LOG with extra string fields: `kv` is a NULL-terminated array {"cert", name, "order", url, NULL}.
- *  Values are escaped; a value that looks like a secret is redacted like the message. */
+/** Like CP_LOG with extra string fields: `kv` is a NULL-terminated array {"cert", name, "order",
+ * url, NULL}. Values are escaped; a value that looks like a secret is redacted like the message. */
 #define CP_LOGKV(level, module, kv, ...)                                                           \
     do {                                                                                           \
         if ((int)(level) >= cp_log__level)                                                         \
@@ -46,8 +47,8 @@ int cp_log_level_parse(const char *text, cp_log_level_t *out);
  *  THREAD SAFETY: call before other threads log. */
 void cp_log_set_fd(int fd);
 
-/** Writes a loggable stand-in for a secret into buf: its first 4 characters and "…" ("abcd…"), or "-" for
- *  NULL/empty. Returns buf. THREAD SAFETY: any thread. */
+/** Writes a loggable stand-in for a secret into buf: its first 4 characters and "…" ("abcd…"), or
+ * "-" for NULL/empty. Returns buf. THREAD SAFETY: any thread. */
 const char *cp_log_secret_prefix(const char *secret, char *buf, size_t size);
 
 #endif

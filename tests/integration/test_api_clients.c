@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_api_clients.c - clients we did not write (python3-grpcio, curl) against a real controller + Redis */
+/* test_api_clients.c - clients we did not write (python3-grpcio, curl) against a real controller +
+ * Redis */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,9 @@
 #define READ "re4d-token"
 #define EDGE "ed9e-token"
 
-/* Starts Redis and a controller (whose ACME CA is a closed port, so queued work fails fast and quietly),
- * runs tests/integration/api/<script> with the addresses and tokens, and checks every exit status. */
+/* Starts Redis and a controller (whose ACME CA is a closed port, so queued work fails fast and
+ * quietly), runs tests/integration/api/<script> with the addresses and tokens, and checks every
+ * exit status. */
 static void run_script(const char *script_name)
 {
     char dir[256];
@@ -40,10 +42,10 @@ static void run_script(const char *script_name)
     snprintf(script, sizeof script, "%s/tests/integration/api/%s", src, script_name);
     snprintf(proto, sizeof proto, "%s/proto", src);
     snprintf(log, sizeof log, "%s/%s.log", dir, script_name);
-    char *const argv[] = {"/usr/bin/python3", script,     "--addr",  addr,   "--http",      http,
-                          "--redis-port",     rport,      "--admin", ADMIN,  "--read",      READ,
-                          "--edge",           EDGE,       "--proto-dir", proto, "--work-dir", dir,
-                          NULL};
+    char *const argv[] = {
+        "/usr/bin/python3", script, "--addr", addr, "--http", http, "--redis-port", rport,
+        "--admin",          ADMIN,  "--read", READ, "--edge", EDGE, "--proto-dir",  proto,
+        "--work-dir",       dir,    NULL};
     cp_test_proc_t py;
     assert_int_equal(cp_test_spawn(&py, "client", argv, NULL, log), 0);
     int status = -1;

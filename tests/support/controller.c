@@ -45,7 +45,8 @@ int cp_test_controller_start(cp_test_controller_t *c, const char *redis_url, con
     if (cp_test_spawn(&c->proc, "controller", (char *const *)argv, (char *const *)envp,
                       c->log_path) != 0)
         return -1;
-    if (cp_test_wait_port(c->grpc_port, 20000) != 0 || cp_test_wait_port(c->http_port, 20000) != 0) {
+    if (cp_test_wait_port(c->grpc_port, 20000) != 0 ||
+        cp_test_wait_port(c->http_port, 20000) != 0) {
         fprintf(stderr, "controller did not open its ports\n");
         cp_test_controller_dump_log(c, 40);
         cp_test_stop(&c->proc, SIGKILL, 2000);

@@ -17,13 +17,14 @@ typedef struct cp_test_controller {
 const char *cp_test_controller_bin(void);
 
 /** Starts the controller against `redis_url` on free loopback ports with the given extra flags
- *  (NULL-terminated, may be NULL) and extra environment ("K=V", NULL-terminated, may be NULL), and waits
- *  until both ports accept connections. `log_dir` receives controller-<pid>.log. Returns 0 or -1 (the
- *  process is then stopped and its log printed). */
+ *  (NULL-terminated, may be NULL) and extra environment ("K=V", NULL-terminated, may be NULL), and
+ * waits until both ports accept connections. `log_dir` receives controller-<pid>.log. Returns 0 or
+ * -1 (the process is then stopped and its log printed). */
 int cp_test_controller_start(cp_test_controller_t *c, const char *redis_url, const char *log_dir,
                              const char *const *args, const char *const *env);
 
-/** Sends SIGTERM and waits; returns the exit status (0 for a clean exit) or -1 when it had to be killed. */
+/** Sends SIGTERM and waits; returns the exit status (0 for a clean exit) or -1 when it had to be
+ * killed. */
 int cp_test_controller_stop(cp_test_controller_t *c);
 
 /** Prints the last `lines` lines of the controller's log to stderr (for failing tests). */

@@ -26,8 +26,8 @@ static const cp_cfg_opt_t opts[] = {
      "redis://127.0.0.1:6379", "Redis to store everything in.", 0, 0, 0},
     {"token", "CERTPLANE_TEST_TOKEN", CP_CFG_STRING, offsetof(conf_t, token), "hunter2",
      "A secret.", CP_CFG_SECRET, 0, 0},
-    {"workers", "CERTPLANE_WORKERS", CP_CFG_INT, offsetof(conf_t, workers), "4",
-     "ACME workers.", 0, 1, 64},
+    {"workers", "CERTPLANE_WORKERS", CP_CFG_INT, offsetof(conf_t, workers), "4", "ACME workers.", 0,
+     1, 64},
     {"insecure-no-auth", "CERTPLANE_INSECURE_NO_AUTH", CP_CFG_BOOL, offsetof(conf_t, insecure),
      "false", "Run without tokens.", 0, 0, 0},
     {"renew-interval", "CERTPLANE_RENEW_INTERVAL", CP_CFG_DURATION,
@@ -81,8 +81,15 @@ static void test_environment_overrides_default_and_flag_overrides_environment(vo
     assert_string_equal(c.routes.v[1], "b.test=http://2");
     cp_cfg_dispose(opts, N_OPTS, &c);
 
-    char *argv2[] = {"prog", "--workers=16", "--route", "c.test=http://3", "--route=d=http://4",
-                     "--insecure-no-auth", "--renew-interval", "250ms", NULL};
+    char *argv2[] = {"prog",
+                     "--workers=16",
+                     "--route",
+                     "c.test=http://3",
+                     "--route=d=http://4",
+                     "--insecure-no-auth",
+                     "--renew-interval",
+                     "250ms",
+                     NULL};
     assert_int_equal(parse(&c, &err, 8, argv2), 0);
     assert_int_equal(c.workers, 16);
     assert_int_equal(c.routes.n, 2); /* flags replace the environment's list, then accumulate */
@@ -125,7 +132,8 @@ static void test_bad_values_name_the_flag_or_variable(void **state)
     cp_err_t err;
     char *argv[] = {"prog", NULL};
     assert_int_equal(parse(&c, &err, 1, argv), CP_EINVAL);
-    assert_string_equal(err.msg, "CERTPLANE_WORKERS: expected an integer from 1 to 64, got \"many\"");
+    assert_string_equal(err.msg,
+                        "CERTPLANE_WORKERS: expected an integer from 1 to 64, got \"many\"");
     cp_cfg_dispose(opts, N_OPTS, &c);
 }
 

@@ -46,7 +46,8 @@ static void test_set_formats_and_truncates(void **state)
 {
     (void)state;
     cp_err_t err;
-    assert_int_equal(cp_err_set(&err, CP_EINVAL, "domains[%d]: %s", 2, "expected string"), CP_EINVAL);
+    assert_int_equal(cp_err_set(&err, CP_EINVAL, "domains[%d]: %s", 2, "expected string"),
+                     CP_EINVAL);
     assert_int_equal(err.code, CP_EINVAL);
     assert_string_equal(err.msg, "domains[2]: expected string");
     char big[2000];

@@ -160,7 +160,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_line_is_one_json_object_with_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_level_below_threshold_is_not_formatted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_level_below_threshold_is_not_formatted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_control_characters_and_quotes_are_escaped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_private_keys_and_tokens_are_redacted, setup, teardown),
