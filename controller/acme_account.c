@@ -124,13 +124,18 @@ static int account_save(ctl_acme_t *c, cp_err_t *err)
 int ctl_acme__account_ready(ctl_acme_t *c, cp_err_t *err)
 {
     char *stored_url = NULL;
+    cp_err_t local;
     int rc = 0;
+    if (err == NULL)
+        err = &local; /* the accountDoesNotExist check below reads the message */
     if (c->account_key != NULL && c->account_checked)
         return 0;
     if (c->account_key == NULL) {
         rc = account_load(c, &stored_url, err);
-        if (rc != 0 && rc != CP_ENOTFOUND)
-            return cp_err_prefix(err, "loading the ACME account");
+        if (rc != 0 && rc != CP_ENOTFOUND) {
+            cp_err_prefix(err, "loading the ACME account");
+            return rc;
+        }
     }
     if (c->account_key != NULL) {
         /* Known key: find its account; a CA that does not know it gets a new account for it. */

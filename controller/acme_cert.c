@@ -37,8 +37,10 @@ static int fetch_chain(ctl_acme_t *c, const char *url, char **pem, ctl_acme__res
         return rc;
     rc = cp_x509_chain_parse(r->body, r->len, &chain, err);
     cp_x509_chain_free(chain);
-    if (rc != 0)
-        return cp_err_prefix(err, "certificate download");
+    if (rc != 0) {
+        cp_err_prefix(err, "certificate download");
+        return rc; /* not cp_err_prefix's value: err may be NULL, which it answers with 0 */
+    }
     *pem = r->body;
     r->body = NULL;
     return 0;
@@ -59,7 +61,8 @@ int ctl_acme__download(ctl_acme_t *c, const char *url, const char *preferred, ch
         for (size_t i = 0; i < r.n_alternates; i++) {
             ctl_acme__resp_t ar = {0};
             char *alt = NULL;
-            int match = fetch_chain(c, r.alternates[i], &alt, &ar, NULL) == 0 &&
+            cp_err_t ignored; /* an alternate that fails to load is skipped */
+            int match = fetch_chain(c, r.alternates[i], &alt, &ar, &ignored) == 0 &&
                         ctl_acme__chain_matches(alt, preferred);
             if (match) {
                 free(chain);

@@ -51,8 +51,9 @@ void ctl_acme__deadline_start(ctl_acme_t *c)
 int ctl_acme__sleep(ctl_acme_t *c, long ms, const char *what, cp_err_t *err)
 {
     if (ctl_acme__now_ms() + ms > c->deadline)
-        return cp_err_set(err, CP_ETIMEDOUT, "%s: deadline of %ld ms reached", what,
-                          c->deadline_ms);
+        return cp_err_set(err, CP_ETIMEDOUT,
+                          "%s: the deadline of %ld ms ends before the next try in %ld ms", what,
+                          c->deadline_ms, ms);
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
@@ -161,29 +162,112 @@ void ctl_acme_get_stats(const ctl_acme_t *c, ctl_acme_stats_t *stats)
     *stats = c->stats;
 }
 
-/* One exchange with network retries (capped exponential backoff) inside the deadline. */
-static int exchange(ctl_acme_t *c, const char *method, const char *url, const char *body,
+/* Retry bookkeeping of one logical request. */
+typedef struct retry {
+    int net;      /* transport attempts made */
+    long backoff; /* next wait after a network error, ms */
+    int busy;     /* retries after 503 / 429 / rateLimited */
+    int bad_nonce;
+} retry_t;
+
+#define RETRY_INIT                                                                                 \
+    {                                                                                              \
+        .backoff = 250                                                                             \
+    }
+
+/* One HTTP exchange, bounded by what is left of the deadline. */
+static int send_once(ctl_acme_t *c, const char *method, const char *url, const char *body,
+                     ctl_acme__resp_t *resp, cp_err_t *err)
+{
+    long left = (long)(c->deadline - ctl_acme__now_ms());
+    memset(resp, 0, sizeof(*resp));
+    if (left <= 0)
+        return cp_err_set(err, CP_ETIMEDOUT, "%s %s: deadline of %ld ms reached", method, url,
+                          c->deadline_ms);
+    c->stats.requests++;
+    return ctl_acme__http_request(&c->http, method, url, body, left, resp, err);
+}
+
+/* After a transport failure `rc`: sleeps a capped exponential backoff and returns 1 when another
+ * attempt is worthwhile (a network error that retrying can cure, attempts and deadline left).
+ * Otherwise returns 0 and, for network errors, says in err how many attempts were made. */
+static int net_retry(ctl_acme_t *c, retry_t *rs, int rc, cp_err_t *err)
+{
+    rs->net++;
+    if (rc != CP_EUNAVAIL || c->http.permanent)
+        return 0;
+    if (rs->net < NET_ATTEMPTS && ctl_acme__now_ms() + rs->backoff < c->deadline) {
+        ctl_acme__sleep(c, rs->backoff, "network", NULL);
+        rs->backoff = rs->backoff * 2 > 4000 ? 4000 : rs->backoff * 2;
+        return 1;
+    }
+    cp_err_prefix(err, "network (%d attempt%s)", rs->net, rs->net == 1 ? "" : "s");
+    return 0;
+}
+
+/* For an answer of 503, 429 or rateLimited: waits as Retry-After asks (else 1 s, doubling) and
+ * returns 1 to repeat the request. Returns a negative code with err set (the problem document and
+ * the retry time the CA named) when no retry is left or the wait would pass the deadline: sleeping
+ * past it helps nobody. Returns 0 for any other answer. */
+static int busy_wait(ctl_acme_t *c, retry_t *rs, const ctl_acme__resp_t *r, const char *what,
+                     cp_err_t *err)
+{
+    if (r->status != 503 && r->status != 429 && !ctl_acme__problem_is(r, "rateLimited"))
+        return 0;
+    time_t now = time(NULL);
+    long s = ctl_acme__retry_after_parse(r->retry_after, now);
+    long ms = s < 0 ? 1000L << rs->busy : s * 1000L;
+    int past_deadline = ctl_acme__now_ms() + ms > c->deadline;
+    if (rs->busy < BUSY_RETRIES && !past_deadline) {
+        rs->busy++;
+        c->stats.busy_retries++;
+        return ms > 0 && ctl_acme__sleep(c, ms, what, err) != 0 ? CP_ETIMEDOUT : 1;
+    }
+    int rc = ctl_acme__problem_err(r, what, err);
+    if (err != NULL && s >= 0) {
+        char msg[CP_ERR_MSG_MAX], when[32] = "?";
+        struct tm tm;
+        time_t at = now + s;
+        if (gmtime_r(&at, &tm) != NULL)
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        memcpy(msg, err->msg, sizeof(msg));
+        if (past_deadline)
+            cp_err_set(err, rc,
+                       "%s; the CA asks to retry after %ld s (at %s), past this operation's "
+                       "deadline",
+                       msg, s, when);
+        else
+            cp_err_set(err, rc,
+                       "%s; the CA asks to retry after %ld s (at %s); gave up after %d "
+                       "retries",
+                       msg, s, when, rs->busy);
+    } else if (err != NULL && rs->busy > 0) {
+        cp_err_prefix(err, "still busy after %d retries", rs->busy);
+    }
+    return rc;
+}
+
+/* An unsigned request (directory, newNonce) with network and busy retries inside the deadline. A
+ * 2xx-5xx answer that is not retried lands in *resp. */
+static int exchange(ctl_acme_t *c, const char *method, const char *url, const char *what,
                     ctl_acme__resp_t *resp, cp_err_t *err)
 {
-    long backoff = 250;
-    int rc = 0;
-    for (int attempt = 1;; attempt++) {
-        long left = (long)(c->deadline - ctl_acme__now_ms());
-        if (left <= 0)
-            return cp_err_set(err, CP_ETIMEDOUT, "%s %s: deadline of %ld ms reached", method, url,
-                              c->deadline_ms);
-        c->stats.requests++;
-        rc = ctl_acme__http_request(&c->http, method, url, body, left, resp, err);
-        if (rc != CP_EUNAVAIL || attempt >= NET_ATTEMPTS)
-            break;
-        if (ctl_acme__now_ms() + backoff >= c->deadline)
-            break;
-        ctl_acme__sleep(c, backoff, url, NULL);
-        backoff = backoff * 2 > 4000 ? 4000 : backoff * 2;
+    retry_t rs = RETRY_INIT;
+    for (;;) {
+        int rc = send_once(c, method, url, NULL, resp, err);
+        if (rc != 0) {
+            if (net_retry(c, &rs, rc, err))
+                continue;
+            cp_err_prefix(err, "%s", what);
+            return rc;
+        }
+        rc = busy_wait(c, &rs, resp, what, err);
+        if (rc == 0)
+            return 0;
+        ctl_acme__resp_dispose(resp);
+        if (rc < 0)
+            return rc;
     }
-    if (rc == CP_EUNAVAIL)
-        cp_err_prefix(err, "network");
-    return rc;
 }
 
 /* Keeps a fresh nonce from a response; the oldest one is dropped when the pool is full. */
@@ -207,9 +291,9 @@ int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err)
     json_t *j = NULL;
     if (c->have_directory)
         return 0;
-    int rc = exchange(c, "GET", c->dir_url, NULL, &r, err);
+    int rc = exchange(c, "GET", c->dir_url, "ACME directory", &r, err);
     if (rc != 0)
-        return cp_err_prefix(err, "ACME directory");
+        return rc;
     if (r.status != 200) {
         rc = ctl_acme__problem_err(&r, "ACME directory", err);
         goto out;
@@ -247,9 +331,9 @@ static int take_nonce(ctl_acme_t *c, char **nonce, cp_err_t *err)
     int rc = ctl_acme__directory(c, err);
     if (rc != 0)
         return rc;
-    rc = exchange(c, "HEAD", c->url_new_nonce, NULL, &r, err);
+    rc = exchange(c, "HEAD", c->url_new_nonce, "newNonce", &r, err);
     if (rc != 0)
-        return cp_err_prefix(err, "newNonce");
+        return rc;
     if (r.nonce == NULL || (r.status != 200 && r.status != 204)) {
         rc = cp_err_set(err, CP_EPROTO, "newNonce: HTTP %ld without Replay-Nonce", r.status);
     } else {
@@ -260,14 +344,17 @@ static int take_nonce(ctl_acme_t *c, char **nonce, cp_err_t *err)
     return rc;
 }
 
-/* Signs and sends one POST; the response of any status lands in *resp. */
+/* Signs and sends one POST with a fresh nonce; the response of any status lands in *resp. *sent
+ * tells whether the POST itself was attempted (a failure before it was already retried). */
 static int post_once(ctl_acme_t *c, const char *url, const char *payload, EVP_PKEY *jwk_key,
-                     ctl_acme__resp_t *resp, cp_err_t *err)
+                     ctl_acme__resp_t *resp, int *sent, cp_err_t *err)
 {
     char *nonce = NULL;
     json_t *jws = NULL;
     char *body = NULL;
     EVP_PKEY *key = jwk_key ? jwk_key : c->account_key;
+    *sent = 0;
+    memset(resp, 0, sizeof(*resp));
     int rc = take_nonce(c, &nonce, err);
     if (rc != 0)
         goto out;
@@ -279,7 +366,8 @@ static int post_once(ctl_acme_t *c, const char *url, const char *payload, EVP_PK
     if (rc != 0)
         goto out;
     body = json_dumps(jws, JSON_COMPACT);
-    rc = exchange(c, "POST", url, body, resp, err);
+    *sent = 1;
+    rc = send_once(c, "POST", url, body, resp, err);
     if (rc == 0)
         keep_nonce(c, resp);
 out:
@@ -289,49 +377,33 @@ out:
     return rc;
 }
 
-/* Whether a failed answer is worth another try, and after how long (ms); 0 = do not retry. */
-static long retry_delay(ctl_acme_t *c, const ctl_acme__resp_t *r, int *bad_nonce, int *busy)
-{
-    if (ctl_acme__problem_is(r, "badNonce"))
-        return ++*bad_nonce <= BAD_NONCE_RETRIES ? 1 : 0;
-    if (r->status == 503 || r->status == 429 || ctl_acme__problem_is(r, "rateLimited")) {
-        long s = ctl_acme__retry_after_parse(r->retry_after, time(NULL));
-        long ms = s < 0 ? 1000L << *busy : s * 1000L;
-        if (++*busy > BUSY_RETRIES || ctl_acme__now_ms() + ms >= c->deadline)
-            return 0;
-        return ms > 0 ? ms : 1;
-    }
-    return 0;
-}
-
 int ctl_acme__post(ctl_acme_t *c, const char *url, const char *payload, EVP_PKEY *jwk_key,
                    const char *what, ctl_acme__resp_t *resp, cp_err_t *err)
 {
-    int bad_nonce = 0, busy = 0;
+    retry_t rs = RETRY_INIT;
     for (;;) {
-        int rc = post_once(c, url, payload, jwk_key, resp, err);
-        if (rc != 0)
-            return cp_err_prefix(err, "%s", what);
-        if (resp->status >= 200 && resp->status < 300)
-            return 0;
-        long delay = retry_delay(c, resp, &bad_nonce, &busy);
-        if (delay == 0) {
-            rc = ctl_acme__problem_err(resp, what, err);
-            if (resp->retry_after != NULL && err != NULL) {
-                char msg[CP_ERR_MSG_MAX];
-                memcpy(msg, err->msg, sizeof(msg));
-                cp_err_set(err, rc, "%s (Retry-After: %s)", msg, resp->retry_after);
-            }
-            ctl_acme__resp_dispose(resp);
+        int sent = 0;
+        int rc = post_once(c, url, payload, jwk_key, resp, &sent, err);
+        if (rc != 0) {
+            /* A repeated POST is signed again: the lost one may have used up its nonce. */
+            if (sent && net_retry(c, &rs, rc, err))
+                continue;
+            cp_err_prefix(err, "%s", what);
             return rc;
         }
-        if (delay > 1)
-            c->stats.busy_retries++;
-        else
+        if (resp->status >= 200 && resp->status < 300)
+            return 0;
+        if (ctl_acme__problem_is(resp, "badNonce") && ++rs.bad_nonce <= BAD_NONCE_RETRIES) {
             c->stats.bad_nonce_retries++;
+            ctl_acme__resp_dispose(resp);
+            continue;
+        }
+        rc = busy_wait(c, &rs, resp, what, err);
+        if (rc == 0)
+            rc = ctl_acme__problem_err(resp, what, err);
         ctl_acme__resp_dispose(resp);
-        if (delay > 1 && ctl_acme__sleep(c, delay, what, err) != 0)
-            return CP_ETIMEDOUT;
+        if (rc < 0)
+            return rc;
     }
 }
 

@@ -139,6 +139,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         /* A new response (after a redirect or 100-continue): forget the headers of the previous
          * one. */
         free(r->location), r->location = NULL;
+        for (size_t i = 0; i < r->n_alternates; i++)
+            free(r->alternates[i]), r->alternates[i] = NULL;
         r->n_alternates = 0;
         return n;
     }
@@ -170,14 +172,39 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static int map_curl_error(CURLcode cc, int too_big, const char *method, const char *url,
-                          const char *detail, cp_err_t *err)
+/* Failures that another attempt cannot cure: the server's certificate is not trusted (unknown CA,
+ * wrong name, pinned key) or the URL itself is unusable. Retrying them only burns the deadline. */
+static int tls_untrusted(CURLcode cc)
 {
-    if (too_big)
-        return cp_err_set(err, CP_ETOOBIG, "%s %s: response body too large", method, url);
-    int code = cc == CURLE_OPERATION_TIMEDOUT ? CP_ETIMEDOUT : CP_EUNAVAIL;
-    return cp_err_set(err, code, "%s %s: %s", method, url,
-                      detail[0] ? detail : curl_easy_strerror(cc));
+    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+           cc == CURLE_SSL_INVALIDCERTSTATUS || cc == CURLE_SSL_CRL_BADFILE;
+}
+
+static int map_curl_error(ctl_acme__http_t *h, CURLcode cc, const recv_ctx_t *rc, long total_ms,
+                          const char *method, const char *url, const char *detail, cp_err_t *err)
+{
+    const char *why = detail[0] ? detail : curl_easy_strerror(cc);
+    if (rc->too_big) {
+        h->permanent = 1;
+        return cp_err_set(err, CP_ETOOBIG, "%s %s: response body larger than the cap of %zu bytes",
+                          method, url, rc->max);
+    }
+    if (tls_untrusted(cc)) {
+        h->permanent = 1;
+        return cp_err_set(err, CP_EUNAVAIL,
+                          "%s %s: the server's TLS certificate was not trusted: %s", method, url,
+                          why);
+    }
+    if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT) {
+        h->permanent = 1;
+        return cp_err_set(err, CP_EUNAVAIL, "%s %s: unusable URL: %s", method, url, why);
+    }
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        return cp_err_set(err, CP_ETIMEDOUT, "%s %s: no answer within %ld ms%s: %s", method, url,
+                          total_ms, total_ms < h->total_ms ? " (the operation's deadline)" : "",
+                          why);
+    return cp_err_set(err, CP_EUNAVAIL, "%s %s: %s", method, url, why);
 }
 
 int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *url,
@@ -191,13 +218,16 @@ int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *
     int rcode = 0;
 
     memset(resp, 0, sizeof(*resp));
+    h->permanent = 0;
     if (timeout_ms > 0 && timeout_ms < total)
         total = timeout_ms;
     curl_easy_reset(cu);
     curl_easy_setopt(cu, CURLOPT_URL, url);
     curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, total > 0 ? total : 1L);
+    if (total <= 0)
+        total = 1;
+    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, total);
     curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(cu, CURLOPT_USERAGENT, "certplane/" CERTPLANE_VERSION);
     curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, errbuf);
@@ -216,7 +246,7 @@ int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *
     }
     CURLcode cc = curl_easy_perform(cu);
     if (cc != CURLE_OK) {
-        rcode = map_curl_error(cc, rc.too_big, method, url, errbuf, err);
+        rcode = map_curl_error(h, cc, &rc, total, method, url, errbuf, err);
         ctl_acme__resp_dispose(resp);
         goto out;
     }

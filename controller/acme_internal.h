@@ -34,6 +34,7 @@ typedef struct ctl_acme__http {
     long connect_ms;
     long total_ms;
     size_t max_body;
+    int permanent; /* the last request failed in a way no retry can cure (TLS trust, URL, size) */
 } ctl_acme__http_t;
 
 int ctl_acme__http_init(ctl_acme__http_t *h, const char *ca_file, long connect_ms, long total_ms,
@@ -41,6 +42,8 @@ int ctl_acme__http_init(ctl_acme__http_t *h, const char *ca_file, long connect_m
 void ctl_acme__http_dispose(ctl_acme__http_t *h);
 /** One request (method "GET", "HEAD" or "POST" with a JOSE body). Any HTTP status is success here;
  * only transport failures are errors: CP_EUNAVAIL (connect, TLS, reset), CP_ETIMEDOUT, CP_ETOOBIG.
+ * After a failure h->permanent is 1 when retrying cannot help (the server's certificate was not
+ * trusted, an unusable URL, a body over the cap), else 0.
  *  `timeout_ms` > 0 lowers the total timeout for this request (deadline). */
 int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *url,
                            const char *body, long timeout_ms, ctl_acme__resp_t *resp,
@@ -122,8 +125,12 @@ void ctl_acme__deadline_start(ctl_acme_t *c);
 int ctl_acme__sleep(ctl_acme_t *c, long ms, const char *what, cp_err_t *err);
 int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err);
 /** Signed POST (payload NULL = POST-as-GET) with the account kid, or with `jwk_key`'s jwk when not
- * NULL. Retries badNonce, rateLimited/503 (Retry-After) and network failures within the deadline. A
- * non-2xx final answer is CP_EACME with the problem document; *resp is then empty. */
+ * NULL. Retries within the deadline: badNonce; 503, 429 and rateLimited after Retry-After (delay
+ * seconds or an HTTP date; without it 1 s, doubling), failing at once with the retry time in err
+ * when that wait would pass the deadline; network failures with a capped backoff, each attempt
+ * signed with a fresh nonce. Failures no retry can cure (untrusted TLS certificate, body over the
+ * cap) are not retried. A non-2xx final answer is CP_EACME with the problem document; *resp is
+ * then empty. */
 int ctl_acme__post(ctl_acme_t *c, const char *url, const char *payload, EVP_PKEY *jwk_key,
                    const char *what, ctl_acme__resp_t *resp, cp_err_t *err);
 /** The same with a prebuilt JSON payload object (stolen reference). */

@@ -187,9 +187,11 @@ static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, c
     }
     OPENSSL_cleanse(ka, strlen(ka));
     free(ka);
-    if (rc != 0)
-        return cp_err_prefix(err, "presenting the %s challenge for %s",
-                             dns01 ? "dns-01" : "http-01", ch->ident);
+    if (rc != 0) {
+        cp_err_prefix(err, "presenting the %s challenge for %s", dns01 ? "dns-01" : "http-01",
+                      ch->ident);
+        return rc;
+    }
     ch->presented = 1;
     return 0;
 }
@@ -248,7 +250,9 @@ static int step_challenge(order_t *o, chal_t *ch, cp_err_t *err)
     ctl_acme__resp_t r = {0};
     int rc = ctl_acme__post(o->c, ch->url, "{}", NULL, "challenge", &r, err);
     ctl_acme__resp_dispose(&r);
-    return rc != 0 ? cp_err_prefix(err, "%s", ch->ident) : 0;
+    if (rc != 0)
+        cp_err_prefix(err, "%s", ch->ident);
+    return rc;
 }
 
 /* Waiting time before the next poll: Retry-After when given, else a growing interval. */
@@ -296,8 +300,10 @@ static int step_authz_poll(order_t *o, const chal_t *ch, cp_err_t *err)
         if (rc != 0)
             return rc == 1 ? 0 : rc;
         rc = ctl_acme__sleep(o->c, delay, ch->ident, err);
-        if (rc != 0)
-            return cp_err_prefix(err, "waiting for validation");
+        if (rc != 0) {
+            cp_err_prefix(err, "authorization still pending");
+            return rc;
+        }
     }
 }
 
@@ -338,7 +344,9 @@ static int step_order_poll(order_t *o, order_state_t leave, cp_err_t *err)
         ctl_acme__resp_dispose(&r);
         if (rc != 0 || o->state != leave)
             return rc;
-        rc = ctl_acme__sleep(o->c, delay, "order", err);
+        rc = ctl_acme__sleep(
+            o->c, delay,
+            leave == ORDER_PROCESSING ? "order still processing" : "order still pending", err);
         if (rc != 0)
             return rc;
     }

@@ -112,15 +112,19 @@ static void test_unreachable_directory_is_a_network_error(void **state)
     ctl_acme_free(c);
 }
 
-static void test_untrusted_tls_is_a_network_error(void **state)
+static void test_untrusted_tls_fails_at_once_without_retries(void **state)
 {
     (void)state;
     cp_err_t err = {0};
     ctl_acme_t *c = NULL;
+    ctl_acme_stats_t st;
     ctl_acme_config_t cfg = {.directory = env.pebble.directory_url, .deadline_ms = 5000};
     assert_int_equal(ctl_acme_new(&cfg, &env.hooks, &c, &err), 0);
     assert_int_equal(ctl_acme_account_ensure(c, &err), CP_EUNAVAIL);
     printf("[ info ] %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "TLS certificate was not trusted"));
+    ctl_acme_get_stats(c, &st);
+    assert_int_equal(st.requests, 1); /* another CA will not appear by retrying */
     ctl_acme_free(c);
 }
 
@@ -204,7 +208,7 @@ int main(void)
         cmocka_unit_test(test_eab_wrong_key_fails),
         cmocka_unit_test(test_eab_account_then_issue),
         cmocka_unit_test(test_unreachable_directory_is_a_network_error),
-        cmocka_unit_test(test_untrusted_tls_is_a_network_error),
+        cmocka_unit_test(test_untrusted_tls_fails_at_once_without_retries),
         cmocka_unit_test(test_unknown_provider_and_plain_http_are_rejected),
         cmocka_unit_test(test_unanswered_challenge_fails_and_leaves_nothing),
         cmocka_unit_test(test_rejected_identifiers_are_clear_errors),

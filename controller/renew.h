@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* renew.h - renewal policy: when to renew a certificate, how long to back off after a failure */
+#ifndef CTL_RENEW_H
+#define CTL_RENEW_H
+
+#include <stdint.h>
+
+/*
+ * Pure functions of their arguments (design.md, "Renewal time"): no clock, no randomness of their
+ * own. Times are Unix milliseconds, durations milliseconds. Randomness comes in as `rnd`, a
+ * uniformly random 64-bit value the caller draws (ctl_renew_random()), so tests can pin it.
+ *
+ * THREAD SAFETY (whole module): any thread.
+ */
+
+/** Lifetimes shorter than this renew when half of the lifetime remains instead of one third. */
+#define CTL_RENEW_SHORT_LIFETIME_MS (10LL * 86400 * 1000)
+
+/** How long before not_after a certificate is renewed: renew_before_ms when > 0, otherwise one
+ * third of the lifetime (30 days for 90 days), or one half for lifetimes under 10 days. 0 for an
+ * empty or negative lifetime. */
+int64_t ctl_renew_lead_ms(int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms);
+
+/** Width of the jitter window for a lead time: a tenth of it (3 days for 30 days, 3 s for 30 s). */
+int64_t ctl_renew_spread_ms(int64_t lead_ms);
+
+/** How much earlier than the exact policy time `name` renews: a part fixed per name (a hash of it,
+ * in [0, spread/2)) plus a random part (rnd, in [0, spread/2)), so certificates created together
+ * spread out and one certificate does not drift between controllers. Result in [0, spread) (0 when
+ * spread < 2). */
+int64_t ctl_renew_jitter_ms(const char *name, int64_t spread_ms, uint64_t rnd);
+
+/** The renewal time of a certificate valid from not_before_ms to not_after_ms: not_after - lead -
+ * jitter, never before not_before and never after not_after. An empty or negative lifetime renews
+ * at not_before_ms (that is: now, for a certificate already issued). name may be NULL (no fixed
+ * part). */
+int64_t ctl_renew_at_ms(const char *name, int64_t not_before_ms, int64_t not_after_ms,
+                        int64_t renew_before_ms, uint64_t rnd);
+
+/** A renewal window suggested by the CA (ACME Renewal Information, RFC 9773). */
+typedef struct ctl_renew_window {
+    int64_t start_ms;
+    int64_t end_ms;
+} ctl_renew_window_t;
+
+/** The renewal time with an optional ARI window: a uniformly random moment in [start, end] when
+ *  `suggested` is given and well-formed (start <= end), otherwise ctl_renew_at_ms(). The result may
+ * be in the past (a window that already ended): the caller renews at once. */
+int64_t ctl_renew_pick_ms(const ctl_renew_window_t *suggested, const char *name,
+                          int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms,
+                          uint64_t rnd);
+
+/** Back-off after `failure_count` consecutive failures: 0 for none, then 1 min, 10 min, 100 min,
+ * and one day from the fourth failure on. */
+int64_t ctl_renew_backoff_ms(int64_t failure_count);
+
+/** A uniformly random 64-bit value from the system's generator (getrandom; a time-seeded fallback
+ * when that fails, since jitter is not a secret). */
+uint64_t ctl_renew_random(void);
+
+#endif

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_renew.c - unit tests of the renewal policy (controller/renew.h) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "controller/renew.h"
+
+#define S 1000LL
+#define MIN (60 * S)
+#define DAY (86400 * S)
+#define T0 (1700000000LL * S)
+
+static void test_lead_is_one_third_for_90_days(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 90 * DAY, 0), 30 * DAY);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 30 * DAY, 0), 10 * DAY);
+    /* Exactly 10 days is not "under 10 days". */
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 10 * DAY, 0), 10 * DAY / 3);
+}
+
+static void test_lead_is_one_half_under_10_days(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 6 * DAY, 0), 3 * DAY);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 10 * DAY - 1, 0), (10 * DAY - 1) / 2);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 60 * S, 0), 30 * S);
+}
+
+static void test_lead_renew_before_overrides(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 90 * DAY, 7 * DAY), 7 * DAY);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 6 * DAY, 1 * DAY), 1 * DAY);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 + 60 * S, 0), 30 * S);
+}
+
+static void test_lead_empty_lifetime_is_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_lead_ms(T0, T0, 0), 0);
+    assert_int_equal(ctl_renew_lead_ms(T0, T0 - DAY, 5 * DAY), 0);
+}
+
+static void test_spread_is_a_tenth_of_the_lead(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_spread_ms(30 * DAY), 3 * DAY);
+    assert_int_equal(ctl_renew_spread_ms(30 * S), 3 * S);
+    assert_int_equal(ctl_renew_spread_ms(0), 0);
+    assert_int_equal(ctl_renew_spread_ms(-5), 0);
+}
+
+static void test_jitter_stays_within_spread(void **state)
+{
+    (void)state;
+    const char *names[] = {"a", "example", "www.example.com", "x9", NULL};
+    for (size_t i = 0; i < 5; i++)
+        for (uint64_t r = 0; r < 5000; r++) {
+            uint64_t rnd = r * 0x9e3779b97f4a7c15ULL;
+            int64_t j = ctl_renew_jitter_ms(names[i], 3 * DAY, rnd);
+            assert_true(j >= 0 && j < 3 * DAY);
+            j = ctl_renew_jitter_ms(names[i], 3 * S, rnd);
+            assert_true(j >= 0 && j < 3 * S);
+        }
+    assert_int_equal(ctl_renew_jitter_ms("a", 0, 12345), 0);
+    assert_int_equal(ctl_renew_jitter_ms("a", 1, 12345), 0);
+    assert_int_equal(ctl_renew_jitter_ms(NULL, 100, 7), 7);
+}
+
+static void test_jitter_fixed_part_depends_on_name_only(void **state)
+{
+    (void)state;
+    /* Same name, same random draw: same jitter (controllers agree). */
+    assert_int_equal(ctl_renew_jitter_ms("www.example.com", DAY, 42),
+                     ctl_renew_jitter_ms("www.example.com", DAY, 42));
+    /* With the random part pinned to 0, names spread over the fixed half-window. */
+    int distinct = 0;
+    int64_t prev = -1;
+    char name[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "cert-%d", i);
+        int64_t j = ctl_renew_jitter_ms(name, DAY, 0);
+        assert_true(j >= 0 && j < DAY / 2);
+        if (j != prev)
+            distinct++;
+        prev = j;
+    }
+    assert_true(distinct > 90);
+}
+
+static void test_jitter_random_part_is_bounded_by_half(void **state)
+{
+    (void)state;
+    int64_t fixed = ctl_renew_jitter_ms("n", DAY, 0);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint64_t r = 0; r < 20000; r++) {
+        int64_t j = ctl_renew_jitter_ms("n", DAY, r * 0x2545f4914f6cdd1dULL);
+        lo = j < lo ? j : lo;
+        hi = j > hi ? j : hi;
+    }
+    assert_true(lo >= fixed);
+    assert_true(hi < fixed + DAY / 2);
+    /* The random part really varies: it covers most of its half-window. */
+    assert_true(hi - lo > DAY / 2 * 9 / 10);
+}
+
+static void test_renew_at_90_days_is_about_30_days_before_expiry(void **state)
+{
+    (void)state;
+    for (uint64_t r = 0; r < 1000; r++) {
+        int64_t at = ctl_renew_at_ms("www.example.com", T0, T0 + 90 * DAY, 0, r * 7919);
+        assert_true(at <= T0 + 60 * DAY);
+        assert_true(at > T0 + 57 * DAY);
+    }
+}
+
+static void test_renew_at_6_days_is_about_half(void **state)
+{
+    (void)state;
+    for (uint64_t r = 0; r < 1000; r++) {
+        int64_t at = ctl_renew_at_ms("short", T0, T0 + 6 * DAY, 0, r * 104729);
+        assert_true(at <= T0 + 3 * DAY);
+        assert_true(at > T0 + 3 * DAY - 3 * DAY / 10);
+    }
+}
+
+static void test_renew_at_60_seconds_is_about_half(void **state)
+{
+    (void)state;
+    for (uint64_t r = 0; r < 1000; r++) {
+        int64_t at = ctl_renew_at_ms("t", T0, T0 + 60 * S, 0, r);
+        assert_true(at <= T0 + 30 * S && at > T0 + 27 * S);
+    }
+}
+
+static void test_renew_at_with_renew_before(void **state)
+{
+    (void)state;
+    int64_t at = ctl_renew_at_ms("x", T0, T0 + 90 * DAY, 7 * DAY, 0);
+    assert_true(at <= T0 + 83 * DAY && at > T0 + 83 * DAY - 7 * DAY / 10);
+}
+
+static void test_renew_at_never_before_not_before(void **state)
+{
+    (void)state;
+    /* --renew-before longer than the lifetime: renew as soon as the certificate exists. */
+    for (uint64_t r = 0; r < 1000; r++) {
+        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 30 * DAY, r * 31), T0);
+        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 6 * DAY, r * 31), T0);
+    }
+    /* Just under the lifetime: jitter cannot push it before not_before. */
+    for (uint64_t r = 0; r < 1000; r++) {
+        int64_t at = ctl_renew_at_ms("y", T0, T0 + 10 * S, 10 * S - 1, r * 977);
+        assert_true(at >= T0 && at <= T0 + 1);
+    }
+}
+
+static void test_renew_at_never_past_expiry(void **state)
+{
+    (void)state;
+    int64_t lifetimes[] = {1, 2, 3, 10, 999, 60 * S, DAY, 10 * DAY, 90 * DAY, 397 * DAY};
+    int64_t befores[] = {0, 1, 5 * S, DAY, 100 * DAY};
+    for (size_t i = 0; i < sizeof(lifetimes) / sizeof(lifetimes[0]); i++)
+        for (size_t b = 0; b < sizeof(befores) / sizeof(befores[0]); b++)
+            for (uint64_t r = 0; r < 200; r++) {
+                uint64_t rnd = r * 0x9e3779b97f4a7c15ULL;
+                int64_t at = ctl_renew_at_ms("n", T0, T0 + lifetimes[i], befores[b], rnd);
+                assert_true(at >= T0);
+                assert_true(at <= T0 + lifetimes[i]);
+                if (lifetimes[i] > 1)
+                    assert_true(at < T0 + lifetimes[i]);
+            }
+}
+
+static void test_renew_at_empty_lifetime_is_not_before(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_at_ms("x", T0, T0, 0, 99), T0);
+    assert_int_equal(ctl_renew_at_ms("x", T0, T0 - DAY, 0, 99), T0);
+}
+
+static void test_renew_at_is_deterministic(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 5),
+                     ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 5));
+    assert_int_not_equal(ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 5),
+                         ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 5 + DAY / 4));
+}
+
+static void test_pick_uses_the_suggested_window(void **state)
+{
+    (void)state;
+    ctl_renew_window_t w = {T0 + 50 * DAY, T0 + 52 * DAY};
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint64_t r = 0; r < 10000; r++) {
+        int64_t at = ctl_renew_pick_ms(&w, "a", T0, T0 + 90 * DAY, 0, r * 0x9e3779b97f4a7c15ULL);
+        assert_true(at >= w.start_ms && at <= w.end_ms);
+        lo = at < lo ? at : lo;
+        hi = at > hi ? at : hi;
+    }
+    /* A random moment inside, not one end: the draws cover most of the window. */
+    assert_true(hi - lo > 2 * DAY * 9 / 10);
+}
+
+static void test_pick_single_point_window(void **state)
+{
+    (void)state;
+    ctl_renew_window_t w = {T0 + DAY, T0 + DAY};
+    assert_int_equal(ctl_renew_pick_ms(&w, "a", T0, T0 + 90 * DAY, 0, 123456), T0 + DAY);
+}
+
+static void test_pick_past_window_is_returned_as_is(void **state)
+{
+    (void)state;
+    ctl_renew_window_t w = {T0 - 2 * DAY, T0 - DAY};
+    int64_t at = ctl_renew_pick_ms(&w, "a", T0, T0 + 90 * DAY, 0, 77);
+    assert_true(at >= T0 - 2 * DAY && at <= T0 - DAY);
+}
+
+static void test_pick_without_window_is_the_policy(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_pick_ms(NULL, "a", T0, T0 + 90 * DAY, 0, 9),
+                     ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 9));
+    ctl_renew_window_t bad = {T0 + 2 * DAY, T0 + DAY};
+    assert_int_equal(ctl_renew_pick_ms(&bad, "a", T0, T0 + 90 * DAY, 0, 9),
+                     ctl_renew_at_ms("a", T0, T0 + 90 * DAY, 0, 9));
+}
+
+static void test_pick_full_range_window(void **state)
+{
+    (void)state;
+    ctl_renew_window_t w = {INT64_MIN / 2, INT64_MAX / 2};
+    int64_t at = ctl_renew_pick_ms(&w, NULL, 0, 1, 0, UINT64_MAX);
+    assert_true(at >= w.start_ms && at <= w.end_ms);
+}
+
+static void test_backoff_steps(void **state)
+{
+    (void)state;
+    assert_int_equal(ctl_renew_backoff_ms(-1), 0);
+    assert_int_equal(ctl_renew_backoff_ms(0), 0);
+    assert_int_equal(ctl_renew_backoff_ms(1), 1 * MIN);
+    assert_int_equal(ctl_renew_backoff_ms(2), 10 * MIN);
+    assert_int_equal(ctl_renew_backoff_ms(3), 100 * MIN);
+    assert_int_equal(ctl_renew_backoff_ms(4), DAY);
+    assert_int_equal(ctl_renew_backoff_ms(5), DAY);
+    assert_int_equal(ctl_renew_backoff_ms(1000000), DAY);
+    assert_int_equal(ctl_renew_backoff_ms(INT64_MAX), DAY);
+}
+
+static void test_random_varies(void **state)
+{
+    (void)state;
+    uint64_t a = ctl_renew_random(), b = ctl_renew_random(), c = ctl_renew_random();
+    assert_false(a == b && b == c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lead_is_one_third_for_90_days),
+        cmocka_unit_test(test_lead_is_one_half_under_10_days),
+        cmocka_unit_test(test_lead_renew_before_overrides),
+        cmocka_unit_test(test_lead_empty_lifetime_is_zero),
+        cmocka_unit_test(test_spread_is_a_tenth_of_the_lead),
+        cmocka_unit_test(test_jitter_stays_within_spread),
+        cmocka_unit_test(test_jitter_fixed_part_depends_on_name_only),
+        cmocka_unit_test(test_jitter_random_part_is_bounded_by_half),
+        cmocka_unit_test(test_renew_at_90_days_is_about_30_days_before_expiry),
+        cmocka_unit_test(test_renew_at_6_days_is_about_half),
+        cmocka_unit_test(test_renew_at_60_seconds_is_about_half),
+        cmocka_unit_test(test_renew_at_with_renew_before),
+        cmocka_unit_test(test_renew_at_never_before_not_before),
+        cmocka_unit_test(test_renew_at_never_past_expiry),
+        cmocka_unit_test(test_renew_at_empty_lifetime_is_not_before),
+        cmocka_unit_test(test_renew_at_is_deterministic),
+        cmocka_unit_test(test_pick_uses_the_suggested_window),
+        cmocka_unit_test(test_pick_single_point_window),
+        cmocka_unit_test(test_pick_past_window_is_returned_as_is),
+        cmocka_unit_test(test_pick_without_window_is_the_policy),
+        cmocka_unit_test(test_pick_full_range_window),
+        cmocka_unit_test(test_backoff_steps),
+        cmocka_unit_test(test_random_varies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
