@@ -6,7 +6,4 @@ cp_unit_test(controller metrics DEPS ctl_metrics)
 # End to end against a real redis-server; needs the service core (controller/service.cmake).
 if(TARGET ctl_service)
   cp_unit_test(controller gateway DEPS ctl_gateway ctl_service ctl_config PkgConfig::CURL LABELS redis)
-  # libh2o-evloop 2.2.5 keeps a few buffers after the context is disposed (see that file).
-  set_property(TEST controller.gateway APPEND PROPERTY ENVIRONMENT
-    "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/integration/lsan.supp")
 endif()

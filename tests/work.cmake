@@ -12,7 +12,7 @@ if(TARGET cp_test_acme_env)
     target_link_libraries(test_integration_${name} PRIVATE cp_test_work_env)
     add_test(NAME integration.${name} COMMAND test_integration_${name})
     set_tests_properties(integration.${name} PROPERTIES TIMEOUT 180 LABELS "integration;pebble"
-      ENVIRONMENT "CP_SOURCE_DIR=${CMAKE_SOURCE_DIR};CP_BINARY_DIR=${CMAKE_BINARY_DIR};LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/integration/lsan.supp")
+      ENVIRONMENT "${CP_TEST_ENV}")
   endfunction()
 
   cp_work_integration_test(work_issue)

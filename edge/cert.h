@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cert.h - one servable certificate: parsed chain and key, checked, reference-counted */
+#ifndef EDGE_CERT_H
+#define EDGE_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "shared/err.h"
+
+/*
+ * An edge_cert_t is immutable once made and shared by every certificate table version that holds it
+ * (and by handshakes in flight); the last edge_cert_release frees it.
+ * THREAD SAFETY: any thread may read a cert it holds a reference on, retain and release it.
+ */
+typedef struct edge_cert {
+    char *name;             /* certificate name (controller's), "" for the fallback */
+    X509 *leaf;             /* the leaf */
+    STACK_OF(X509) * chain; /* the rest of the chain, may be empty */
+    EVP_PKEY *key;
+    unsigned char sha256[32];     /* SHA-256 of the leaf: the TLS session id context */
+    unsigned char pem_digest[32]; /* SHA-256 of fullchain PEM and key PEM: same input, same cert */
+    char **names;                 /* DNS names it serves (SAN, else CN), lower case */
+    size_t n_names;
+    char *serial; /* lower-case hex */
+    int64_t not_after;
+    int64_t revision;
+    /* private */
+    int refs_;
+} edge_cert_t;
+
+/** Parses `fullchain_pem` (leaf first) and `key_pem`, checks the key belongs to the leaf and makes
+ * a cert (one reference, the caller's) named `name`. Errors: CP_EINVAL (unparsable chain or key,
+ * key does not match, no DNS name), CP_ECRYPTO. Never logs; messages never quote the key. THREAD
+ * SAFETY: any thread. */
+int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
+                  const char *key_pem, size_t key_len, int64_t revision, edge_cert_t **out,
+                  cp_err_t *err);
+
+/** Makes the self-signed fallback certificate (EC P-256, CN and SAN `cn`, valid 10 years).
+ *  Errors: CP_EINVAL, CP_ECRYPTO. THREAD SAFETY: any thread. */
+int edge_cert_new_self_signed(const char *cn, edge_cert_t **out, cp_err_t *err);
+
+/** Computes the digest edge_cert_new stores in pem_digest, so a caller can reuse a parsed cert for
+ *  identical input without parsing it again. THREAD SAFETY: any thread. */
+void edge_cert_pem_digest(const char *fullchain_pem, size_t chain_len, const char *key_pem,
+                          size_t key_len, unsigned char out[32]);
+
+/** Takes one more reference; returns `c`. NULL is a no-op. THREAD SAFETY: any thread. */
+edge_cert_t *edge_cert_retain(edge_cert_t *c);
+
+/** Drops one reference and frees the cert with the last. NULL is a no-op. THREAD SAFETY: any
+ *  thread. */
+void edge_cert_release(edge_cert_t *c);
+
+/** Live edge_cert_t objects in this process (for tests of freeing). THREAD SAFETY: any thread. */
+long edge_cert_live_count(void);
+
+/** Lower-cases `name` into buf (size bytes), dropping one trailing dot. Returns 0, or CP_EINVAL
+ * when it is empty or does not fit. THREAD SAFETY: any thread. */
+int edge_cert_normalize_name(const char *name, char *buf, size_t size);
+
+#endif

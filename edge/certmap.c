@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* certmap.c - the edge's certificate table: immutable versions sharing structure, SNI lookup */
+#include "edge/certmap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/hamt.h"
+
+struct edge_certmap {
+    int refs;
+    edge_hamt_t by_name;
+    edge_hamt_t exact;
+    edge_hamt_t wildcard;
+    edge_hamt_t challenges;
+    edge_cert_t *fallback;
+    int64_t revision;
+};
+
+/* A challenge answer: reference-counted so trie leaves of several versions can share it. */
+typedef struct challenge {
+    int refs;
+    char text[];
+} challenge_t;
+
+static void cert_retain(void *v)
+{
+    edge_cert_retain(v);
+}
+
+static void cert_release(void *v)
+{
+    edge_cert_release(v);
+}
+
+static void challenge_retain(void *v)
+{
+    __atomic_fetch_add(&((challenge_t *)v)->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void challenge_release(void *v)
+{
+    challenge_t *c = v;
+    if (__atomic_fetch_sub(&c->refs, 1, __ATOMIC_ACQ_REL) == 1)
+        free(c);
+}
+
+static const edge_hamt_ops_t cert_ops = {cert_retain, cert_release};
+static const edge_hamt_ops_t challenge_ops = {challenge_retain, challenge_release};
+
+static void *xcalloc(size_t size)
+{
+    void *p = calloc(1, size);
+    if (p == NULL) {
+        fputs("edge_certmap: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+edge_certmap_t *edge_certmap_new(edge_cert_t *fallback)
+{
+    edge_certmap_t *m = xcalloc(sizeof *m);
+    m->refs = 1;
+    edge_hamt_init(&m->by_name, &cert_ops);
+    edge_hamt_init(&m->exact, &cert_ops);
+    edge_hamt_init(&m->wildcard, &cert_ops);
+    edge_hamt_init(&m->challenges, &challenge_ops);
+    m->fallback = edge_cert_retain(fallback);
+    return m;
+}
+
+edge_certmap_t *edge_certmap_clone(const edge_certmap_t *src, int empty)
+{
+    edge_certmap_t *m = edge_certmap_new(src->fallback);
+    m->revision = src->revision;
+    if (!empty) {
+        edge_hamt_copy(&m->by_name, &src->by_name);
+        edge_hamt_copy(&m->exact, &src->exact);
+        edge_hamt_copy(&m->wildcard, &src->wildcard);
+        edge_hamt_copy(&m->challenges, &src->challenges);
+    }
+    return m;
+}
+
+edge_certmap_t *edge_certmap_retain(edge_certmap_t *m)
+{
+    __atomic_fetch_add(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void edge_certmap_release(edge_certmap_t *m)
+{
+    if (m == NULL || __atomic_fetch_sub(&m->refs, 1, __ATOMIC_ACQ_REL) != 1)
+        return;
+    edge_hamt_dispose(&m->by_name);
+    edge_hamt_dispose(&m->exact);
+    edge_hamt_dispose(&m->wildcard);
+    edge_hamt_dispose(&m->challenges);
+    edge_cert_release(m->fallback);
+    free(m);
+}
+
+/* The trie and key a DNS name of a cert lives under: "*.a.b" under wildcard "a.b". */
+static edge_hamt_t *index_for(edge_certmap_t *m, const char *dns, const char **key)
+{
+    if (dns[0] == '*' && dns[1] == '.') {
+        *key = dns + 2;
+        return &m->wildcard;
+    }
+    *key = dns;
+    return &m->exact;
+}
+
+static void unindex(edge_certmap_t *m, const edge_cert_t *old)
+{
+    for (size_t i = 0; i < old->n_names; i++) {
+        const char *key;
+        edge_hamt_t *h = index_for(m, old->names[i], &key);
+        /* Only the names this cert still serves: another cert may have claimed one since. */
+        if (edge_hamt_get(h, key) == old)
+            edge_hamt_remove(h, key);
+    }
+}
+
+void edge_certmap_put(edge_certmap_t *m, edge_cert_t *cert)
+{
+    edge_cert_t *old = edge_hamt_get(&m->by_name, cert->name);
+    if (old != NULL)
+        unindex(m, old); /* `old` stays alive: by_name still holds it until the set below */
+    for (size_t i = 0; i < cert->n_names; i++) {
+        const char *key;
+        edge_hamt_t *h = index_for(m, cert->names[i], &key);
+        edge_hamt_set(h, key, cert);
+    }
+    edge_hamt_set(&m->by_name, cert->name, cert);
+}
+
+int edge_certmap_delete(edge_certmap_t *m, const char *name)
+{
+    edge_cert_t *old = edge_hamt_get(&m->by_name, name);
+    if (old == NULL)
+        return 0;
+    unindex(m, old);
+    edge_hamt_remove(&m->by_name, name);
+    return 1;
+}
+
+void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char *key_auth)
+{
+    size_t len = strlen(key_auth);
+    challenge_t *c = xcalloc(sizeof *c + len + 1);
+    memcpy(c->text, key_auth, len);
+    c->refs = 1;
+    edge_hamt_set(&m->challenges, token, c);
+    challenge_release(c); /* the trie holds its own reference now */
+}
+
+int edge_certmap_challenge_clear(edge_certmap_t *m, const char *token)
+{
+    return edge_hamt_remove(&m->challenges, token);
+}
+
+typedef struct doomed {
+    const edge_hamt_t *keep;
+    char **keys;
+    size_t n, cap;
+} doomed_t;
+
+static void collect(const char *key, void *value, void *arg)
+{
+    (void)value;
+    doomed_t *d = arg;
+    if (d->keep != NULL && edge_hamt_get(d->keep, key) != NULL)
+        return;
+    if (d->n == d->cap) {
+        d->cap = d->cap == 0 ? 16 : d->cap * 2;
+        d->keys = realloc(d->keys, d->cap * sizeof *d->keys);
+        if (d->keys == NULL)
+            abort();
+    }
+    d->keys[d->n] = strdup(key);
+    if (d->keys[d->n++] == NULL)
+        abort();
+}
+
+void edge_certmap_prune(edge_certmap_t *m, const edge_hamt_t *keep_names,
+                        const edge_hamt_t *keep_tokens)
+{
+    doomed_t certs = {keep_names, NULL, 0, 0}, tokens = {keep_tokens, NULL, 0, 0};
+    edge_hamt_foreach(&m->by_name, collect, &certs);
+    edge_hamt_foreach(&m->challenges, collect, &tokens);
+    for (size_t i = 0; i < certs.n; i++) {
+        edge_certmap_delete(m, certs.keys[i]);
+        free(certs.keys[i]);
+    }
+    for (size_t i = 0; i < tokens.n; i++) {
+        edge_hamt_remove(&m->challenges, tokens.keys[i]);
+        free(tokens.keys[i]);
+    }
+    free(certs.keys);
+    free(tokens.keys);
+}
+
+void edge_certmap_set_revision(edge_certmap_t *m, int64_t revision)
+{
+    m->revision = revision;
+}
+
+edge_cert_t *edge_certmap_get0(const edge_certmap_t *m, const char *name, edge_match_t *how)
+{
+    char buf[256];
+    edge_cert_t *c = NULL;
+    edge_match_t found = EDGE_MATCH_FALLBACK;
+    if (edge_cert_normalize_name(name, buf, sizeof buf) == 0) {
+        if ((c = edge_hamt_get(&m->exact, buf)) != NULL) {
+            found = EDGE_MATCH_EXACT;
+        } else {
+            /* A wildcard covers exactly one label: "a.example.com" looks up "example.com" only. */
+            const char *dot = strchr(buf, '.');
+            if (dot != NULL && dot != buf && dot[1] != '\0' &&
+                (c = edge_hamt_get(&m->wildcard, dot + 1)) != NULL)
+                found = EDGE_MATCH_WILDCARD;
+        }
+    }
+    if (c == NULL)
+        c = m->fallback;
+    if (how != NULL)
+        *how = found;
+    return c;
+}
+
+edge_cert_t *edge_certmap_get0_by_name(const edge_certmap_t *m, const char *name)
+{
+    return edge_hamt_get(&m->by_name, name);
+}
+
+const char *edge_certmap_challenge_get0(const edge_certmap_t *m, const char *token)
+{
+    challenge_t *c = edge_hamt_get(&m->challenges, token);
+    return c != NULL ? c->text : NULL;
+}
+
+size_t edge_certmap_count(const edge_certmap_t *m)
+{
+    return m->by_name.count;
+}
+
+size_t edge_certmap_challenge_count(const edge_certmap_t *m)
+{
+    return m->challenges.count;
+}
+
+int64_t edge_certmap_revision(const edge_certmap_t *m)
+{
+    return m->revision;
+}
+
+struct foreach_arg {
+    void (*cb)(edge_cert_t *, void *);
+    void *arg;
+};
+
+static void foreach_one(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct foreach_arg *a = arg;
+    a->cb(value, a->arg);
+}
+
+void edge_certmap_foreach(const edge_certmap_t *m, void (*cb)(edge_cert_t *cert, void *arg),
+                          void *arg)
+{
+    struct foreach_arg a = {cb, arg};
+    edge_hamt_foreach(&m->by_name, foreach_one, &a);
+}
+
+size_t edge_certmap_shared_nodes(const edge_certmap_t *a, const edge_certmap_t *b)
+{
+    return edge_hamt_shared_nodes(&a->by_name, &b->by_name) +
+           edge_hamt_shared_nodes(&a->exact, &b->exact) +
+           edge_hamt_shared_nodes(&a->wildcard, &b->wildcard) +
+           edge_hamt_shared_nodes(&a->challenges, &b->challenges);
+}
+
+size_t edge_certmap_node_count(const edge_certmap_t *m)
+{
+    return edge_hamt_node_count(&m->by_name) + edge_hamt_node_count(&m->exact) +
+           edge_hamt_node_count(&m->wildcard) + edge_hamt_node_count(&m->challenges);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config.h - the edge's options: one table for the parser and --help */
+#ifndef EDGE_CONFIG_H
+#define EDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shared/cfg.h"
+
+/** The edge's configuration. Strings and lists are owned (edge_config_dispose frees them).
+ *  THREAD SAFETY: filled by main before any thread starts, read-only afterwards. */
+typedef struct edge_config {
+    char *listen;                /* --listen: HTTPS listener host:port */
+    char *http_listen;           /* --http-listen: plain HTTP (HTTP-01 and redirects); "" = off */
+    char *admin_listen;          /* --admin-listen: /healthz /readyz /metrics; "" = off */
+    int threads;                 /* --threads: event loops; 0 = number of cores */
+    cp_cfg_list_t controllers;   /* --controller: host:port, repeatable, tried in turn */
+    char *token;                 /* --token: edge-scope bearer token (secret) */
+    char *controller_ca;         /* --controller-ca: PEM CA file: gRPC over TLS */
+    char *client_cert;           /* --client-cert: PEM chain for mTLS */
+    char *client_key;            /* --client-key */
+    char *controller_name;       /* --controller-server-name: TLS name check override */
+    char *edge_id;               /* --edge-id: default the host name */
+    cp_cfg_list_t routes;        /* --route host=upstream */
+    char *default_upstream;      /* --default-upstream URL */
+    bool redirect;               /* --redirect (default true) */
+    bool no_redirect;            /* --no-redirect */
+    int64_t report_interval_ms;  /* --report-interval */
+    int64_t backoff_max_ms;      /* --reconnect-max */
+    int64_t upstream_timeout_ms; /* --upstream-timeout */
+    char *fallback_name;         /* --fallback-name: CN of the self-signed fallback */
+    char *log_level;             /* --log-level */
+} edge_config_t;
+
+extern const cp_cfg_opt_t edge_config_opts[];
+extern const size_t edge_config_n_opts;
+
+/** Parses defaults, CERTPLANE_* variables and argv into *c, then checks options together (a
+ *  controller is required, --client-cert and --client-key go together, routes are host=URL).
+ *  Returns 0, CP_CFG_HELP/CP_CFG_VERSION, or CP_EINVAL with err set. Dispose *c either way.
+ *  THREAD SAFETY: main thread, before other threads start. */
+int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err);
+
+/** Frees what edge_config_parse stored. */
+void edge_config_dispose(edge_config_t *c);
+
+/** Prints --help. */
+void edge_config_help(FILE *out);
+
+#endif

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* main.c - certplane-edge: wires the certificate table, the event loops and the watch client */
+#include <grpc/grpc.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/config.h"
+#include "edge/server.h"
+#include "edge/watch.h"
+#include "shared/log.h"
+
+static void retire(void *arg, edge_certmap_t *old)
+{
+    edge_server_retire(arg, old);
+}
+
+/* Blocks the signals main waits for in every thread (they inherit the mask), before any starts. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
+{
+    edge_cert_t *fallback = NULL;
+    edge_certmap_t *initial = NULL;
+    edge_sni_t sni = {0};
+    edge_metrics_t metrics = {0};
+    edge_server_t *srv = NULL;
+    edge_watch_t *watch = NULL;
+    int rc = edge_cert_new_self_signed(cfg->fallback_name, &fallback, err);
+    if (rc != 0)
+        goto out;
+    initial = edge_certmap_new(fallback);
+    if ((rc = edge_sni_init(&sni, initial, err)) != 0)
+        goto out;
+    if ((rc = edge_server_new(cfg, &sni, &metrics, &srv, err)) != 0)
+        goto out;
+    edge_watch_opts_t wo = {(const char *const *)cfg->controllers.v,
+                            cfg->controllers.n,
+                            cfg->token,
+                            cfg->controller_ca,
+                            cfg->client_cert,
+                            cfg->client_key,
+                            cfg->controller_name,
+                            cfg->edge_id,
+                            cfg->report_interval_ms,
+                            cfg->backoff_max_ms,
+                            retire,
+                            srv};
+    if ((rc = edge_watch_new(&wo, &sni, &metrics, &watch, err)) != 0 ||
+        (rc = edge_server_start(srv, err)) != 0 || (rc = edge_watch_start(watch, err)) != 0)
+        goto out;
+    CP_LOG(CP_LOG_INFO, "main", "certplane-edge %s: https %s, http %s, admin %s, %d loops",
+           CERTPLANE_VERSION, cfg->listen, cfg->http_listen, cfg->admin_listen, cfg->threads);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            CP_LOG(CP_LOG_INFO, "main", "SIGHUP ignored: certificates reload through the stream");
+            continue;
+        }
+        CP_LOG(CP_LOG_INFO, "main", "signal %d: shutting down", sig);
+        break;
+    }
+out:
+    if (watch != NULL)
+        edge_watch_stop(watch);
+    if (srv != NULL)
+        edge_server_stop(srv);
+    edge_watch_free(watch);
+    edge_server_free(srv);
+    if (sni.ctx != NULL)
+        edge_sni_dispose(&sni);
+    edge_certmap_release(initial);
+    edge_cert_release(fallback);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    sigset_t signals;
+    block_signals(&signals);
+    edge_config_t cfg;
+    cp_err_t err = {0};
+    int rc = edge_config_parse(&cfg, argc, argv, &err);
+    if (rc == CP_CFG_HELP || rc == CP_CFG_VERSION) {
+        if (rc == CP_CFG_HELP)
+            edge_config_help(stdout);
+        else
+            printf("certplane-edge %s\n", CERTPLANE_VERSION);
+        edge_config_dispose(&cfg);
+        return 0;
+    }
+    cp_log_level_t level = CP_LOG_INFO;
+    if (rc == 0 && cfg.log_level != NULL && cp_log_level_parse(cfg.log_level, &level) != 0)
+        rc = cp_err_set(&err, CP_EINVAL, "--log-level: expected debug, info, warn or error");
+    if (rc != 0) {
+        fprintf(stderr, "certplane-edge: %s\n", err.msg);
+        edge_config_dispose(&cfg);
+        return 2;
+    }
+    cp_log_set_level(level);
+    grpc_init();
+    rc = run(&cfg, &signals, &err);
+    if (rc != 0)
+        CP_LOG(CP_LOG_ERROR, "main", "%s", err.msg);
+    grpc_shutdown_blocking();
+    edge_config_dispose(&cfg);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* metrics.c - the edge's counters and gauges (atomics), rendered as Prometheus text */
+#include "edge/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+typedef struct out {
+    char *buf;
+    size_t size, len;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(out_t *o, const char *fmt, ...)
+{
+    if (o->len >= o->size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len = o->len + (size_t)n < o->size ? o->len + (size_t)n : o->size - 1;
+}
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, size_t size)
+{
+    out_t o = {buf, size, 0};
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    static const char *const how[] = {"exact", "wildcard", "fallback"};
+    put(&o, "# HELP certplane_edge_tls_handshakes_total TLS handshakes by certificate match.\n"
+            "# TYPE certplane_edge_tls_handshakes_total counter\n");
+    for (int i = 0; i < 3; i++)
+        put(&o, "certplane_edge_tls_handshakes_total{match=\"%s\"} %llu\n", how[i],
+            LOAD(sni->handshakes[i]));
+    put(&o,
+        "# HELP certplane_edge_tls_tickets_rejected_total Session tickets of another "
+        "certificate refused.\n# TYPE certplane_edge_tls_tickets_rejected_total counter\n"
+        "certplane_edge_tls_tickets_rejected_total %llu\n",
+        LOAD(sni->tickets_rejected));
+    edge_certmap_t *map = edge_sni_current0(sni);
+    put(&o,
+        "# HELP certplane_edge_certificates Certificates held.\n"
+        "# TYPE certplane_edge_certificates gauge\ncertplane_edge_certificates %zu\n",
+        edge_certmap_count(map));
+    put(&o,
+        "# HELP certplane_edge_challenges HTTP-01 answers held.\n"
+        "# TYPE certplane_edge_challenges gauge\ncertplane_edge_challenges %zu\n",
+        edge_certmap_challenge_count(map));
+    put(&o,
+        "# HELP certplane_edge_revision Revision of the applied certificate table.\n"
+        "# TYPE certplane_edge_revision gauge\ncertplane_edge_revision %lld\n",
+        (long long)atomic_load(&m->revision));
+    put(&o,
+        "# HELP certplane_edge_stream_connected 1 while the Watch stream is up.\n"
+        "# TYPE certplane_edge_stream_connected gauge\ncertplane_edge_stream_connected %d\n",
+        atomic_load(&m->stream_connected));
+    put(&o,
+        "# HELP certplane_edge_ready 1 once the first snapshot is applied.\n"
+        "# TYPE certplane_edge_ready gauge\ncertplane_edge_ready %d\n",
+        atomic_load(&m->ready));
+    put(&o, "# HELP certplane_edge_http_requests_total Requests by status class.\n"
+            "# TYPE certplane_edge_http_requests_total counter\n");
+    for (int i = 1; i <= 5; i++)
+        put(&o, "certplane_edge_http_requests_total{code=\"%dxx\"} %llu\n", i,
+            LOAD(m->requests[i]));
+    put(&o,
+        "# HELP certplane_edge_upstream_errors_total Proxied requests answered 502-504.\n"
+        "# TYPE certplane_edge_upstream_errors_total counter\n"
+        "certplane_edge_upstream_errors_total %llu\n",
+        LOAD(m->upstream_errors));
+    put(&o,
+        "# TYPE certplane_edge_table_swaps_total counter\ncertplane_edge_table_swaps_total %llu\n"
+        "# TYPE certplane_edge_events_total counter\ncertplane_edge_events_total %llu\n"
+        "# TYPE certplane_edge_event_errors_total counter\n"
+        "certplane_edge_event_errors_total %llu\n"
+        "# TYPE certplane_edge_reconnects_total counter\ncertplane_edge_reconnects_total %llu\n",
+        LOAD(m->swaps), LOAD(m->events), LOAD(m->apply_errors), LOAD(m->reconnects));
+    return o.len;
+}

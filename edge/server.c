@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* server.c - the edge's event loops: listeners, handlers, and the RCU grace period of table swaps
+ */
+#include "edge/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "shared/log.h"
+
+enum { L_HTTPS, L_HTTP, L_ADMIN, N_LISTENERS };
+
+typedef struct worker worker_t;
+
+/* One retired table version waiting for every loop to pass a grace period. */
+typedef struct retire {
+    struct retire *next, *prev; /* in the server's pending list */
+    edge_certmap_t *old;
+    int pending; /* loops that have not seen their message yet */
+    struct retire_msg {
+        h2o_multithread_message_t super;
+        struct retire *r; /* NULL: a wake-up */
+    } msgs[];
+} retire_t;
+
+struct worker {
+    edge_server_t *srv;
+    pthread_t tid;
+    int started;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept[N_LISTENERS];
+    int fds[N_LISTENERS];
+    h2o_socket_t *sockets[N_LISTENERS];
+    h2o_multithread_receiver_t recv;
+    struct retire_msg wake;
+};
+
+struct edge_server {
+    h2o_globalconf_t conf;
+    edge_server__app_t app;
+    edge_server__hosts_t hosts;
+    int n_workers;
+    worker_t *workers;
+    atomic_int stopping;
+    int running;
+    pthread_mutex_t lock; /* guards the pending list and `running` */
+    retire_t pending;     /* list head */
+};
+
+static void retire_unlink_free(edge_server_t *s, retire_t *r)
+{
+    pthread_mutex_lock(&s->lock);
+    r->prev->next = r->next;
+    r->next->prev = r->prev;
+    pthread_mutex_unlock(&s->lock);
+    edge_certmap_release(r->old);
+    free(r);
+}
+
+static void on_messages(h2o_multithread_receiver_t *recv, h2o_linklist_t *msgs)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, recv, recv);
+    while (!h2o_linklist_is_empty(msgs)) {
+        struct retire_msg *m = H2O_STRUCT_FROM_MEMBER(struct retire_msg, super.link, msgs->next);
+        h2o_linklist_unlink(&m->super.link);
+        if (m->r != NULL && __atomic_sub_fetch(&m->r->pending, 1, __ATOMIC_ACQ_REL) == 0)
+            retire_unlink_free(w->srv, m->r);
+    }
+}
+
+void edge_server_retire(edge_server_t *s, edge_certmap_t *old)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->running) {
+        pthread_mutex_unlock(&s->lock);
+        edge_certmap_release(old);
+        return;
+    }
+    retire_t *r = calloc(1, sizeof *r + (size_t)s->n_workers * sizeof r->msgs[0]);
+    if (r == NULL)
+        abort();
+    r->old = old;
+    r->pending = s->n_workers;
+    r->next = s->pending.next;
+    r->prev = &s->pending;
+    s->pending.next->prev = r;
+    s->pending.next = r;
+    for (int i = 0; i < s->n_workers; i++) {
+        r->msgs[i].r = r;
+        h2o_multithread_send_message(&s->workers[i].recv, &r->msgs[i].super);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Splits "host:port" / "[v6]:port" / ":port" and binds a listening SO_REUSEPORT socket. */
+static int bind_listener(const char *addr, int *fd_out, int *port_out, cp_err_t *err)
+{
+    char host[256] = "", port[16];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || strlen(colon + 1) >= sizeof port || (size_t)(colon - addr) >= sizeof host)
+        return cp_err_set(err, CP_EINVAL, "listen address %s: expected host:port", addr);
+    const char *h = addr;
+    size_t hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+        h++, hlen -= 2;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    strcpy(port, colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *ai = NULL;
+    if (getaddrinfo(hlen > 0 ? host : NULL, port, &hints, &ai) != 0 || ai == NULL)
+        return cp_err_set(err, CP_EINVAL, "listen address %s: cannot resolve", addr);
+    int one = 1, rc = 0;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        rc = cp_err_set(err, CP_EIO, "listen %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    if (rc == 0)
+        *port_out = atoi(port);
+    freeaddrinfo(ai);
+    *fd_out = fd;
+    return rc;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL)
+        h2o_accept(listener->data, sock);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < N_LISTENERS; i++) {
+        if (w->fds[i] < 0)
+            continue;
+        w->sockets[i] = h2o_evloop_socket_create(w->loop, w->fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        w->sockets[i]->data = &w->accept[i];
+        h2o_socket_read_start(w->sockets[i], on_accept);
+    }
+    while (!atomic_load(&w->srv->stopping))
+        h2o_evloop_run(w->loop, INT32_MAX);
+    /* Stop accepting; let requests in flight finish for a moment. */
+    for (int i = 0; i < N_LISTENERS; i++)
+        if (w->sockets[i] != NULL) {
+            h2o_socket_read_stop(w->sockets[i]);
+            h2o_socket_close(w->sockets[i]);
+            w->sockets[i] = NULL;
+            w->fds[i] = -1;
+        }
+    for (int i = 0; i < 5; i++)
+        h2o_evloop_run(w->loop, 100);
+    return NULL;
+}
+
+static int worker_init(edge_server_t *s, worker_t *w, cp_err_t *err)
+{
+    const edge_config_t *cfg = s->app.cfg;
+    const char *addrs[N_LISTENERS] = {cfg->listen, cfg->http_listen, cfg->admin_listen};
+    h2o_hostconf_t **hosts[N_LISTENERS] = {s->hosts.https, s->hosts.http, s->hosts.admin};
+    w->srv = s;
+    for (int i = 0; i < N_LISTENERS; i++)
+        w->fds[i] = -1;
+    for (int i = 0; i < N_LISTENERS; i++) {
+        int port = 0;
+        if (addrs[i] == NULL || addrs[i][0] == '\0')
+            continue;
+        int rc = bind_listener(addrs[i], &w->fds[i], &port, err);
+        if (rc != 0)
+            return rc;
+        if (i == L_HTTPS)
+            s->app.https_port = port;
+    }
+    w->loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, w->loop, &s->conf);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->recv, on_messages);
+    for (int i = 0; i < N_LISTENERS; i++) {
+        w->accept[i].ctx = &w->ctx;
+        w->accept[i].hosts = hosts[i];
+        w->accept[i].ssl_ctx = i == L_HTTPS ? s->app.sni->ctx : NULL;
+    }
+    return 0;
+}
+
+int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *metrics,
+                    edge_server_t **out, cp_err_t *err)
+{
+    edge_server_t *s = calloc(1, sizeof *s);
+    int rc = 0;
+    if (s == NULL)
+        abort();
+    pthread_mutex_init(&s->lock, NULL);
+    s->pending.next = s->pending.prev = &s->pending;
+    s->app = (edge_server__app_t){cfg, sni, metrics, NULL, 443};
+    h2o_config_init(&s->conf);
+    s->conf.server_name = h2o_iovec_init(H2O_STRLIT("certplane-edge"));
+    rc = edge_proxy_new(&s->conf, &cfg->routes, cfg->default_upstream,
+                        (uint64_t)cfg->upstream_timeout_ms, &s->app.proxy, err);
+    if (rc != 0)
+        goto out;
+    edge_http__register(&s->conf, &s->app, &s->hosts);
+    h2o_ssl_register_alpn_protocols(sni->ctx, h2o_http2_alpn_protocols);
+    s->workers = calloc((size_t)cfg->threads, sizeof *s->workers);
+    if (s->workers == NULL)
+        abort();
+    for (s->n_workers = 0; s->n_workers < cfg->threads; s->n_workers++) {
+        rc = worker_init(s, &s->workers[s->n_workers], err);
+        if (rc != 0) {
+            s->n_workers++; /* so free closes what this one opened */
+            goto out;
+        }
+    }
+out:
+    if (rc != 0) {
+        edge_server_free(s);
+        s = NULL;
+    }
+    *out = s;
+    return rc;
+}
+
+int edge_server_start(edge_server_t *s, cp_err_t *err)
+{
+    pthread_mutex_lock(&s->lock);
+    s->running = 1;
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < s->n_workers; i++) {
+        worker_t *w = &s->workers[i];
+        if (pthread_create(&w->tid, NULL, worker_main, w) != 0)
+            return cp_err_set(err, CP_EIO, "cannot start loop thread %d", i);
+        w->started = 1;
+        char name[16];
+        snprintf(name, sizeof name, "edge-loop-%d", i % 1000);
+        pthread_setname_np(w->tid, name);
+    }
+    return 0;
+}
+
+void edge_server_stop(edge_server_t *s)
+{
+    atomic_store(&s->stopping, 1);
+    for (int i = 0; i < s->n_workers; i++)
+        if (s->workers[i].started)
+            h2o_multithread_send_message(&s->workers[i].recv, &s->workers[i].wake.super);
+    for (int i = 0; i < s->n_workers; i++)
+        if (s->workers[i].started) {
+            pthread_join(s->workers[i].tid, NULL);
+            s->workers[i].started = 0;
+        }
+    pthread_mutex_lock(&s->lock);
+    s->running = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void edge_server_free(edge_server_t *s)
+{
+    if (s == NULL)
+        return;
+    /* The loops are gone: versions still in their grace period can go now. */
+    while (s->pending.next != &s->pending)
+        retire_unlink_free(s, s->pending.next);
+    for (int i = 0; i < s->n_workers; i++) {
+        worker_t *w = &s->workers[i];
+        for (int j = 0; j < N_LISTENERS; j++)
+            if (w->fds[j] >= 0)
+                close(w->fds[j]);
+        /* A loop that ran cannot be destroyed in h2o 2.2.5 while connections keep timers on it
+         * (h2o_evloop_destroy asserts), so its context and loop end with the process. */
+        if (w->loop != NULL)
+            h2o_multithread_unregister_receiver(w->ctx.queue, &w->recv);
+    }
+    free(s->workers);
+    edge_proxy_free(s->app.proxy);
+    h2o_config_dispose(&s->conf);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

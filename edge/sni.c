@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sni.c - the edge's TLS context: Mozilla intermediate settings, SNI certificate choice, sessions
+ */
+#include "edge/sni.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/tls1.h>
+
+static int ex_index = -1;
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+
+static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    edge_cert_release(ptr);
+}
+
+static void ex_init(void)
+{
+    ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ex_free);
+}
+
+/* Reads the host_name entry of the server_name extension (RFC 6066 section 3) into buf. */
+static int client_hello_sni(SSL *ssl, char *buf, size_t size)
+{
+    const unsigned char *p;
+    size_t len;
+    if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) || len < 2)
+        return -1;
+    size_t list = ((size_t)p[0] << 8) | p[1];
+    if (list + 2 != len)
+        return -1;
+    p += 2;
+    while (list >= 3) {
+        unsigned type = p[0];
+        size_t n = ((size_t)p[1] << 8) | p[2];
+        if (n + 3 > list)
+            return -1;
+        if (type == TLSEXT_NAMETYPE_host_name) {
+            if (n == 0 || n >= size || memchr(p + 3, '\0', n) != NULL)
+                return -1;
+            memcpy(buf, p + 3, n);
+            buf[n] = '\0';
+            return 0;
+        }
+        p += 3 + n;
+        list -= 3 + n;
+    }
+    return -1;
+}
+
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert;
+    edge_sni_t *s = arg;
+    char name[256];
+    const char *sni = client_hello_sni(ssl, name, sizeof name) == 0 ? name : NULL;
+    edge_match_t how;
+    /* The table pointer is only used within this callback; the cert is retained for later. */
+    edge_certmap_t *map = atomic_load_explicit(&s->current, memory_order_acquire);
+    edge_cert_t *cert = edge_cert_retain(edge_certmap_get0(map, sni, &how));
+    edge_cert_t *prev = SSL_get_ex_data(ssl, ex_index);
+    SSL_set_ex_data(ssl, ex_index, cert);
+    if (prev != NULL)
+        edge_cert_release(prev); /* a second ClientHello after a HelloRetryRequest */
+    else
+        atomic_fetch_add_explicit(&s->handshakes[how], 1, memory_order_relaxed);
+    /* The session id context must be set here, before OpenSSL decides on resumption. */
+    SSL_set_session_id_context(ssl, cert->sha256, sizeof cert->sha256);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static int on_cert(SSL *ssl, void *arg)
+{
+    edge_sni_t *s = arg;
+    edge_cert_t *cert = SSL_get_ex_data(ssl, ex_index);
+    if (cert == NULL) /* not reached: the ClientHello callback always chooses */
+        cert = edge_certmap_get0(atomic_load(&s->current), NULL, NULL);
+    return SSL_use_cert_and_key(ssl, cert->leaf, cert->key, cert->chain, 1) == 1 ? 1 : 0;
+}
+
+static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+                                   size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+    (void)keyname, (void)keyname_len;
+    edge_sni_t *s = arg;
+    switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW: {
+        const edge_cert_t *cert = SSL_get_ex_data(ssl, ex_index);
+        unsigned int len = 0;
+        const unsigned char *ctx = SSL_SESSION_get0_id_context(sess, &len);
+        if (cert == NULL || len != sizeof cert->sha256 || memcmp(ctx, cert->sha256, len) != 0) {
+            atomic_fetch_add_explicit(&s->tickets_rejected, 1, memory_order_relaxed);
+            return SSL_TICKET_RETURN_IGNORE_RENEW;
+        }
+        return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+    }
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+        return SSL_TICKET_RETURN_ABORT;
+    }
+}
+
+static int ctx_configure(SSL_CTX *ctx, cp_err_t *err)
+{
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    /* Mozilla intermediate leaves the cipher choice to the client (all listed ones are strong). */
+    SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, EDGE_SNI_CIPHERS) != 1 ||
+        SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) {
+        unsigned long e = ERR_get_error();
+        ERR_clear_error();
+        return cp_err_set(err, CP_ECRYPTO, "TLS settings: %s", ERR_reason_error_string(e));
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    return 0;
+}
+
+int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err)
+{
+    pthread_once(&ex_once, ex_init);
+    memset(s, 0, sizeof *s);
+    if (ex_index < 0)
+        return cp_err_set(err, CP_ECRYPTO, "SSL_get_ex_new_index failed");
+    s->ctx = SSL_CTX_new(TLS_server_method());
+    if (s->ctx == NULL)
+        return cp_err_set(err, CP_ECRYPTO, "SSL_CTX_new failed");
+    int rc = ctx_configure(s->ctx, err);
+    if (rc != 0) {
+        SSL_CTX_free(s->ctx);
+        s->ctx = NULL;
+        return rc;
+    }
+    SSL_CTX_set_client_hello_cb(s->ctx, on_client_hello, s);
+    SSL_CTX_set_cert_cb(s->ctx, on_cert, s);
+    SSL_CTX_set_session_ticket_cb(s->ctx, NULL, on_ticket, s);
+    atomic_init(&s->current, edge_certmap_retain(initial));
+    return 0;
+}
+
+void edge_sni_dispose(edge_sni_t *s)
+{
+    SSL_CTX_free(s->ctx);
+    s->ctx = NULL;
+    edge_certmap_release(atomic_exchange(&s->current, NULL));
+}
+
+edge_certmap_t *edge_sni_swap(edge_sni_t *s, edge_certmap_t *next)
+{
+    return atomic_exchange_explicit(&s->current, next, memory_order_acq_rel);
+}
+
+edge_certmap_t *edge_sni_current0(edge_sni_t *s)
+{
+    return atomic_load_explicit(&s->current, memory_order_acquire);
+}
+
+const edge_cert_t *edge_sni_chosen0(const SSL *ssl)
+{
+    return ex_index < 0 ? NULL : SSL_get_ex_data(ssl, ex_index);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sni.h - the edge's TLS context: Mozilla intermediate settings, SNI certificate choice, sessions
+ */
+#ifndef EDGE_SNI_H
+#define EDGE_SNI_H
+
+#include <stdatomic.h>
+
+#include <openssl/ssl.h>
+
+#include "edge/certmap.h"
+#include "shared/err.h"
+
+/*
+ * One SSL_CTX serves every name. The certificate is chosen per handshake from the current table:
+ *   1. the ClientHello callback (runs before OpenSSL looks at a session or ticket to resume) reads
+ *      the SNI, looks it up (exact, wildcard, fallback), keeps a reference to the chosen cert on
+ * the SSL and sets the session id context to the SHA-256 of its leaf, so OpenSSL refuses to resume
+ *      a session made under another certificate;
+ *   2. the certificate callback installs that cert (SSL_use_cert_and_key);
+ *   3. the ticket decryption callback rejects a ticket whose session id context differs (belt and
+ *      braces for TLS 1.3 tickets), which turns the resumption into a full handshake.
+ * Never an error before the handshake: an unknown or absent name gets the fallback.
+ *
+ * THREAD SAFETY: edge_sni_init/dispose on one thread before/after the loops run; the callbacks run
+ * on any loop thread; edge_sni_swap on the one writer thread; counters are atomics.
+ */
+typedef struct edge_sni {
+    SSL_CTX *ctx;
+    _Atomic(edge_certmap_t *) current;
+    atomic_ullong handshakes[3]; /* by edge_match_t, counted once per ClientHello */
+    atomic_ullong tickets_rejected;
+} edge_sni_t;
+
+/** The Mozilla "intermediate" TLS 1.2 cipher list (ECDHE with AEAD only). */
+#define EDGE_SNI_CIPHERS                                                                           \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/** Makes the server SSL_CTX (TLS 1.2 minimum, the ciphers above, TLS 1.3 suites as OpenSSL's
+ *  defaults, groups X25519/P-256/P-384, no compression or renegotiation) serving `initial`
+ *  (retained; it carries the fallback). Errors: CP_ECRYPTO. */
+int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err);
+
+/** Frees the context and drops the current table. */
+void edge_sni_dispose(edge_sni_t *s);
+
+/** Publishes `next` (reference taken over) with one atomic swap and returns the previous version:
+ *  the caller releases it once no loop thread can still be reading it (edge/server.h).
+ *  THREAD SAFETY: one writer thread. */
+edge_certmap_t *edge_sni_swap(edge_sni_t *s, edge_certmap_t *next);
+
+/** The current version, borrowed. Valid during a loop iteration on a loop thread (RCU), or on the
+ *  writer thread until its next swap. */
+edge_certmap_t *edge_sni_current0(edge_sni_t *s);
+
+/** The cert chosen for `ssl` (borrowed, valid while `ssl` lives), or NULL before the ClientHello.
+ */
+const edge_cert_t *edge_sni_chosen0(const SSL *ssl);
+
+#endif

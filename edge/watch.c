@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* watch.c - the watch client thread: certificates and challenges streamed from the controllers */
+#include "edge/watch.h"
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "edge/watch_internal.h"
+#include "shared/log.h"
+
+#define WATCH_METHOD "/certplane.v1.Certificates/Watch"
+#define REPORT_METHOD "/certplane.v1.Certificates/ReportEdgeStatus"
+#define BATCH_QUIET_MS 3    /* a burst is over after this long without a message */
+#define REPLAY_QUIET_MS 200 /* a stream quiet this long without SNAPSHOT_END was a replay */
+#define BATCH_MAX 1024      /* publish at least every this many events */
+#define POLL_MS 200         /* how often the thread checks for stop */
+
+struct edge_watch {
+    edge_watch_opts_t o;
+    edge_sni_t *sni;
+    edge_metrics_t *m;
+    grpc_channel_credentials *creds; /* NULL: insecure */
+    char *auth;                      /* "Bearer <token>" or NULL */
+    pthread_t tid;
+    int started;
+    atomic_int stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int64_t resume_rev; /* last revision known applied; Watch resumes after it */
+    int64_t next_report_ms;
+};
+
+enum { TAG_START = 1, TAG_MSG, TAG_STATUS };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static gpr_timespec deadline_in(int64_t ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+static char *read_file(const char *path, cp_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f == NULL) {
+        cp_err_set(err, CP_EINVAL, "cannot read %s", path);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096) * 2;
+            if ((buf = realloc(buf, cap)) == NULL)
+                abort();
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int make_creds(edge_watch_t *w, cp_err_t *err)
+{
+    if (w->o.ca_file == NULL)
+        return 0;
+    char *ca = read_file(w->o.ca_file, err), *cert = NULL, *key = NULL;
+    int rc = 0;
+    if (ca == NULL)
+        return CP_EINVAL;
+    if (w->o.cert_file != NULL) {
+        cert = read_file(w->o.cert_file, err);
+        key = cert != NULL ? read_file(w->o.key_file, err) : NULL;
+        if (key == NULL) {
+            rc = CP_EINVAL;
+            goto out;
+        }
+    }
+    grpc_ssl_pem_key_cert_pair pair = {key, cert};
+    w->creds = grpc_ssl_credentials_create(ca, cert != NULL ? &pair : NULL, NULL, NULL);
+    if (w->creds == NULL)
+        rc = cp_err_set(err, CP_EINVAL, "controller TLS credentials rejected");
+out:
+    free(ca);
+    free(cert);
+    free(key); /* gRPC copied the PEM text */
+    return rc;
+}
+
+static grpc_arg int_arg(const char *key, int value)
+{
+    grpc_arg a;
+    memset(&a, 0, sizeof a);
+    a.type = GRPC_ARG_INTEGER;
+    a.key = (char *)key;
+    a.value.integer = value;
+    return a;
+}
+
+static grpc_channel *make_channel(edge_watch_t *w, const char *target)
+{
+    grpc_arg args[5];
+    int n = 0;
+    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    args[n++] = int_arg(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
+    if (w->o.server_name != NULL) {
+        memset(&args[n], 0, sizeof args[n]);
+        args[n].type = GRPC_ARG_STRING;
+        args[n].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+        args[n++].value.string = (char *)w->o.server_name;
+    }
+    grpc_channel_args ca = {(size_t)n, args};
+    grpc_channel_credentials *creds =
+        w->creds != NULL ? w->creds : grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, creds, &ca);
+    if (w->creds == NULL)
+        grpc_channel_credentials_release(creds);
+    return ch;
+}
+
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    grpc_slice s = grpc_slice_malloc(len);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* The auth metadata, when a token is configured. */
+static size_t auth_md(const edge_watch_t *w, grpc_metadata *md)
+{
+    if (w->auth == NULL)
+        return 0;
+    memset(md, 0, sizeof *md);
+    md->key = grpc_slice_from_static_string("authorization");
+    md->value = grpc_slice_from_static_string(w->auth);
+    return 1;
+}
+
+/* ReportEdgeStatus, synchronously with a 2 s deadline; failures are logged at debug level only
+ * (the stream's own state says whether the controller is there). */
+static void report(edge_watch_t *w, grpc_channel *ch)
+{
+    Certplane__V1__ReportEdgeStatusRequest req = CERTPLANE__V1__REPORT_EDGE_STATUS_REQUEST__INIT;
+    req.edge_id = (char *)w->o.edge_id;
+    req.applied_revision = w->resume_rev;
+    req.certificates = (int32_t)edge_certmap_count(edge_sni_current0(w->sni));
+    req.version = (char *)CERTPLANE_VERSION;
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               grpc_slice_from_static_string(REPORT_METHOD), NULL,
+                                               deadline_in(2000), NULL);
+    grpc_metadata md;
+    grpc_metadata_array initial, trailing;
+    grpc_metadata_array_init(&initial);
+    grpc_metadata_array_init(&trailing);
+    grpc_byte_buffer *out = pack(&req.base), *in = NULL;
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = auth_md(w, &md);
+    ops[0].data.send_initial_metadata.metadata = &md;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = out;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &in;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+    if (grpc_call_start_batch(call, ops, 6, (void *)1, NULL) == GRPC_CALL_OK)
+        grpc_completion_queue_pluck(cq, (void *)1, deadline_in(3000), NULL);
+    if (status != GRPC_STATUS_OK)
+        CP_LOG(CP_LOG_DEBUG, "watch", "ReportEdgeStatus failed: status %d", (int)status);
+    grpc_byte_buffer_destroy(out);
+    grpc_byte_buffer_destroy(in);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial);
+    grpc_metadata_array_destroy(&trailing);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    w->next_report_ms = now_ms() + w->o.report_interval_ms;
+}
+
+/* Publishes the pending batch (one swap) and moves the resume revision when it is safe. */
+static void publish(edge_watch_t *w, edge_watch__batch_t *b, bool quiet, grpc_channel *ch)
+{
+    if (b->saw_end || (quiet && b->monotonic))
+        w->resume_rev = b->max_rev;
+    if (b->builder == NULL)
+        return;
+    edge_certmap_set_revision(b->builder, w->resume_rev);
+    edge_certmap_t *old = edge_sni_swap(w->sni, b->builder);
+    b->builder = NULL;
+    w->o.retire(w->o.retire_arg, old);
+    atomic_fetch_add(&w->m->swaps, 1);
+    atomic_store(&w->m->revision, w->resume_rev);
+    if (b->saw_end && !atomic_load(&w->m->ready)) {
+        atomic_store(&w->m->ready, 1);
+        CP_LOG(CP_LOG_INFO, "watch", "first snapshot applied: %zu certificates, revision %lld",
+               edge_certmap_count(edge_sni_current0(w->sni)), (long long)w->resume_rev);
+    }
+    CP_LOG(CP_LOG_DEBUG, "watch", "published %zu events, revision %lld", b->n,
+           (long long)w->resume_rev);
+    b->n = 0;
+    report(w, ch); /* at once, so the controller sees a CHALLENGE_SET applied */
+}
+
+static void on_message(edge_watch_t *w, edge_watch__batch_t *b, grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader r;
+    grpc_byte_buffer_reader_init(&r, bb);
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    Certplane__V1__CertificateEvent *ev = certplane__v1__certificate_event__unpack(
+        NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    cp_err_t err = {0};
+    if (ev == NULL) {
+        CP_LOG(CP_LOG_WARN, "watch", "undecodable event skipped");
+        atomic_fetch_add(&w->m->apply_errors, 1);
+        return;
+    }
+    atomic_fetch_add(&w->m->events, 1);
+    if (edge_watch__apply(b, edge_sni_current0(w->sni), ev, &err) != 0) {
+        const char *kv[] = {"cert", ev->name != NULL ? ev->name : "", NULL};
+        CP_LOGKV(CP_LOG_WARN, "watch", kv, "event at revision %lld not applied: %s",
+                 (long long)ev->revision, err.msg);
+        atomic_fetch_add(&w->m->apply_errors, 1);
+    }
+    certplane__v1__certificate_event__free_unpacked(ev, NULL);
+}
+
+typedef struct stream {
+    grpc_call *call;
+    grpc_completion_queue *cq;
+    grpc_byte_buffer *in;
+    grpc_metadata_array initial, trailing;
+    grpc_status_code status;
+    grpc_slice details;
+    bool msg_pending, status_done, got_message;
+} stream_t;
+
+static int stream_start(edge_watch_t *w, stream_t *st, grpc_channel *ch)
+{
+    Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
+    req.from_revision = w->resume_rev;
+    req.edge_id = (char *)w->o.edge_id;
+    st->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, st->cq,
+                                        grpc_slice_from_static_string(WATCH_METHOD), NULL,
+                                        gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_metadata md;
+    grpc_byte_buffer *out = pack(&req.base);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = auth_md(w, &md);
+    ops[0].data.send_initial_metadata.metadata = &md;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = out;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &st->initial;
+    grpc_call_error e = grpc_call_start_batch(st->call, ops, 4, (void *)TAG_START, NULL);
+    grpc_byte_buffer_destroy(out); /* the batch holds its own reference */
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &st->trailing;
+    ops[0].data.recv_status_on_client.status = &st->status;
+    ops[0].data.recv_status_on_client.status_details = &st->details;
+    if (e == GRPC_CALL_OK)
+        e = grpc_call_start_batch(st->call, ops, 1, (void *)TAG_STATUS, NULL);
+    return e == GRPC_CALL_OK ? 0 : CP_EINTERNAL;
+}
+
+static void stream_recv(stream_t *st)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &st->in;
+    st->msg_pending =
+        grpc_call_start_batch(st->call, &op, 1, (void *)TAG_MSG, NULL) == GRPC_CALL_OK;
+}
+
+/* One Watch call on `ch` until it ends or stop is asked. Returns true when it delivered events. */
+static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
+{
+    stream_t st = {.cq = grpc_completion_queue_create_for_next(NULL),
+                   .details = grpc_empty_slice()};
+    edge_watch__batch_t b;
+    edge_watch__batch_init(&b);
+    grpc_metadata_array_init(&st.initial);
+    grpc_metadata_array_init(&st.trailing);
+    int64_t last_msg = now_ms();
+    bool cancelled = false, started = stream_start(w, &st, ch) == 0;
+    if (started)
+        stream_recv(&st);
+    else
+        st.status_done = true;
+    while (!st.status_done || st.msg_pending) {
+        if (atomic_load(&w->stop) && !cancelled) {
+            grpc_call_cancel(st.call, NULL);
+            cancelled = true;
+        }
+        int64_t now = now_ms(), wait = POLL_MS;
+        if (b.n > 0)
+            wait = BATCH_QUIET_MS;
+        else if (!b.saw_end && b.max_rev > w->resume_rev && b.monotonic)
+            wait = REPLAY_QUIET_MS - (now - last_msg);
+        if (st.got_message && w->next_report_ms - now < wait)
+            wait = w->next_report_ms - now;
+        grpc_event ev = grpc_completion_queue_next(st.cq, deadline_in(wait < 0 ? 0 : wait), NULL);
+        now = now_ms();
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            bool quiet = now - last_msg >= REPLAY_QUIET_MS;
+            if (!cancelled && (b.n > 0 || (quiet && b.max_rev > w->resume_rev)))
+                publish(w, &b, quiet, ch);
+            if (!cancelled && st.got_message && now >= w->next_report_ms)
+                report(w, ch);
+            continue;
+        }
+        if ((intptr_t)ev.tag == TAG_STATUS) {
+            st.status_done = true;
+        } else if ((intptr_t)ev.tag == TAG_MSG) {
+            st.msg_pending = false;
+            if (ev.success && st.in != NULL) {
+                if (!st.got_message) {
+                    st.got_message = true;
+                    atomic_store(&w->m->stream_connected, 1);
+                    CP_LOG(CP_LOG_INFO, "watch", "stream to %s up, from revision %lld", target,
+                           (long long)w->resume_rev);
+                }
+                on_message(w, &b, st.in);
+                grpc_byte_buffer_destroy(st.in);
+                st.in = NULL;
+                last_msg = now;
+                if (b.n >= BATCH_MAX)
+                    publish(w, &b, false, ch);
+                if (!cancelled)
+                    stream_recv(&st);
+            }
+        }
+    }
+    if (b.n > 0 && !cancelled)
+        publish(w, &b, false, ch); /* what arrived before the end is valid; the revision waits */
+    atomic_store(&w->m->stream_connected, 0);
+    char *details = grpc_slice_to_c_string(st.details);
+    if (!cancelled)
+        CP_LOG(CP_LOG_WARN, "watch", "stream to %s ended: status %d %s", target, (int)st.status,
+               details);
+    gpr_free(details);
+    edge_watch__batch_dispose(&b);
+    grpc_slice_unref(st.details);
+    grpc_metadata_array_destroy(&st.initial);
+    grpc_metadata_array_destroy(&st.trailing);
+    if (st.call != NULL)
+        grpc_call_unref(st.call);
+    grpc_completion_queue_shutdown(st.cq);
+    while (grpc_completion_queue_next(st.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(st.cq);
+    return st.got_message;
+}
+
+/* Sleeps up to ms, returning early when stop is asked. */
+static void pause_ms(edge_watch_t *w, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *watch_main(void *arg)
+{
+    edge_watch_t *w = arg;
+    int64_t backoff = 250;
+    for (size_t attempt = 0; !atomic_load(&w->stop); attempt++) {
+        const char *target = w->o.targets[attempt % w->o.n_targets];
+        grpc_channel *ch = make_channel(w, target);
+        bool delivered = stream_run(w, ch, target);
+        grpc_channel_destroy(ch);
+        if (atomic_load(&w->stop))
+            break;
+        atomic_fetch_add(&w->m->reconnects, 1);
+        if (delivered)
+            backoff = 250; /* it worked for a while: start the back-off over */
+        /* Full back-off with jitter in [backoff/2, backoff], so edges do not reconnect in step. */
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            r = (uint32_t)now_ms();
+        int64_t wait = backoff / 2 + (int64_t)(r % (uint32_t)(backoff / 2 + 1));
+        CP_LOG(CP_LOG_INFO, "watch", "reconnecting in %lld ms (next: %s)", (long long)wait,
+               w->o.targets[(attempt + 1) % w->o.n_targets]);
+        pause_ms(w, wait);
+        backoff = backoff * 2 > w->o.backoff_max_ms ? w->o.backoff_max_ms : backoff * 2;
+    }
+    return NULL;
+}
+
+int edge_watch_new(const edge_watch_opts_t *opts, edge_sni_t *sni, edge_metrics_t *metrics,
+                   edge_watch_t **out, cp_err_t *err)
+{
+    edge_watch_t *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        abort();
+    w->o = *opts;
+    if (w->o.backoff_max_ms < 250)
+        w->o.backoff_max_ms = 250;
+    if (w->o.report_interval_ms < 100)
+        w->o.report_interval_ms = 100;
+    w->sni = sni;
+    w->m = metrics;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (opts->token != NULL && opts->token[0] != '\0') {
+        size_t len = strlen(opts->token) + 8;
+        w->auth = malloc(len);
+        if (w->auth == NULL)
+            abort();
+        snprintf(w->auth, len, "Bearer %s", opts->token);
+    }
+    int rc = make_creds(w, err);
+    if (rc != 0) {
+        edge_watch_free(w);
+        w = NULL;
+    }
+    *out = w;
+    return rc;
+}
+
+int edge_watch_start(edge_watch_t *w, cp_err_t *err)
+{
+    if (pthread_create(&w->tid, NULL, watch_main, w) != 0)
+        return cp_err_set(err, CP_EIO, "cannot start the watch thread");
+    pthread_setname_np(w->tid, "edge-watch");
+    w->started = 1;
+    return 0;
+}
+
+void edge_watch_stop(edge_watch_t *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->stop, 1);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->tid, NULL);
+    w->started = 0;
+}
+
+void edge_watch_free(edge_watch_t *w)
+{
+    if (w == NULL)
+        return;
+    if (w->creds != NULL)
+        grpc_channel_credentials_release(w->creds);
+    if (w->auth != NULL) {
+        memset(w->auth, 0, strlen(w->auth)); /* a secret */
+        free(w->auth);
+    }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}

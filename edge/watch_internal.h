@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* watch_internal.h - internal to edge/watch*.c: applying stream events to a table version */
+#ifndef EDGE_WATCH_INTERNAL_H
+#define EDGE_WATCH_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "certplane/v1/certplane.pb-c.h"
+#include "edge/hamt.h"
+#include "edge/watch.h"
+
+/** What one stream has applied but not yet published. */
+typedef struct edge_watch__batch {
+    edge_certmap_t *builder; /* unpublished version, NULL when nothing is pending */
+    edge_hamt_t seen_names;  /* certificates named on this stream (for SNAPSHOT_END) */
+    edge_hamt_t seen_tokens; /* challenges set on this stream */
+    bool saw_end;            /* SNAPSHOT_END seen on this stream */
+    bool monotonic;          /* revisions so far strictly increasing */
+    int64_t max_rev;         /* highest revision seen on this stream */
+    int64_t end_rev;         /* SNAPSHOT_END's revision */
+    size_t n;                /* events in the pending batch */
+} edge_watch__batch_t;
+
+/** Resets `b` for a new stream. */
+void edge_watch__batch_init(edge_watch__batch_t *b);
+
+/** Frees what `b` holds (an unpublished builder included). */
+void edge_watch__batch_dispose(edge_watch__batch_t *b);
+
+/** Applies one event to b->builder (cloned from `current` when NULL). A certificate that does not
+ *  parse or whose key does not match is CP_EINVAL (err says why) and changes nothing. */
+int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
+                      const Certplane__V1__CertificateEvent *ev, cp_err_t *err);
+
+#endif
