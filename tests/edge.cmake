@@ -12,4 +12,4 @@ target_link_libraries(test_integration_edge PRIVATE certplane_testsupport cp_x50
 add_dependencies(test_integration_edge certplane-edge certplane-controller)
 add_test(NAME integration.edge COMMAND test_integration_edge)
 set_tests_properties(integration.edge PROPERTIES TIMEOUT 300 LABELS "integration;redis;edge"
-  ENVIRONMENT "CP_SOURCE_DIR=${CMAKE_SOURCE_DIR};CP_BINARY_DIR=${CMAKE_BINARY_DIR};CP_CONTROLLER_BIN=$<TARGET_FILE:certplane-controller>;CP_EDGE_BIN=$<TARGET_FILE:certplane-edge>")
+  ENVIRONMENT "${CP_TEST_ENV};CP_CONTROLLER_BIN=$<TARGET_FILE:certplane-controller>;CP_EDGE_BIN=$<TARGET_FILE:certplane-edge>")

@@ -260,7 +260,7 @@ static int group_setup(void **state)
     snprintf(route, sizeof route, "--route=*.w.test=http://127.0.0.1:%d", g_up_port);
     const char *args[] = {ctl, def, route, "--threads=2", "--reconnect-max=1s", NULL};
     char supp[600];
-    snprintf(supp, sizeof supp, "LSAN_OPTIONS=suppressions=%s/tests/unit/edge/lsan.supp",
+    snprintf(supp, sizeof supp, "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp",
              getenv("CP_SOURCE_DIR") != NULL ? getenv("CP_SOURCE_DIR") : ".");
     const char *env[] = {"CERTPLANE_EDGE_TOKEN=edgetok", supp, NULL};
     if (cp_test_edge_start(&g_edge, g_dir, args, env) != 0)
