@@ -152,9 +152,9 @@ int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     c->state = CERTPLANE__V1__STATE__PENDING;
     c->create_time = ctl_service__timestamp(now);
     c->update_time = ctl_service__timestamp(now);
-    /* One script: the record, its index entries, the UPSERT event and the issue job, or nothing. The
-     * schedule entry is a lease: should the job ever be lost, the scheduler queues the work again
-     * once --job-timeout has passed without a commit. */
+    /* One script: the record, its index entries, the UPSERT event and the issue job, or nothing.
+     * The schedule entry is a lease: should the job ever be lost, the scheduler queues the work
+     * again once --job-timeout has passed without a commit. */
     double lease = (double)(now + svc->cfg->job_timeout_ms) / 1000.0;
     rc = ctl_service__cert_store(t, c, CP_STORE_CREATE, 0, lease, "issue", err);
 out:
