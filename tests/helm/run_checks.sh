@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# tests/helm/run_checks.sh - the helm.chart test: lint, render and check the chart; check deploy/
+#
+# Usage: run_checks.sh SOURCE_DIR BINARY_DIR
+# Installs helm and the npm validator into BINARY_DIR/tools once (install_tools.sh), then for each
+# values set (defaults, tests/helm/values-production.yaml, tests/helm/values-hpa.yaml):
+# helm lint --strict, helm template, check_manifests.py (deployment rules), validate_schema.mjs
+# (Kubernetes schemas via kubernetes-models). Also: a values set that breaks the rules must fail the
+# checker (so the checks are not vacuous), NOTES.txt renders, and check_deploy.py passes.
+set -uo pipefail
+src=${1:?usage: run_checks.sh SOURCE_DIR BINARY_DIR}
+bin=${2:?usage: run_checks.sh SOURCE_DIR BINARY_DIR}
+here="$src/tests/helm"
+chart="$src/helm/certplane"
+tools="$bin/tools"
+py=/usr/bin/python3
+
+"$here/install_tools.sh" "$tools" || { echo "helm.chart: FAIL: tools could not be installed (see above)"; exit 1; }
+helm="$tools/helm-3.17.2/helm/helm"
+out=$(mktemp -d "${TMPDIR:-/tmp}/certplane-helm.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+# helm writes caches and config; keep them in the scratch directory.
+export HELM_CACHE_HOME="$out/cache" HELM_CONFIG_HOME="$out/config" HELM_DATA_HOME="$out/data"
+
+failures=0
+step() { # step NAME CMD...: runs CMD, prints its output on failure
+    if "${@:2}" >"$out/step.log" 2>&1; then
+        echo "ok   $1"; grep -h '^check_\|^validate_' "$out/step.log" | sed 's/^/       /'
+    else
+        echo "FAIL $1"; sed 's/^/       /' "$out/step.log"; failures=$((failures + 1))
+    fi
+}
+
+render() { # render OUTPUT [helm options]: helm template into OUTPUT
+    "$helm" template rel "$chart" --namespace certplane "${@:2}" >"$1"
+}
+
+# name | values file | check_manifests options
+cases=(
+  "default||"
+  "production|$here/values-production.yaml|--expect-edge-kind DaemonSet --external-redis --external certplane-tokens --external certplane-eab --external certplane-redis"
+  "hpa|$here/values-hpa.yaml|--expect-hpa --external internal-ca"
+)
+for c in "${cases[@]}"; do
+    IFS='|' read -r name values opts <<<"$c"
+    vargs=(); [ -n "$values" ] && vargs=(-f "$values")
+    step "$name: helm lint --strict" "$helm" lint --strict "$chart" "${vargs[@]}"
+    step "$name: helm template" render "$out/$name.yaml" "${vargs[@]}"
+    [ -s "$out/$name.yaml" ] || continue
+    # shellcheck disable=SC2086
+    step "$name: check_manifests" "$py" "$here/check_manifests.py" "$out/$name.yaml" --binary-dir "$bin" $opts
+    step "$name: kubernetes schemas" node "$here/validate_schema.mjs" "$tools/node" "$out/$name.yaml"
+done
+
+# Values that break the rules: the checker must say so (one controller, ClusterIP edges, a token inlined).
+"$helm" template rel "$chart" --set controller.replicas=1 --set edge.service.type=ClusterIP \
+    --set 'controller.extraEnv[0].name=CERTPLANE_API_TOKENS' \
+    --set 'controller.extraEnv[0].value=inlined-admin-token:admin' \
+    --set auth.adminToken=inlined-admin-token --set 'containerSecurityContext.runAsNonRoot=false' \
+    >"$out/bad.yaml" 2>"$out/bad.err" || { cat "$out/bad.err"; failures=$((failures + 1)); }
+"$py" "$here/check_manifests.py" "$out/bad.yaml" >"$out/bad.log" 2>&1
+want=("replicas must be >= 2" "type must be LoadBalancer" "env CERTPLANE_API_TOKENS must come from a secretKeyRef"
+      "contains a value of a Secret" "runAsNonRoot must be true")
+missing=0
+for w in "${want[@]}"; do grep -qF "$w" "$out/bad.log" || { echo "       not reported: $w"; missing=1; }; done
+if [ $missing -eq 0 ] && grep -q '^FAIL' "$out/bad.log"; then echo "ok   broken values are rejected by check_manifests"
+else echo "FAIL broken values are rejected by check_manifests"; cat "$out/bad.log"; failures=$((failures + 1)); fi
+
+# NOTES.txt: rendered through a scratch copy of the chart (helm template does not print NOTES).
+notes_chart="$out/notes-chart"
+cp -r "$chart" "$notes_chart"
+{ printf '{{- define "test.notes" -}}\n'; cat "$chart/templates/NOTES.txt"; printf '{{- end }}\n'; } \
+    >"$notes_chart/templates/_test_notes.tpl"
+rm "$notes_chart/templates/NOTES.txt"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n{{ include "test.notes" . | indent 4 }}\n' \
+    >"$notes_chart/templates/test-notes.yaml"
+if "$helm" template rel "$notes_chart" --show-only templates/test-notes.yaml >"$out/notes.yaml" 2>&1 &&
+   grep -q 'certplanectl create' "$out/notes.yaml" && grep -q 'curl .*/v1/certificates' "$out/notes.yaml"; then
+    echo "ok   NOTES.txt renders with certplanectl and curl examples"
+else echo "FAIL NOTES.txt"; cat "$out/notes.yaml"; failures=$((failures + 1)); fi
+
+step "deploy/: compose.yaml, Dockerfiles, haproxy.cfg" "$py" "$here/check_deploy.py" "$src" "$bin"
+if command -v haproxy >/dev/null; then
+    step "deploy/haproxy.cfg: haproxy -c" haproxy -c -f "$src/deploy/haproxy.cfg"
+fi
+
+if [ $failures -ne 0 ]; then echo "helm.chart: $failures check(s) FAILED"; exit 1; fi
+echo "helm.chart: all checks passed"
