@@ -84,7 +84,8 @@ int ctl_service__list_edges(ctl_service_t *svc, ctl_thread_t *t, const ctl_calle
     int rc = cp_store_edges_live(t->store, ctl_service__now_ms(), ttl, &v, &n, err);
     if (rc != 0)
         return ctl_service__store_fail(rc, err);
-    qsort(v, n, sizeof *v, by_id);
+    if (n > 1) /* qsort with no elements may not be handed NULL */
+        qsort(v, n, sizeof *v, by_id);
     Certplane__V1__ListEdgesResponse *out = ctl_service__xcalloc(1, sizeof *out);
     certplane__v1__list_edges_response__init(out);
     out->edges = ctl_service__xcalloc(n, sizeof *out->edges);

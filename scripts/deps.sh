@@ -7,8 +7,9 @@ CP_BUILD_PACKAGES="build-essential cmake pkg-config git clang-format
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libh2o-evloop-dev libjansson-dev"
 # Testing: the unit test framework and the real servers and clients the tests run against.
-CP_TEST_PACKAGES="libcmocka-dev redis-server pebble curl openssl
-  python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc"
+CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
+  python3 python3-grpcio python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
+  unzip util-linux haproxy"
 # Running the whole system locally (scripts/run).
 CP_RUN_PACKAGES="redis-server pebble curl openssl"
 
@@ -25,4 +26,11 @@ cp_install_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
         >/tmp/certplane-apt.log 2>&1 || { tail -30 /tmp/certplane-apt.log; return 1; }
+}
+
+# cp_install_node: node and npm (the Helm chart test fetches helm and a schema validator from the npm
+# registry). Machines that already have them (from any source) are left alone.
+cp_install_node() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+    cp_install_packages nodejs npm
 }

@@ -117,6 +117,8 @@ def main():
     check(c == grpc.StatusCode.INVALID_ARGUMENT, "import with another key: INVALID_ARGUMENT (%s)" % d)
 
     # edges
+    none = stub.ListEdges(pb.ListEdgesRequest(), metadata=read, timeout=10)
+    check(len(none.edges) == 0, "ListEdges with no edge reported yet is empty")
     rep = stub.ReportEdgeStatus(pb.ReportEdgeStatusRequest(edge_id="edge-a", applied_revision=3,
                                                            certificates=2, version="test"),
                                 metadata=edge, timeout=10)
@@ -149,6 +151,9 @@ def main():
     end = [e for e in events if e.type == pb.SNAPSHOT_END]
     check(len(end) == 1 and {e.name for e in snap} >= {"shop", "imported"},
           "Watch(0): snapshot of every certificate, then SNAPSHOT_END")
+    check(events[0].type == pb.SNAPSHOT_BEGIN and events[0].revision == end[0].revision
+          and sum(e.type == pb.SNAPSHOT_BEGIN for e in events) == 1,
+          "Watch(0): SNAPSHOT_BEGIN first, at the snapshot's revision")
     check(any(e.certificate.private_key_pem for e in snap if e.name == "imported"),
           "edge scope receives private keys")
     stub.CreateCertificate(pb.CreateCertificateRequest(certificate=pb.Certificate(
@@ -171,12 +176,14 @@ def main():
         pass
     s2.cancel()
     check(any(e.name == "live-2" for e in again) and all(e.revision > last for e in again)
-          and not any(e.type == pb.SNAPSHOT_END for e in again),
+          and not any(e.type in (pb.SNAPSHOT_BEGIN, pb.SNAPSHOT_END) for e in again),
           "Watch(from_revision) resumes after the revision without a snapshot")
     rs = stub.Watch(pb.WatchRequest(from_revision=0), metadata=read, timeout=5)
-    first = next(iter(rs))
+    it = iter(rs)
+    begin, first = next(it), next(it)
     rs.cancel()
-    check(first.type == pb.UPSERT and first.certificate.private_key_pem == "",
+    check(begin.type == pb.SNAPSHOT_BEGIN and first.type == pb.UPSERT
+          and first.certificate.private_key_pem == "",
           "read scope watches without private keys")
 
     # transport-level errors
