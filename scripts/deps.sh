@@ -11,7 +11,7 @@ CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
   python3 python3-grpcio python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
   unzip util-linux haproxy"
 # Running the whole system locally (scripts/run).
-CP_RUN_PACKAGES="redis-server pebble curl openssl"
+CP_RUN_PACKAGES="redis-server pebble curl openssl python3"
 
 # cp_install_packages PKG...: apt-get installs those that are not installed yet (as root, or with sudo).
 cp_install_packages() {
