@@ -75,6 +75,13 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
             CP_LOG(CP_LOG_INFO, "main", "signal %d: shutting down", sig);
             break;
         }
+        if (sig == SIGHUP) {
+            size_t n = 0;
+            if (ctl_service_reload_tokens(svc, &n, &err) == 0)
+                CP_LOG(CP_LOG_INFO, "main", "SIGHUP: %zu API tokens loaded", n);
+            else
+                CP_LOG(CP_LOG_ERROR, "main", "SIGHUP: tokens kept unchanged: %s", err.msg);
+        }
         ctl_grpc_api_tick(api);
     }
 out:

@@ -100,6 +100,7 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
 
     svc->cfg = cfg;
     svc->store_opts.events_maxlen = cfg->events_max;
+    pthread_rwlock_init(&svc->tokens_lock, NULL);
     rc = ctl_service__tokens_load(svc, err);
     if (rc != 0)
         goto out;
@@ -136,7 +137,8 @@ void ctl_service_free(ctl_service_t *svc)
     if (svc == NULL)
         return;
     ctl_service_stop(svc);
-    free(svc->tokens);
+    free(svc->tokens.v);
+    pthread_rwlock_destroy(&svc->tokens_lock);
     free(svc);
 }
 

@@ -50,6 +50,13 @@ void ctl_thread_free(ctl_thread_t *t);
 int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *peer,
                              ctl_caller_t *caller, cp_err_t *err);
 
+/** Reads --api-tokens-file and --api-tokens again and replaces the token table (token rotation
+ * without a restart; the controller does this on SIGHUP). *n_tokens (may be NULL) receives the new
+ * count. On failure (a file that cannot be read, a bad line) the tokens in use stay and err says
+ * why. THREAD SAFETY: any thread; concurrent authentications see the old or the new table, never a
+ * mix. */
+int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err);
+
 /** One unary RPC. `call` validates, checks scopes beyond `scopes` (include_private_key), and
  * answers. */
 typedef struct ctl_rpc {

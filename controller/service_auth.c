@@ -38,7 +38,7 @@ static bool token_chars_ok(const char *t, size_t len)
 }
 
 /* Adds one token; `where` names its origin for messages, which never quote the token itself. */
-static int token_add(ctl_service_t *svc, const char *tok, size_t tlen, const char *scope,
+static int token_add(ctl_service__tokens_t *tt, const char *tok, size_t tlen, const char *scope,
                      size_t slen, const char *where, cp_err_t *err)
 {
     unsigned scopes = 0;
@@ -48,13 +48,13 @@ static int token_add(ctl_service_t *svc, const char *tok, size_t tlen, const cha
     if (scope_parse(scope, slen, &scopes) != 0)
         return cp_err_set(err, CP_EINVAL, "%s: unknown scope \"%.*s\" (admin, read or edge)", where,
                           (int)(slen > 32 ? 32 : slen), scope);
-    ctl_service__token_t *n = realloc(svc->tokens, (svc->n_tokens + 1) * sizeof *n);
+    ctl_service__token_t *n = realloc(tt->v, (tt->n + 1) * sizeof *n);
     if (n == NULL) {
         fputs("ctl_service: out of memory\n", stderr);
         abort();
     }
-    svc->tokens = n;
-    ctl_service__token_t *t = &svc->tokens[svc->n_tokens++];
+    tt->v = n;
+    ctl_service__token_t *t = &tt->v[tt->n++];
     SHA256((const unsigned char *)tok, tlen, t->digest);
     t->scopes = scopes;
     char copy[8] = {0};
@@ -64,7 +64,7 @@ static int token_add(ctl_service_t *svc, const char *tok, size_t tlen, const cha
 }
 
 /* One line of the tokens file: "TOKEN SCOPE", blank lines and # comments ignored. */
-static int file_line(ctl_service_t *svc, char *line, const char *where, cp_err_t *err)
+static int file_line(ctl_service__tokens_t *tt, char *line, const char *where, cp_err_t *err)
 {
     char *p = line;
     while (isspace((unsigned char)*p))
@@ -85,10 +85,10 @@ static int file_line(ctl_service_t *svc, char *line, const char *where, cp_err_t
         p++;
     if (slen == 0 || (*p != '\0' && *p != '#'))
         return cp_err_set(err, CP_EINVAL, "%s: expected \"TOKEN SCOPE\"", where);
-    return token_add(svc, tok, tlen, scope, slen, where, err);
+    return token_add(tt, tok, tlen, scope, slen, where, err);
 }
 
-static int load_file(ctl_service_t *svc, const char *path, cp_err_t *err)
+static int load_file(ctl_service__tokens_t *tt, const char *path, cp_err_t *err)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
@@ -99,7 +99,7 @@ static int load_file(ctl_service_t *svc, const char *path, cp_err_t *err)
     for (unsigned no = 1; rc == 0 && getline(&line, &cap, f) >= 0; no++) {
         char where[600];
         snprintf(where, sizeof where, "--api-tokens-file %s line %u", path, no);
-        rc = file_line(svc, line, where, err);
+        rc = file_line(tt, line, where, err);
     }
     if (line != NULL)
         OPENSSL_cleanse(line, cap);
@@ -109,7 +109,7 @@ static int load_file(ctl_service_t *svc, const char *path, cp_err_t *err)
 }
 
 /* "TOKEN:SCOPE,TOKEN:SCOPE"; the scope follows the last colon, so tokens may contain colons. */
-static int load_list(ctl_service_t *svc, const char *list, cp_err_t *err)
+static int load_list(ctl_service__tokens_t *tt, const char *list, cp_err_t *err)
 {
     const char *p = list;
     for (unsigned i = 1; *p != '\0'; i++) {
@@ -124,8 +124,8 @@ static int load_list(ctl_service_t *svc, const char *list, cp_err_t *err)
                 colon = q;
         if (colon == NULL)
             return cp_err_set(err, CP_EINVAL, "%s: expected TOKEN:SCOPE", where);
-        int rc = token_add(svc, p, (size_t)(colon - p), colon + 1, (size_t)(end - colon - 1), where,
-                           err);
+        int rc =
+            token_add(tt, p, (size_t)(colon - p), colon + 1, (size_t)(end - colon - 1), where, err);
         if (rc != 0)
             return rc;
         p = *end == ',' ? end + 1 : end;
@@ -136,11 +136,35 @@ static int load_list(ctl_service_t *svc, const char *list, cp_err_t *err)
 int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err)
 {
     const ctl_config_t *cfg = svc->cfg;
+    ctl_service__tokens_t fresh = {0};
     int rc = 0;
     if (cfg->api_tokens_file != NULL && cfg->api_tokens_file[0] != '\0')
-        rc = load_file(svc, cfg->api_tokens_file, err);
+        rc = load_file(&fresh, cfg->api_tokens_file, err);
     if (rc == 0 && cfg->api_tokens != NULL)
-        rc = load_list(svc, cfg->api_tokens, err);
+        rc = load_list(&fresh, cfg->api_tokens, err);
+    if (rc != 0) {
+        free(fresh.v);
+        return rc;
+    }
+    /* Callers authenticating right now finish with the old table; the next ones see the new one. */
+    pthread_rwlock_wrlock(&svc->tokens_lock);
+    ctl_service__tokens_t old = svc->tokens;
+    svc->tokens = fresh;
+    pthread_rwlock_unlock(&svc->tokens_lock);
+    if (old.v != NULL)
+        OPENSSL_cleanse(old.v, old.n * sizeof *old.v);
+    free(old.v);
+    return 0;
+}
+
+int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
+{
+    int rc = ctl_service__tokens_load(svc, err);
+    if (rc == 0 && n_tokens != NULL) {
+        pthread_rwlock_rdlock(&svc->tokens_lock);
+        *n_tokens = svc->tokens.n;
+        pthread_rwlock_unlock(&svc->tokens_lock);
+    }
     return rc;
 }
 
@@ -161,14 +185,18 @@ int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *
     unsigned char digest[32];
     SHA256((const unsigned char *)token, strlen(token), digest);
     const ctl_service__token_t *found = NULL;
-    for (size_t i = 0; i < svc->n_tokens; i++) {
-        int differs = CRYPTO_memcmp(digest, svc->tokens[i].digest, sizeof digest);
+    pthread_rwlock_rdlock(&svc->tokens_lock);
+    for (size_t i = 0; i < svc->tokens.n; i++) {
+        int differs = CRYPTO_memcmp(digest, svc->tokens.v[i].digest, sizeof digest);
         if (differs == 0 && found == NULL)
-            found = &svc->tokens[i];
+            found = &svc->tokens.v[i];
     }
+    if (found != NULL) {
+        caller->scopes = found->scopes;
+        memcpy(caller->token_id, found->id, sizeof caller->token_id);
+    }
+    pthread_rwlock_unlock(&svc->tokens_lock);
     if (found == NULL)
         return cp_err_set(err, CP_EAUTH, "unknown token");
-    caller->scopes = found->scopes;
-    memcpy(caller->token_id, found->id, sizeof caller->token_id);
     return 0;
 }

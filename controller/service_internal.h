@@ -3,6 +3,7 @@
 #ifndef CTL_SERVICE_INTERNAL_H
 #define CTL_SERVICE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,11 +20,19 @@ typedef struct ctl_service__token {
     char id[16]; /* first 4 characters and "…", for logs */
 } ctl_service__token_t;
 
+/* A loaded token table. */
+typedef struct ctl_service__tokens {
+    ctl_service__token_t *v;
+    size_t n;
+} ctl_service__tokens_t;
+
 struct ctl_service {
     const ctl_config_t *cfg; /* borrowed: outlives the service */
     cp_store_opts_t store_opts;
-    ctl_service__token_t *tokens;
-    size_t n_tokens;
+    /* Replaced as a whole by ctl_service_reload_tokens (SIGHUP); read under the lock's read side.
+     */
+    pthread_rwlock_t tokens_lock;
+    ctl_service__tokens_t tokens;
     ctl_relay_t *relay; /* NULL until ctl_service_start() */
 };
 
@@ -35,7 +44,8 @@ struct ctl_thread {
 /* How often a write that lost a revision race (CP_ECONFLICT) is re-read and retried. */
 #define CTL_SERVICE__RETRIES 5
 
-/* Parses the tokens of --api-tokens-file and --api-tokens into svc->tokens. */
+/* Parses the tokens of --api-tokens-file and --api-tokens and, when all of them parse, replaces
+ * svc->tokens with them; on failure the tokens in use stay. */
 int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err);
 
 /* Current time: Unix milliseconds, and as a new Timestamp (malloc'd, for a message). */

@@ -6,10 +6,12 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/support/controller.h"
 #include "tests/support/harness.h"
@@ -80,11 +82,83 @@ static void test_curl_on_every_route_and_malformed_requests_change_nothing(void 
     run_script("rest_malformed.py");
 }
 
+/* HTTP status of GET /v1/certificates with `token`, through the curl command. */
+static int status_with(int port, const char *token)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer %s' "
+             "http://127.0.0.1:%d/v1/certificates",
+             token, port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int code = 0;
+    if (fscanf(p, "%d", &code) != 1)
+        code = -1;
+    pclose(p);
+    return code;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_sighup_rotates_tokens_from_the_file_and_keeps_them_on_a_bad_file(void **state)
+{
+    (void)state;
+    char dir[256], file[400], flag[420];
+    assert_int_equal(cp_test_tmpdir("tokens", dir, sizeof dir), 0);
+    snprintf(file, sizeof file, "%s/tokens", dir);
+    snprintf(flag, sizeof flag, "--api-tokens-file=%s", file);
+    write_file(file, "# first generation\nold-admin-token admin\n");
+    cp_test_redis_t redis;
+    assert_int_equal(cp_test_redis_start(&redis, NULL), 0);
+    const char *args[] = {flag, "--workers=1", NULL};
+    cp_test_controller_t ctl;
+    assert_int_equal(cp_test_controller_start(&ctl, redis.url, dir, args, NULL), 0);
+    assert_int_equal(status_with(ctl.http_port, "old-admin-token"), 200);
+    assert_int_equal(status_with(ctl.http_port, "new-admin-token"), 401);
+
+    write_file(file, "new-admin-token admin\nnew-read-token read\n");
+    kill(ctl.proc.pid, SIGHUP);
+    int old = 0, fresh = 0;
+    for (int i = 0; i < 50 && !(old == 401 && fresh == 200); i++) {
+        usleep(100 * 1000); /* the controller takes signals at least once a second */
+        old = status_with(ctl.http_port, "old-admin-token");
+        fresh = status_with(ctl.http_port, "new-admin-token");
+    }
+    assert_int_equal(old, 401);
+    assert_int_equal(fresh, 200);
+    assert_int_equal(status_with(ctl.http_port, "new-read-token"), 200);
+
+    write_file(file, "broken line with three words\n");
+    kill(ctl.proc.pid, SIGHUP);
+    sleep(2);
+    assert_int_equal(status_with(ctl.http_port, "new-admin-token"), 200); /* kept */
+    int ctl_status = cp_test_controller_stop(&ctl);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "grep -q 'tokens kept unchanged' '%s'", ctl.log_path);
+    int logged = system(cmd);
+    snprintf(cmd, sizeof cmd, "grep -q 'new-admin-token\\|old-admin-token' '%s'", ctl.log_path);
+    int leaked = system(cmd);
+    cp_test_redis_stop(&redis);
+    assert_int_equal(ctl_status, 0);
+    assert_int_equal(logged, 0);
+    assert_int_not_equal(leaked, 0); /* no token in the log */
+    if (getenv("CP_KEEP_TMP") == NULL)
+        cp_test_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_python_grpc_client_drives_every_rpc),
         cmocka_unit_test(test_curl_on_every_route_and_malformed_requests_change_nothing),
+        cmocka_unit_test(test_sighup_rotates_tokens_from_the_file_and_keeps_them_on_a_bad_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
