@@ -79,6 +79,9 @@ typedef struct ctl_acme_config {
     long request_timeout_ms;  /* per request; 0: 30 s */
     long deadline_ms;         /* whole operation (one issuance, one revocation...); 0: 300 s */
     size_t max_body;          /* response body cap; 0: 1 MiB */
+    /** Called after every HTTP exchange with the CA (failed ones too) with its duration, on the
+     *  client's thread; for latency metrics. May be NULL. */
+    void (*observe_request)(double seconds);
 } ctl_acme_config_t;
 
 /** Resolves a provider name to its directory URL (static string); an https:// URL is returned as

@@ -108,6 +108,7 @@ int ctl_acme_new(const ctl_acme_config_t *cfg, const ctl_acme_hooks_t *hooks, ct
                                  cfg->max_body > 0 ? cfg->max_body : 1 << 20, err);
     if (rc != 0)
         goto out;
+    c->http.observe = cfg->observe_request;
     rc = set_eab(c, cfg, err);
     if (rc != 0)
         goto out;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "controller/acme_internal.h"
 
@@ -244,7 +245,12 @@ int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *
     } else if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(cu, CURLOPT_NOBODY, 1L);
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CURLcode cc = curl_easy_perform(cu);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (h->observe != NULL)
+        h->observe((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (cc != CURLE_OK) {
         rcode = map_curl_error(h, cc, &rc, total, method, url, errbuf, err);
         ctl_acme__resp_dispose(resp);

@@ -35,6 +35,7 @@ typedef struct ctl_acme__http {
     long total_ms;
     size_t max_body;
     int permanent; /* the last request failed in a way no retry can cure (TLS trust, URL, size) */
+    void (*observe)(double seconds); /* ctl_acme_config_t.observe_request, or NULL */
 } ctl_acme__http_t;
 
 int ctl_acme__http_init(ctl_acme__http_t *h, const char *ca_file, long connect_ms, long total_ms,

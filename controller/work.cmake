@@ -13,4 +13,4 @@ add_library(ctl_work STATIC
   ${CMAKE_SOURCE_DIR}/controller/work_rec.c
   ${CMAKE_SOURCE_DIR}/controller/work_sched.c)
 target_include_directories(ctl_work PUBLIC ${CMAKE_SOURCE_DIR})
-target_link_libraries(ctl_work PUBLIC ctl_renew ctl_acme certplane_shared Threads::Threads)
+target_link_libraries(ctl_work PUBLIC ctl_renew ctl_acme ctl_metrics certplane_shared Threads::Threads)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/metrics.h"
 #include "controller/work_internal.h"
 #include "shared/log.h"
 #include "shared/store_edges.h"
@@ -135,6 +136,7 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
         .email = email[0] != '\0' ? email : NULL,
         .account_key_type = CP_KEY_EC_P256,
         .deadline_ms = (long)cfg->acme_timeout_ms,
+        .observe_request = ctl_metrics_acme_latency,
     };
     /* External account binding belongs to the controller's default CA only. */
     if (cfg->acme_provider != NULL && strcmp(provider, cfg->acme_provider) == 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/metrics.h"
 #include "controller/renew.h"
 #include "controller/work_internal.h"
 #include "shared/log.h"
@@ -216,6 +217,7 @@ static int commit(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1
                 CTL_WORK_STAT(t->w, issued, 1);
             else
                 CTL_WORK_STAT(t->w, failed, 1);
+            ctl_metrics_issuance(strcmp(job->kind, "renew") == 0, r->res != NULL);
             ctl_work_kick(t->w);
             return CTL_WORK_ACK;
         }

@@ -17,11 +17,14 @@ run() {
     grep -q "demo done: the certificate was issued through the edge's HTTP-01" "$dir/out.log"
     grep -q "curl: HTTP 200 over HTTP/2, certificate verified" "$dir/out.log"
     grep -q "page: Hello from behind certplane-edge" "$dir/out.log"
+    grep -q 'metrics: certplane_certificates{state="VALID"} 1' "$dir/out.log"
+    grep -q 'metrics: certplane_acme_request_duration_seconds_count' "$dir/out.log"
 }
 run "$1"
 first=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
 run "$1"
 grep -q "exists from an earlier run (data persisted in Redis): renewing it" "$dir/out.log"
+grep -q 'metrics: certplane_issuances_total{kind="renew",result="success"} 1' "$dir/out.log"
 second=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
 [ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]
 echo "scripts_run: 2 passed, 0 failed (serials $first then $second)"
