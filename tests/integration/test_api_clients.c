@@ -153,12 +153,76 @@ static void test_sighup_rotates_tokens_from_the_file_and_keeps_them_on_a_bad_fil
         cp_test_rmrf(dir);
 }
 
+/* Output of a shell command (at most 64 KiB), for small checks. */
+static char *sh_out(const char *cmd)
+{
+    static char buf[65536];
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    return buf;
+}
+
+static void test_seed_records_written_by_the_python_seed_are_listed_and_served(void **state)
+{
+    (void)state;
+    char dir[256], cmd[2048];
+    assert_int_equal(cp_test_tmpdir("seed", dir, sizeof dir), 0);
+    cp_test_redis_t redis;
+    assert_int_equal(cp_test_redis_start(&redis, NULL), 0);
+    /* A record as the seed wrote it: its field names, its extra fields, no state and no revision.
+     */
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem -days 90 "
+        "-subj /CN=legacy.example -addext subjectAltName=DNS:legacy.example 2>/dev/null && "
+        "python3 -c 'import json; print(json.dumps({\"domains\": [\"legacy.example\"], "
+        "\"email\": \"ops@example.com\", \"fullchain_pem\": open(\"c.pem\").read(), "
+        "\"private_key_pem\": open(\"k.pem\").read(), \"created_at\": "
+        "\"2024-01-15T12:00:00Z\", \"expires_at\": \"2024-04-14T12:00:00Z\"}))' > rec.json && "
+        "redis-cli -p %d -x SET cert:legacy < rec.json",
+        dir, redis.port);
+    assert_string_equal(sh_out(cmd), "OK\n");
+    const char *args[] = {"--workers=1", NULL};
+    const char *env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin," EDGE ":edge", NULL};
+    cp_test_controller_t ctl;
+    assert_int_equal(cp_test_controller_start(&ctl, redis.url, dir, args, env), 0);
+    snprintf(cmd, sizeof cmd,
+             "curl -s -H 'Authorization: Bearer " ADMIN "' http://127.0.0.1:%d/v1/certificates",
+             ctl.http_port);
+    char *list = NULL;
+    for (int i = 0; i < 50; i++) { /* the controller indexes seed records at start */
+        list = sh_out(cmd);
+        if (strstr(list, "\"legacy\"") != NULL)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_non_null(strstr(list, "\"name\":\"legacy\""));
+    assert_non_null(strstr(list, "\"state\":\"VALID\""));
+    assert_non_null(strstr(list, "\"notAfter\":"));
+    snprintf(cmd, sizeof cmd,
+             "curl -s -N --max-time 2 -H 'Authorization: Bearer " EDGE "' "
+             "'http://127.0.0.1:%d/v1/watch?fromRevision=0'",
+             ctl.http_port);
+    char *watch = sh_out(cmd);
+    assert_non_null(strstr(watch, "\"name\":\"legacy\""));
+    assert_non_null(strstr(watch, "BEGIN PRIVATE KEY")); /* the edge gets the key to serve it */
+    int ctl_status = cp_test_controller_stop(&ctl);
+    cp_test_redis_stop(&redis);
+    assert_int_equal(ctl_status, 0);
+    if (getenv("CP_KEEP_TMP") == NULL)
+        cp_test_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_python_grpc_client_drives_every_rpc),
         cmocka_unit_test(test_curl_on_every_route_and_malformed_requests_change_nothing),
         cmocka_unit_test(test_sighup_rotates_tokens_from_the_file_and_keeps_them_on_a_bad_file),
+        cmocka_unit_test(test_seed_records_written_by_the_python_seed_are_listed_and_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
