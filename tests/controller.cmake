@@ -15,3 +15,10 @@ function(cp_binary_test name)
 endfunction()
 
 cp_binary_test(api_clients LABELS redis)
+
+# gRPC over TLS and mTLS: python3-grpcio clients and a real edge against a TLS controller.
+cp_binary_test(grpc_tls LABELS redis TIMEOUT 120)
+add_dependencies(test_integration_grpc_tls certplane-edge)
+set_property(TEST integration.grpc_tls APPEND PROPERTY ENVIRONMENT
+  "CP_EDGE_BIN=$<TARGET_FILE:certplane-edge>")
+cp_binary_test(controller_ha LABELS pebble TIMEOUT 400)

@@ -22,9 +22,16 @@ const char *cp_test_controller_bin(void)
 int cp_test_controller_start(cp_test_controller_t *c, const char *redis_url, const char *log_dir,
                              const char *const *args, const char *const *env)
 {
+    return cp_test_controller_start_on(c, 0, 0, redis_url, log_dir, args, env);
+}
+
+int cp_test_controller_start_on(cp_test_controller_t *c, int grpc_port, int http_port,
+                                const char *redis_url, const char *log_dir, const char *const *args,
+                                const char *const *env)
+{
     memset(c, 0, sizeof *c);
-    c->grpc_port = cp_test_free_port();
-    c->http_port = cp_test_free_port();
+    c->grpc_port = grpc_port > 0 ? grpc_port : cp_test_free_port();
+    c->http_port = http_port > 0 ? http_port : cp_test_free_port();
     char grpc[64], http[64], redis[600];
     snprintf(grpc, sizeof grpc, "--grpc-listen=127.0.0.1:%d", c->grpc_port);
     snprintf(http, sizeof http, "--http-listen=127.0.0.1:%d", c->http_port);

@@ -23,6 +23,13 @@ const char *cp_test_controller_bin(void);
 int cp_test_controller_start(cp_test_controller_t *c, const char *redis_url, const char *log_dir,
                              const char *const *args, const char *const *env);
 
+/** cp_test_controller_start on given ports (0: pick a free one), for tests that must know a port
+ * before the controller starts (Pebble's HTTP-01 port) or restart a controller on its old
+ * addresses. */
+int cp_test_controller_start_on(cp_test_controller_t *c, int grpc_port, int http_port,
+                                const char *redis_url, const char *log_dir, const char *const *args,
+                                const char *const *env);
+
 /** Sends SIGTERM and waits; returns the exit status (0 for a clean exit) or -1 when it had to be
  * killed. */
 int cp_test_controller_stop(cp_test_controller_t *c);
