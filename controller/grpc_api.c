@@ -10,6 +10,7 @@
 #include "controller/grpc_server.h"
 #include "controller/metrics.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "shared/x509.h"
 
 #define WATCH_PATH "/certplane.v1.Certificates/Watch"
 #define HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
@@ -199,6 +200,29 @@ static int read_file(const char *path, char **out, cp_err_t *err)
     return 0;
 }
 
+/* The TLS files must make sense before gRPC gets them: gRPC refuses a key that does not match the
+ * certificate too, but only logs "Invalid private key." and fails as "cannot listen on ...". */
+static int check_tls_files(const ctl_config_t *cfg, const char *cert, const char *key,
+                           cp_err_t *err)
+{
+    if (cert == NULL)
+        return 0;
+    cp_x509_chain_t *chain = NULL;
+    EVP_PKEY *pkey = NULL;
+    int rc = cp_x509_chain_parse(cert, strlen(cert), &chain, err);
+    if (rc != 0)
+        return cp_err_prefix(err, "--grpc-tls-cert %s", cfg->grpc_tls_cert);
+    rc = cp_x509_key_from_pem(key, strlen(key), &pkey, err);
+    if (rc != 0)
+        cp_err_prefix(err, "--grpc-tls-key %s", cfg->grpc_tls_key);
+    else if ((rc = cp_x509_key_matches(chain->certs[0], pkey, err)) != 0)
+        cp_err_prefix(err, "--grpc-tls-key %s (of --grpc-tls-cert %s)", cfg->grpc_tls_key,
+                      cfg->grpc_tls_cert);
+    EVP_PKEY_free(pkey);
+    cp_x509_chain_free(chain);
+    return rc;
+}
+
 static void build_methods(ctl_grpc_api_t *api)
 {
     size_t n = ctl_service_n_rpcs;
@@ -237,6 +261,8 @@ int ctl_grpc_api_start(const ctl_config_t *cfg, ctl_service_t *svc, ctl_grpc_api
         rc = read_file(cfg->grpc_tls_key, &key, err);
     if (rc == 0)
         rc = read_file(cfg->grpc_client_ca, &ca, err);
+    if (rc == 0)
+        rc = check_tls_files(cfg, cert, key, err);
     if (rc == 0) {
         ctl_grpc_opts_t opts = {.listen = cfg->grpc_listen,
                                 .threads = cfg->grpc_threads,

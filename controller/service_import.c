@@ -131,6 +131,40 @@ static int import_email(ctl_service_t *svc, const Certplane__V1__ImportCertifica
     return 0;
 }
 
+/* overwrite: stores c over the certificate of its name in one MATCH write (one revision, one
+ * UPSERT), keeping the existing create_time; creates it when there is none. A write that loses a
+ * race with another writer reads the record again and retries. Errors as ctl_service__cert_store,
+ * CP_ECONFLICT after CTL_SERVICE__RETRIES lost races. */
+static int import_replace(ctl_thread_t *t, Certplane__V1__Certificate *c, double renew_at,
+                          cp_err_t *err)
+{
+    int rc = CP_ECONFLICT;
+    for (int i = 0; rc == CP_ECONFLICT && i < CTL_SERVICE__RETRIES; i++) {
+        Certplane__V1__Certificate *old = NULL;
+        rc = ctl_service__cert_load(t, c->name, &old, err);
+        if (rc == CP_ENOTFOUND) {
+            rc = ctl_service__cert_store(t, c, CP_STORE_CREATE, 0, renew_at, NULL, err);
+            if (rc == CP_EEXIST)
+                rc = CP_ECONFLICT; /* created meanwhile: replace that one */
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        if (old->create_time != NULL) {
+            c->create_time->seconds = old->create_time->seconds;
+            c->create_time->nanos = old->create_time->nanos;
+        }
+        int64_t expected = old->revision;
+        protobuf_c_message_free_unpacked(&old->base, NULL);
+        rc = ctl_service__cert_store(t, c, CP_STORE_MATCH, expected, renew_at, NULL, err);
+        if (rc == CP_ENOTFOUND)
+            rc = CP_ECONFLICT; /* deleted meanwhile: create it */
+    }
+    if (rc == CP_ECONFLICT)
+        cp_err_set(err, CP_ECONFLICT, "certificate \"%s\" keeps changing; retry", c->name);
+    return rc;
+}
+
 int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
@@ -156,7 +190,10 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
         c->renew_after = ctl_service__timestamp((int64_t)renew_at * 1000);
     }
     /* Never renewed without auto_renew: it stays out of certs:by_expiry. */
-    rc = ctl_service__cert_store(t, c, CP_STORE_CREATE, 0, renew_at, NULL, err);
+    if (r->overwrite)
+        rc = import_replace(t, c, renew_at, err);
+    else
+        rc = ctl_service__cert_store(t, c, CP_STORE_CREATE, 0, renew_at, NULL, err);
 out:
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&c->base, NULL);

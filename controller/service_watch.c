@@ -132,13 +132,18 @@ static int snapshot_challenges(start_t *st, int64_t rev, cp_err_t *err)
     return rc;
 }
 
-/* Every certificate and challenge, then SNAPSHOT_END at `rev`, read before anything else: whatever
- * changed while the snapshot was read comes again as an event after rev, and events are idempotent
- * (UPSERT carries the certificate as it is, DELETE and CHALLENGE_CLEAR of what is absent are
- * no-ops). */
+/* SNAPSHOT_BEGIN at `rev`, every certificate and challenge, then SNAPSHOT_END at `rev`, read before
+ * anything else: whatever changed while the snapshot was read comes again as an event after rev,
+ * and events are idempotent (UPSERT carries the certificate as it is, DELETE and CHALLENGE_CLEAR of
+ * what is absent are no-ops). SNAPSHOT_BEGIN tells the client a snapshot, not a replay, follows. */
 static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
 {
-    int rc = snapshot_certs(st, err);
+    Certplane__V1__CertificateEvent begin = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+    begin.type = CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN;
+    begin.revision = rev;
+    int rc = send_one(st, &begin, err);
+    if (rc == 0)
+        rc = snapshot_certs(st, err);
     if (rc == 0)
         rc = snapshot_challenges(st, rev, err);
     if (rc != 0)

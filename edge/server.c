@@ -35,6 +35,7 @@ struct worker {
     edge_server_t *srv;
     pthread_t tid;
     int started;
+    int ready; /* its loop, context and message receiver exist (set on the loop's own thread) */
     h2o_evloop_t *loop;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept[N_LISTENERS];
@@ -52,8 +53,9 @@ struct edge_server {
     worker_t *workers;
     atomic_int stopping;
     int running;
-    pthread_mutex_t lock; /* guards the pending list and `running` */
-    retire_t pending;     /* list head */
+    pthread_mutex_t lock; /* guards the pending list, `running` and the workers' `ready` */
+    pthread_cond_t ready_cv;
+    retire_t pending; /* list head */
 };
 
 static void retire_unlink_free(edge_server_t *s, retire_t *r)
@@ -147,9 +149,25 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_accept(listener->data, sock);
 }
 
+/* h2o keeps per-thread state (the socket buffer prototype and its recycler are __thread), so a loop,
+ * its context and everything they allocate must be created on the thread that runs the loop; made on
+ * the main thread and run elsewhere, buffers were recycled across threads (a use-after-free seen
+ * under ASan with two loops). */
+static void worker_setup(worker_t *w)
+{
+    w->loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, w->loop, &w->srv->conf);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->recv, on_messages);
+    pthread_mutex_lock(&w->srv->lock);
+    w->ready = 1;
+    pthread_cond_broadcast(&w->srv->ready_cv);
+    pthread_mutex_unlock(&w->srv->lock);
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
+    worker_setup(w);
     for (int i = 0; i < N_LISTENERS; i++) {
         if (w->fds[i] < 0)
             continue;
@@ -190,11 +208,8 @@ static int worker_init(edge_server_t *s, worker_t *w, cp_err_t *err)
         if (i == L_HTTPS)
             s->app.https_port = port;
     }
-    w->loop = h2o_evloop_create();
-    h2o_context_init(&w->ctx, w->loop, &s->conf);
-    h2o_multithread_register_receiver(w->ctx.queue, &w->recv, on_messages);
     for (int i = 0; i < N_LISTENERS; i++) {
-        w->accept[i].ctx = &w->ctx;
+        w->accept[i].ctx = &w->ctx; /* the context itself is made on the loop's thread */
         w->accept[i].hosts = hosts[i];
         w->accept[i].ssl_ctx = i == L_HTTPS ? s->app.sni->ctx : NULL;
     }
@@ -209,6 +224,7 @@ int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *m
     if (s == NULL)
         abort();
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->ready_cv, NULL);
     s->pending.next = s->pending.prev = &s->pending;
     s->app = (edge_server__app_t){cfg, sni, metrics, NULL, 443};
     h2o_config_init(&s->conf);
@@ -240,9 +256,6 @@ out:
 
 int edge_server_start(edge_server_t *s, cp_err_t *err)
 {
-    pthread_mutex_lock(&s->lock);
-    s->running = 1;
-    pthread_mutex_unlock(&s->lock);
     for (int i = 0; i < s->n_workers; i++) {
         worker_t *w = &s->workers[i];
         if (pthread_create(&w->tid, NULL, worker_main, w) != 0)
@@ -252,6 +265,13 @@ int edge_server_start(edge_server_t *s, cp_err_t *err)
         snprintf(name, sizeof name, "edge-loop-%d", i % 1000);
         pthread_setname_np(w->tid, name);
     }
+    /* Table swaps message every loop: return only once every receiver is registered. */
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->n_workers; i++)
+        while (!s->workers[i].ready)
+            pthread_cond_wait(&s->ready_cv, &s->lock);
+    s->running = 1;
+    pthread_mutex_unlock(&s->lock);
     return 0;
 }
 
@@ -291,6 +311,7 @@ void edge_server_free(edge_server_t *s)
     free(s->workers);
     edge_proxy_free(s->app.proxy);
     h2o_config_dispose(&s->conf);
+    pthread_cond_destroy(&s->ready_cv);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -21,10 +21,9 @@
 
 #define WATCH_METHOD "/certplane.v1.Certificates/Watch"
 #define REPORT_METHOD "/certplane.v1.Certificates/ReportEdgeStatus"
-#define BATCH_QUIET_MS 3    /* a burst is over after this long without a message */
-#define REPLAY_QUIET_MS 200 /* a stream quiet this long without SNAPSHOT_END was a replay */
-#define BATCH_MAX 1024      /* publish at least every this many events */
-#define POLL_MS 200         /* how often the thread checks for stop */
+#define BATCH_QUIET_MS 3 /* a burst is over after this long without a message */
+#define BATCH_MAX 1024   /* outside a snapshot, publish at least every this many events */
+#define POLL_MS 200      /* how often the thread checks for stop */
 
 struct edge_watch {
     edge_watch_opts_t o;
@@ -215,10 +214,11 @@ static void report(edge_watch_t *w, grpc_channel *ch)
     w->next_report_ms = now_ms() + w->o.report_interval_ms;
 }
 
-/* Publishes the pending batch (one swap) and moves the resume revision when it is safe. */
-static void publish(edge_watch_t *w, edge_watch__batch_t *b, bool quiet, grpc_channel *ch)
+/* Publishes the pending batch (one swap) and moves the resume revision to it. Never called inside
+ * a snapshot: a snapshot is published whole, at its SNAPSHOT_END. */
+static void publish(edge_watch_t *w, edge_watch__batch_t *b, grpc_channel *ch)
 {
-    if (b->saw_end || (quiet && b->monotonic))
+    if (b->max_rev > w->resume_rev || b->saw_end)
         w->resume_rev = b->max_rev;
     if (b->builder == NULL)
         return;
@@ -325,7 +325,6 @@ static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
     edge_watch__batch_init(&b);
     grpc_metadata_array_init(&st.initial);
     grpc_metadata_array_init(&st.trailing);
-    int64_t last_msg = now_ms();
     bool cancelled = false, started = stream_start(w, &st, ch) == 0;
     if (started)
         stream_recv(&st);
@@ -337,18 +336,15 @@ static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
             cancelled = true;
         }
         int64_t now = now_ms(), wait = POLL_MS;
-        if (b.n > 0)
+        if (b.n > 0 && !b.in_snapshot)
             wait = BATCH_QUIET_MS;
-        else if (!b.saw_end && b.max_rev > w->resume_rev && b.monotonic)
-            wait = REPLAY_QUIET_MS - (now - last_msg);
         if (st.got_message && w->next_report_ms - now < wait)
             wait = w->next_report_ms - now;
         grpc_event ev = grpc_completion_queue_next(st.cq, deadline_in(wait < 0 ? 0 : wait), NULL);
         now = now_ms();
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
-            bool quiet = now - last_msg >= REPLAY_QUIET_MS;
-            if (!cancelled && (b.n > 0 || (quiet && b.max_rev > w->resume_rev)))
-                publish(w, &b, quiet, ch);
+            if (!cancelled && b.n > 0 && !b.in_snapshot)
+                publish(w, &b, ch);
             if (!cancelled && st.got_message && now >= w->next_report_ms)
                 report(w, ch);
             continue;
@@ -364,24 +360,39 @@ static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
                     CP_LOG(CP_LOG_INFO, "watch", "stream to %s up, from revision %lld", target,
                            (long long)w->resume_rev);
                 }
+                bool was_snapshot = b.in_snapshot;
                 on_message(w, &b, st.in);
                 grpc_byte_buffer_destroy(st.in);
                 st.in = NULL;
-                last_msg = now;
-                if (b.n >= BATCH_MAX)
-                    publish(w, &b, false, ch);
+                /* A snapshot is swapped in whole at its SNAPSHOT_END; a replay or live events go
+                 * in bursts (several events, one swap), at most BATCH_MAX at a time. */
+                if ((was_snapshot && !b.in_snapshot) || (!b.in_snapshot && b.n >= BATCH_MAX))
+                    publish(w, &b, ch);
                 if (!cancelled)
                     stream_recv(&st);
             }
         }
     }
-    if (b.n > 0 && !cancelled)
-        publish(w, &b, false, ch); /* what arrived before the end is valid; the revision waits */
+    if (b.n > 0 && !cancelled && !b.in_snapshot)
+        publish(w, &b, ch); /* what arrived before the end is valid and in revision order */
+    else if (b.in_snapshot && !cancelled)
+        CP_LOG(CP_LOG_INFO, "watch", "snapshot cut off before its end: discarded (%zu events)",
+               b.n);
     atomic_store(&w->m->stream_connected, 0);
     char *details = grpc_slice_to_c_string(st.details);
+    /* A TLS handshake the controller refused (no or an untrusted client certificate) reaches us as
+     * a bare "Socket closed": say what to check. */
+    const char *hint = "";
+    if (w->o.ca_file != NULL && !st.got_message && st.status == GRPC_STATUS_UNAVAILABLE &&
+        strstr(details, "Connection refused") == NULL)
+        hint = w->o.cert_file == NULL
+                   ? " (TLS handshake failed? check --controller-ca and --controller-server-name; "
+                     "a controller with --grpc-client-ca also needs --client-cert/--client-key)"
+                   : " (TLS handshake failed? check --controller-ca, --controller-server-name and "
+                     "that the controller's --grpc-client-ca signed --client-cert)";
     if (!cancelled)
-        CP_LOG(CP_LOG_WARN, "watch", "stream to %s ended: status %d %s", target, (int)st.status,
-               details);
+        CP_LOG(CP_LOG_WARN, "watch", "stream to %s ended: status %d %s%s", target, (int)st.status,
+               details, hint);
     gpr_free(details);
     edge_watch__batch_dispose(&b);
     grpc_slice_unref(st.details);

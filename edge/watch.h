@@ -17,10 +17,13 @@
  * revision with capped exponential back-off and jitter; meanwhile the loops serve the last table.
  * After each published batch, and every report interval, it calls ReportEdgeStatus.
  *
- * Snapshot handling: events are applied incrementally; at SNAPSHOT_END every certificate and
- * challenge not named since the stream began is dropped (the snapshot replaces the table). The
- * resume revision only moves once the stream is known to be a replay (increasing revisions and then
- * quiet) or after SNAPSHOT_END, so a stream cut in the middle of a snapshot is asked for again.
+ * Snapshot handling: a stream that starts with SNAPSHOT_BEGIN is a snapshot. Its events build a new
+ * table version that is published in one swap at SNAPSHOT_END, with every certificate and challenge
+ * the snapshot did not name dropped, and the resume revision set to SNAPSHOT_END's; a stream cut
+ * before SNAPSHOT_END publishes nothing and asks again from the old revision. A stream without
+ * SNAPSHOT_BEGIN is a replay in revision order (as are the live events after a snapshot): each
+ * published burst moves the resume revision to its last event. Controllers must send
+ * SNAPSHOT_BEGIN (older ones do not; upgrade controllers before edges).
  *
  * THREAD SAFETY: new/start/stop/free from the main thread; everything else is on the watch thread.
  */

@@ -9,7 +9,6 @@ void edge_watch__batch_init(edge_watch__batch_t *b)
     memset(b, 0, sizeof *b);
     edge_hamt_init(&b->seen_names, NULL);
     edge_hamt_init(&b->seen_tokens, NULL);
-    b->monotonic = true;
 }
 
 void edge_watch__batch_dispose(edge_watch__batch_t *b)
@@ -51,9 +50,10 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
 {
     if (b->builder == NULL)
         b->builder = edge_certmap_clone(current, 0);
-    if (ev->revision <= b->max_rev && ev->type != CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END)
-        b->monotonic = false;
-    if (ev->revision > b->max_rev)
+    /* In a snapshot, UPSERTs carry their certificates' revisions (any order, some beyond the
+     * snapshot's): only SNAPSHOT_END says where the table stands. */
+    if (!b->in_snapshot && ev->type != CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN &&
+        ev->revision > b->max_rev)
         b->max_rev = ev->revision;
     b->n++;
     const char *name = ev->name != NULL && ev->name[0] != '\0' ? ev->name
@@ -83,9 +83,18 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
         edge_hamt_remove(&b->seen_tokens, ch->token);
         edge_certmap_challenge_clear(b->builder, ch->token);
         return 0;
+    case CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN:
+        /* What the snapshot names from here on is what the table will hold at SNAPSHOT_END. */
+        edge_hamt_dispose(&b->seen_names);
+        edge_hamt_dispose(&b->seen_tokens);
+        edge_hamt_init(&b->seen_names, NULL);
+        edge_hamt_init(&b->seen_tokens, NULL);
+        b->in_snapshot = true;
+        return 0;
     case CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END:
         /* The snapshot replaces the table: what it did not name is gone. */
         edge_certmap_prune(b->builder, &b->seen_names, &b->seen_tokens);
+        b->in_snapshot = false;
         b->saw_end = true;
         b->end_rev = ev->revision;
         b->max_rev = ev->revision;

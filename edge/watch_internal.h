@@ -14,9 +14,9 @@ typedef struct edge_watch__batch {
     edge_certmap_t *builder; /* unpublished version, NULL when nothing is pending */
     edge_hamt_t seen_names;  /* certificates named on this stream (for SNAPSHOT_END) */
     edge_hamt_t seen_tokens; /* challenges set on this stream */
+    bool in_snapshot;        /* between SNAPSHOT_BEGIN and SNAPSHOT_END: nothing may be published */
     bool saw_end;            /* SNAPSHOT_END seen on this stream */
-    bool monotonic;          /* revisions so far strictly increasing */
-    int64_t max_rev;         /* highest revision seen on this stream */
+    int64_t max_rev;         /* revision the events bring the table to (not inside a snapshot) */
     int64_t end_rev;         /* SNAPSHOT_END's revision */
     size_t n;                /* events in the pending batch */
 } edge_watch__batch_t;
@@ -27,8 +27,11 @@ void edge_watch__batch_init(edge_watch__batch_t *b);
 /** Frees what `b` holds (an unpublished builder included). */
 void edge_watch__batch_dispose(edge_watch__batch_t *b);
 
-/** Applies one event to b->builder (cloned from `current` when NULL). A certificate that does not
- *  parse or whose key does not match is CP_EINVAL (err says why) and changes nothing. */
+/** Applies one event to b->builder (cloned from `current` when NULL). SNAPSHOT_BEGIN starts a
+ *  snapshot (b->in_snapshot until SNAPSHOT_END, which prunes what the snapshot did not name and
+ *  sets max_rev to its revision); outside a snapshot (a replay or live events) max_rev follows the
+ *  events. A certificate that does not parse or whose key does not match is CP_EINVAL (err says
+ *  why) and changes nothing. */
 int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
                       const Certplane__V1__CertificateEvent *ev, cp_err_t *err);
 

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "shared/x509.h"
 #include "tests/support/controller.h"
 #include "tests/support/edge.h"
+#include "tests/support/tlsload.h"
 
 static cp_test_redis_t g_redis;
 static cp_test_controller_t g_ctl;
@@ -32,31 +32,6 @@ static cp_test_edge_t g_edge;
 static char g_dir[256];
 static int g_up_port, g_up_fd = -1, g_ctl_grpc_port;
 static pthread_t g_up_tid;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs a shell command and returns its standard output (static buffer). */
-static const char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sh(const char *fmt, ...)
-{
-    static char out[65536];
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    size_t n = p != NULL ? fread(out, 1, sizeof out - 1, p) : 0;
-    out[n] = '\0';
-    if (p != NULL)
-        pclose(p);
-    return out;
-}
 
 /* ---- a tiny upstream: answers every request with its request head as the body ---- */
 
@@ -110,8 +85,10 @@ static void json_escape(const char *s, FILE *f)
             fputc(*s, f);
 }
 
-/* Imports a fresh self-signed certificate for `names` as `name`; returns its serial (static). */
-static const char *import_cert(int http_port, const char *name, const char *const *names, size_t n)
+/* Imports a fresh self-signed certificate for `names` as `name` (with `overwrite`, replacing the
+ * certificate of that name); returns its serial (static). */
+static const char *import_overwrite(int http_port, const char *name, const char *const *names,
+                                    size_t n, int overwrite)
 {
     static char serial[128];
     cp_err_t err = {0};
@@ -133,12 +110,13 @@ static const char *import_cert(int http_port, const char *name, const char *cons
     json_escape(cpem, f);
     fputs("\",\"privateKeyPem\":\"", f);
     json_escape(kpem, f);
-    fputs("\"}", f);
+    fprintf(f, "\",\"overwrite\":%s}", overwrite ? "true" : "false");
     fclose(f);
-    const char *out = sh("curl -s -X POST http://127.0.0.1:%d/v1/certificates:import -H "
-                         "'Content-Type: application/json' -H 'Authorization: Bearer admintok' "
-                         "--data-binary @%s",
-                         http_port, path);
+    const char *out =
+        cp_test_sh("curl -s -X POST http://127.0.0.1:%d/v1/certificates:import -H "
+                   "'Content-Type: application/json' -H 'Authorization: Bearer admintok' "
+                   "--data-binary @%s",
+                   http_port, path);
     if (strstr(out, "\"VALID\"") == NULL)
         fail_msg("import %s failed: %s", name, out);
     free(cpem);
@@ -148,11 +126,16 @@ static const char *import_cert(int http_port, const char *name, const char *cons
     return serial;
 }
 
+static const char *import_cert(int http_port, const char *name, const char *const *names, size_t n)
+{
+    return import_overwrite(http_port, name, names, n, 0);
+}
+
 static void delete_cert(int http_port, const char *name)
 {
-    sh("curl -s -X DELETE http://127.0.0.1:%d/v1/certificates/%s -H 'Authorization: Bearer "
-       "admintok'",
-       http_port, name);
+    cp_test_sh("curl -s -X DELETE http://127.0.0.1:%d/v1/certificates/%s -H 'Authorization: Bearer "
+               "admintok'",
+               http_port, name);
 }
 
 /* ---- TLS from the test itself: the serial the edge serves for `sni` ---- */
@@ -163,58 +146,16 @@ static SSL_CTX *g_cctx;
  * -1 for a failed connection, handshake or request. */
 static int tls_probe(const char *sni, int request, char *serial, size_t size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_edge.https_port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    SSL *ssl = SSL_new(g_cctx);
-    SSL_set_tlsext_host_name(ssl, sni);
-    SSL_set_fd(ssl, fd);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || SSL_connect(ssl) != 1)
-        goto out;
-    X509 *peer = SSL_get1_peer_certificate(ssl);
-    cp_x509_info_t info;
-    cp_err_t err;
-    if (peer == NULL || cp_x509_info_get(peer, &info, &err) != 0) {
-        X509_free(peer);
-        goto out;
-    }
-    snprintf(serial, size, "%s", info.serial);
-    cp_x509_info_dispose(&info);
-    X509_free(peer);
-    rc = 0;
-    if (request) {
-        char req[256], buf[4096];
-        int n = snprintf(req, sizeof req,
-                         "GET /load HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", sni);
-        size_t got = 0;
-        int r;
-        if (SSL_write(ssl, req, n) != n)
-            rc = -1;
-        while (rc == 0 && (r = SSL_read(ssl, buf + got, (int)(sizeof buf - 1 - got))) > 0)
-            got += (size_t)r;
-        buf[got] = '\0';
-        if (strncmp(buf, "HTTP/1.1 200", 12) != 0)
-            rc = -1;
-    }
-out:
-    ERR_clear_error();
-    SSL_free(ssl);
-    close(fd);
-    return rc;
+    return cp_test_tls_probe(g_cctx, g_edge.https_port, sni, request ? "/load" : NULL, serial,
+                             size) == 0
+               ? 0
+               : -1;
 }
 
 /* Waits up to timeout_s until `sni` is served with `serial`. Returns the seconds it took or -1. */
 static double wait_serial(const char *sni, const char *serial, double timeout_s)
 {
-    double t0 = now_s();
-    char got[128];
-    while (now_s() - t0 < timeout_s) {
-        if (tls_probe(sni, 0, got, sizeof got) == 0 && strcmp(got, serial) == 0)
-            return now_s() - t0;
-        usleep(10000);
-    }
-    return -1;
+    return cp_test_tls_wait_serial(g_cctx, g_edge.https_port, sni, serial, timeout_s);
 }
 
 static const char *g_ctl_env[] = {"CERTPLANE_API_TOKENS=admintok:admin,edgetok:edge",
@@ -266,9 +207,10 @@ static int group_setup(void **state)
     if (cp_test_edge_start(&g_edge, g_dir, args, env) != 0)
         return -1;
     for (int i = 0; i < 100; i++) {
-        if (strstr(sh("curl -s http://127.0.0.1:%d/readyz", g_edge.admin_port), "ready\n") !=
-                NULL &&
-            strstr(sh("curl -s http://127.0.0.1:%d/readyz", g_edge.admin_port), "waiting") == NULL)
+        if (strstr(cp_test_sh("curl -s http://127.0.0.1:%d/readyz", g_edge.admin_port),
+                   "ready\n") != NULL &&
+            strstr(cp_test_sh("curl -s http://127.0.0.1:%d/readyz", g_edge.admin_port),
+                   "waiting") == NULL)
             return 0;
         usleep(100000);
     }
@@ -306,41 +248,46 @@ static void test_certificates_served_by_exact_five_san_and_wildcard_name(void **
     assert_true(wait_serial("f4.test", s_five, 5) >= 0);
     assert_true(wait_serial("any.w.test", s_wild, 5) >= 0);
     /* openssl s_client sees the same certificates (serials in upper-case hex there). */
-    const char *out = sh("echo | openssl s_client -connect 127.0.0.1:%d -servername f2.test "
-                         "2>/dev/null | openssl x509 -noout -serial -subject",
-                         g_edge.https_port);
+    const char *out =
+        cp_test_sh("echo | openssl s_client -connect 127.0.0.1:%d -servername f2.test "
+                   "2>/dev/null | openssl x509 -noout -serial -subject",
+                   g_edge.https_port);
     char upper[128];
     size_t i = 0;
     for (; s_five[i] != '\0' && i < sizeof upper - 1; i++)
         upper[i] = (char)(s_five[i] >= 'a' && s_five[i] <= 'f' ? s_five[i] - 32 : s_five[i]);
     upper[i] = '\0';
     assert_non_null(strstr(out, upper));
-    out = sh("echo | openssl s_client -connect 127.0.0.1:%d -servername unknown.test 2>/dev/null "
-             "| openssl x509 -noout -subject",
-             g_edge.https_port);
+    out = cp_test_sh(
+        "echo | openssl s_client -connect 127.0.0.1:%d -servername unknown.test 2>/dev/null "
+        "| openssl x509 -noout -subject",
+        g_edge.https_port);
     assert_non_null(strstr(out, "certplane-edge.invalid"));
-    out = sh("echo | openssl s_client -connect 127.0.0.1:%d -servername a.b.w.test 2>/dev/null "
-             "| openssl x509 -noout -subject",
-             g_edge.https_port);
+    out = cp_test_sh(
+        "echo | openssl s_client -connect 127.0.0.1:%d -servername a.b.w.test 2>/dev/null "
+        "| openssl x509 -noout -subject",
+        g_edge.https_port);
     assert_non_null(strstr(out, "certplane-edge.invalid")); /* a wildcard covers one label */
     /* curl --resolve: the right subject, over HTTP/2 and HTTP/1.1. */
-    out =
-        sh("curl -sk -v --http2 --resolve x.w.test:%d:127.0.0.1 https://x.w.test:%d/ -o /dev/null "
-           "-w 'version=%%{http_version} code=%%{http_code}\\n' 2>&1",
-           g_edge.https_port, g_edge.https_port);
+    out = cp_test_sh(
+        "curl -sk -v --http2 --resolve x.w.test:%d:127.0.0.1 https://x.w.test:%d/ -o /dev/null "
+        "-w 'version=%%{http_version} code=%%{http_code}\\n' 2>&1",
+        g_edge.https_port, g_edge.https_port);
     assert_non_null(strstr(out, "subject: CN=*.w.test"));
     assert_non_null(strstr(out, "version=2 code=200"));
-    out = sh("curl -sk --http1.1 --resolve exact.test:%d:127.0.0.1 https://exact.test:%d/ -o "
-             "/dev/null -w 'version=%%{http_version} code=%%{http_code}'",
-             g_edge.https_port, g_edge.https_port);
+    out =
+        cp_test_sh("curl -sk --http1.1 --resolve exact.test:%d:127.0.0.1 https://exact.test:%d/ -o "
+                   "/dev/null -w 'version=%%{http_version} code=%%{http_code}'",
+                   g_edge.https_port, g_edge.https_port);
     assert_string_equal(out, "version=1.1 code=200");
 }
 
 static void test_proxy_preserves_host_and_adds_forwarded_headers(void **state)
 {
     (void)state;
-    const char *out = sh("curl -sk --resolve exact.test:%d:127.0.0.1 https://exact.test:%d/hello",
-                         g_edge.https_port, g_edge.https_port);
+    const char *out =
+        cp_test_sh("curl -sk --resolve exact.test:%d:127.0.0.1 https://exact.test:%d/hello",
+                   g_edge.https_port, g_edge.https_port);
     char host[64];
     snprintf(host, sizeof host, "host: exact.test:%d", g_edge.https_port);
     assert_non_null(strstr(out, "GET /hello HTTP/1.1"));
@@ -352,90 +299,54 @@ static void test_proxy_preserves_host_and_adds_forwarded_headers(void **state)
 static void test_http_port_redirects_and_answers_challenges_only(void **state)
 {
     (void)state;
-    const char *out = sh("curl -s -o /dev/null -w '%%{http_code} %%{redirect_url}' -H 'Host: "
-                         "exact.test' http://127.0.0.1:%d/path?q=1",
-                         g_edge.http_port);
+    const char *out =
+        cp_test_sh("curl -s -o /dev/null -w '%%{http_code} %%{redirect_url}' -H 'Host: "
+                   "exact.test' http://127.0.0.1:%d/path?q=1",
+                   g_edge.http_port);
     char want[128];
     snprintf(want, sizeof want, "308 https://exact.test:%d/path?q=1", g_edge.https_port);
     assert_string_equal(out, want);
-    out = sh("curl -s -o /dev/null -w '%%{http_code}' "
-             "http://127.0.0.1:%d/.well-known/acme-challenge/unknown",
-             g_edge.http_port);
+    out = cp_test_sh("curl -s -o /dev/null -w '%%{http_code}' "
+                     "http://127.0.0.1:%d/.well-known/acme-challenge/unknown",
+                     g_edge.http_port);
     assert_string_equal(out, "404");
 }
 
 /* ---- hot reload under a bounded load of new TLS connections ---- */
 
-typedef struct load {
-    atomic_int stop;
-    atomic_long ok, failed, old_serial, new_serial, other;
-    char old[128], fresh[128];
-    double first_new; /* monotonic seconds of the first handshake with the new serial */
-    pthread_mutex_t lock;
-} load_t;
-
-static void *load_main(void *arg)
-{
-    load_t *l = arg;
-    char serial[128];
-    while (!atomic_load(&l->stop)) {
-        if (tls_probe("exact.test", 1, serial, sizeof serial) != 0) {
-            atomic_fetch_add(&l->failed, 1);
-            continue;
-        }
-        double t = now_s();
-        atomic_fetch_add(&l->ok, 1);
-        pthread_mutex_lock(&l->lock);
-        if (l->fresh[0] != '\0' && strcmp(serial, l->fresh) == 0) {
-            atomic_fetch_add(&l->new_serial, 1);
-            if (l->first_new == 0 || t < l->first_new)
-                l->first_new = t;
-        } else if (strcmp(serial, l->old) == 0) {
-            atomic_fetch_add(&l->old_serial, 1);
-        } else {
-            atomic_fetch_add(&l->other, 1);
-        }
-        pthread_mutex_unlock(&l->lock);
-    }
-    return NULL;
-}
-
 static void test_hot_reload_under_load_serves_new_serial_without_failures(void **state)
 {
     (void)state;
-    enum { CLIENTS = 4 };
-    static load_t l;
-    memset(&l, 0, sizeof l);
-    pthread_mutex_init(&l.lock, NULL);
-    assert_int_equal(tls_probe("exact.test", 0, l.old, sizeof l.old), 0);
-    pthread_t tids[CLIENTS];
-    for (int i = 0; i < CLIENTS; i++)
-        pthread_create(&tids[i], NULL, load_main, &l);
+    cp_test_tlsload_t l;
+    cp_test_tlsload_opts_t o = {.ctx = g_cctx,
+                                .port = g_edge.https_port,
+                                .sni = "exact.test",
+                                .request_path = "/load",
+                                .clients = 4,
+                                .max_probes = 20000,
+                                .max_seconds = 20};
+    assert_int_equal(cp_test_tlsload_start(&l, &o), 0);
     usleep(1000000);
-    /* ImportCertificate refuses an existing name, so the update is DELETE + import. */
+    /* ImportCertificate with overwrite: chain and key change together in one revision. */
     const char *exact[] = {"exact.test"};
-    delete_cert(g_ctl.http_port, "exact");
-    pthread_mutex_lock(&l.lock);
-    pthread_mutex_unlock(&l.lock);
     char fresh[128];
-    snprintf(fresh, sizeof fresh, "%s", import_cert(g_ctl.http_port, "exact", exact, 1));
-    double committed = now_s();
-    pthread_mutex_lock(&l.lock);
-    snprintf(l.fresh, sizeof l.fresh, "%s", fresh);
-    pthread_mutex_unlock(&l.lock);
+    snprintf(fresh, sizeof fresh, "%s", import_overwrite(g_ctl.http_port, "exact", exact, 1, 1));
+    double committed = cp_test_wall_s();
     double seen = wait_serial("exact.test", fresh, 5);
     usleep(1500000);
-    atomic_store(&l.stop, 1);
-    for (int i = 0; i < CLIENTS; i++)
-        pthread_join(tids[i], NULL);
+    cp_test_tlsload_stop(&l);
     double latency = l.first_new > 0 ? l.first_new - committed : seen;
-    print_message("hot reload: %ld requests ok, %ld failed; old serial %ld, new serial %ld, other "
-                  "(fallback between DELETE and import) %ld; new serial served %.1f ms after the "
-                  "import returned\n",
-                  (long)l.ok, (long)l.failed, (long)l.old_serial, (long)l.new_serial, (long)l.other,
-                  latency * 1000);
-    assert_int_equal(atomic_load(&l.failed), 0);
-    assert_true(l.new_serial > 0);
+    print_message("hot reload: %ld requests ok, %ld failed (connect %ld, handshake %ld, request "
+                  "%ld); old serial %ld, new serial %ld, other (fallback or a mix) %ld, old after "
+                  "new %ld; new serial served %.1f ms after the import returned\n",
+                  (long)l.ok, cp_test_tlsload_failures(&l), (long)l.failed_connect,
+                  (long)l.failed_handshake, (long)l.failed_request, (long)l.served_old,
+                  (long)l.served_new, (long)l.served_other, l.fresh_then_old, latency * 1000);
+    assert_int_equal(cp_test_tlsload_failures(&l), 0);
+    assert_true(l.served_old > 0 && l.served_new > 0);
+    assert_string_equal(l.fresh, fresh); /* the first other serial served was the new one */
+    assert_int_equal(l.served_other, 0);
+    assert_int_equal(l.fresh_then_old, 0);
     assert_true(seen >= 0 && latency < 1.0);
 }
 
@@ -450,7 +361,7 @@ static void test_outage_keeps_serving_and_catches_up(void **state)
     usleep(500000);
     assert_int_equal(tls_probe("f1.test", 1, serial, sizeof serial), 0);
     assert_string_equal(serial, before);
-    const char *m = sh("curl -s http://127.0.0.1:%d/metrics", g_edge.admin_port);
+    const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics", g_edge.admin_port);
     assert_non_null(strstr(m, "certplane_edge_stream_connected 0"));
     /* A second controller on the same Redis changes a certificate while the first is down. */
     assert_int_equal(start_controller(), 0);

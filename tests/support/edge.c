@@ -3,6 +3,7 @@
 #include "tests/support/edge.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,15 @@ const char *cp_test_edge_bin(void)
 int cp_test_edge_start(cp_test_edge_t *e, const char *log_dir, const char *const *args,
                        const char *const *env)
 {
+    return cp_test_edge_start_http(e, log_dir, 0, args, env);
+}
+
+int cp_test_edge_start_http(cp_test_edge_t *e, const char *log_dir, int http_port,
+                            const char *const *args, const char *const *env)
+{
     memset(e, 0, sizeof *e);
     e->https_port = cp_test_free_port();
-    e->http_port = cp_test_free_port();
+    e->http_port = http_port > 0 ? http_port : cp_test_free_port();
     e->admin_port = cp_test_free_port();
     char https[64], http[64], admin[64];
     snprintf(https, sizeof https, "--listen=127.0.0.1:%d", e->https_port);
@@ -69,4 +76,22 @@ void cp_test_edge_dump_log(const cp_test_edge_t *e, int lines)
     snprintf(cmd, sizeof cmd, "tail -n %d '%s' >&2", lines, e->log_path);
     if (system(cmd) != 0)
         fprintf(stderr, "(no edge log at %s)\n", e->log_path);
+}
+
+const char *cp_test_sh(const char *fmt, ...)
+{
+    static char out[65536];
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    size_t n = 0, r;
+    while (p != NULL && n < sizeof out - 1 && (r = fread(out + n, 1, sizeof out - 1 - n, p)) > 0)
+        n += r;
+    out[n] = '\0';
+    if (p != NULL)
+        pclose(p);
+    return out;
 }

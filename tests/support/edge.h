@@ -24,10 +24,20 @@ const char *cp_test_edge_bin(void);
 int cp_test_edge_start(cp_test_edge_t *e, const char *log_dir, const char *const *args,
                        const char *const *env);
 
+/** As cp_test_edge_start, with its HTTP port (challenges, redirects) on `http_port` instead of a
+ *  free one (0: a free one), for a CA that must validate HTTP-01 on a port fixed before the edge
+ *  starts. */
+int cp_test_edge_start_http(cp_test_edge_t *e, const char *log_dir, int http_port,
+                            const char *const *args, const char *const *env);
+
 /** Sends SIGTERM and waits; returns the exit status or -1 when it had to be killed. */
 int cp_test_edge_stop(cp_test_edge_t *e);
 
 /** Prints the last `lines` lines of the edge's log to stderr. */
 void cp_test_edge_dump_log(const cp_test_edge_t *e, int lines);
+
+/** Runs a shell command (curl, openssl) and returns its standard output, at most 64 KiB, in a
+ *  static buffer valid until the next call. THREAD SAFETY: one test thread. */
+const char *cp_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -49,6 +49,16 @@ def rest_routes(base, a, r, e, work):
     code, body = curl(base, "POST", "/v1/certificates:import", a,
                       json.dumps({"name": "imported", "fullchainPem": crt, "privateKeyPem": key}))
     check(code == 200 and json.loads(body)["state"] == "VALID", "POST /v1/certificates:import: 200 VALID")
+    first = json.loads(body)
+    code, body = curl(base, "POST", "/v1/certificates:import", a,
+                      json.dumps({"name": "imported", "fullchainPem": crt, "privateKeyPem": key}))
+    check(code == 409 and json.loads(body)["code"] == 6, "import of an existing name: 409 ALREADY_EXISTS")
+    code, body = curl(base, "POST", "/v1/certificates:import", a,
+                      json.dumps({"name": "imported", "fullchainPem": crt, "privateKeyPem": key,
+                                  "overwrite": True}))
+    check(code == 200 and int(json.loads(body)["revision"]) > int(first["revision"])
+          and json.loads(body)["createTime"] == first["createTime"],
+          "import with overwrite: 200, a new revision, createTime kept")
     code, body = curl(base, "POST", "/v1/edges:report", e,
                       json.dumps({"edgeId": "edge-1", "appliedRevision": "5", "certificates": 1}))
     check(code == 200 and json.loads(body)["ttlSeconds"] > 0, "POST /v1/edges:report: 200 with a TTL")
@@ -56,7 +66,8 @@ def rest_routes(base, a, r, e, work):
     check(code == 200 and json.loads(body)["edges"][0]["edgeId"] == "edge-1", "GET /v1/edges: 200")
     code, body = curl(base, "GET", "/v1/watch?fromRevision=0", e, extra=["--max-time", "2"])
     lines = [json.loads(l) for l in body.splitlines() if l.strip().startswith("{")]
-    check(any(l.get("type") == "SNAPSHOT_END" for l in lines) and
+    check(len(lines) > 0 and lines[0].get("type") == "SNAPSHOT_BEGIN" and
+          any(l.get("type") == "SNAPSHOT_END" for l in lines) and
           any(l.get("name") == "imported" for l in lines), "GET /v1/watch: NDJSON snapshot")
     code, _ = curl(base, "DELETE", "/v1/certificates/web", a)
     check(code == 200, "DELETE /v1/certificates/{name}: 200")

@@ -342,7 +342,12 @@ static void test_watch_streams_snapshot_then_live_events(void **state)
     if (!wait_for(&w, "\"name\":\"live1\"", 10000))
         fail_msg("no live event: %s", w.r.body);
     pthread_mutex_lock(&w.mu);
-    /* One JSON object per line, each a CertificateEvent. */
+    /* One JSON object per line, each a CertificateEvent; the first says a snapshot follows. */
+    char *nl = strchr(w.r.body, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    assert_non_null(strstr(w.r.body, "\"type\":\"SNAPSHOT_BEGIN\""));
+    *nl = '\n';
     for (char *line = w.r.body; *line != '\0'; line = strchr(line, '\n') + 1) {
         assert_int_equal(line[0], '{');
         assert_non_null(strchr(line, '\n'));

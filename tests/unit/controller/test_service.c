@@ -190,6 +190,21 @@ static Certplane__V1__Certificate *create(const char *name, const char *domain, 
     return out;
 }
 
+static Certplane__V1__Certificate *import_ow(const char *name, const char *pem, const char *key,
+                                             bool auto_renew, bool overwrite, cp_err_t *err,
+                                             int *rc)
+{
+    Certplane__V1__ImportCertificateRequest req = CERTPLANE__V1__IMPORT_CERTIFICATE_REQUEST__INIT;
+    req.name = (char *)name;
+    req.fullchain_pem = (char *)pem;
+    req.private_key_pem = (char *)key;
+    req.auto_renew = auto_renew;
+    req.overwrite = overwrite;
+    void *out = NULL;
+    *rc = call(&ADMIN, "ImportCertificate", &req, &out, err);
+    return out;
+}
+
 static Certplane__V1__Certificate *import(const char *name, const char *pem, const char *key,
                                           bool auto_renew, cp_err_t *err, int *rc)
 {
@@ -355,6 +370,66 @@ static void test_import_stores_valid_and_keys_go_to_admins_who_ask(void **state)
     free_msg(c);
     c = import("imp", g_pem, g_key, false, &err, &rc);
     assert_int_equal(rc, CP_EEXIST);
+}
+
+static void test_import_overwrite_replaces_chain_and_key_in_one_revision(void **state)
+{
+    (void)state;
+    cp_err_t err;
+    int rc;
+    char *pem2 = NULL, *key2 = NULL;
+    make_pem("ow.example.com", 90, &pem2, &key2);
+    Certplane__V1__Certificate *c1 = import("ow", g_pem, g_key, false, &err, &rc);
+    assert_int_equal(rc, 0);
+    usleep(5000); /* a later update_time, so a kept create_time shows */
+    /* Without overwrite an existing name is refused and nothing changes. */
+    snap_t before = snap();
+    assert_null(import("ow", pem2, key2, false, &err, &rc));
+    assert_int_equal(rc, CP_EEXIST);
+    /* A key that does not match fails before anything is written. */
+    assert_null(import_ow("ow", pem2, g_key, false, true, &err, &rc));
+    assert_int_equal(rc, CP_EINVAL);
+    snap_t after = snap();
+    assert_true(before.revision == after.revision && before.keys == after.keys);
+
+    Certplane__V1__Certificate *c2 = import_ow("ow", pem2, key2, false, true, &err, &rc);
+    assert_int_equal(rc, 0);
+    /* One write: one revision (so one UPSERT carrying the new chain and key together). */
+    assert_int_equal(c2->revision, before.revision + 1);
+    assert_int_equal(snap().revision, before.revision + 1);
+    assert_string_not_equal(c2->serial, c1->serial);
+    assert_string_equal(c2->domains[0], "ow.example.com");
+    assert_int_equal(c2->create_time->seconds, c1->create_time->seconds);
+    assert_int_equal(c2->create_time->nanos, c1->create_time->nanos);
+    assert_true(c2->update_time->seconds * 1000000000LL + c2->update_time->nanos >
+                c1->update_time->seconds * 1000000000LL + c1->update_time->nanos);
+    Certplane__V1__GetCertificateRequest g = CERTPLANE__V1__GET_CERTIFICATE_REQUEST__INIT;
+    g.name = "ow";
+    g.include_private_key = true;
+    Certplane__V1__Certificate *got = NULL;
+    assert_int_equal(call(&ADMIN, "GetCertificate", &g, (void **)&got, &err), 0);
+    assert_string_equal(got->fullchain_pem, pem2);
+    assert_string_equal(got->serial, c2->serial);
+    cp_x509_chain_t *ch = NULL;
+    EVP_PKEY *k = NULL;
+    assert_int_equal(cp_x509_chain_parse(got->fullchain_pem, strlen(got->fullchain_pem), &ch, NULL),
+                     0);
+    assert_int_equal(
+        cp_x509_key_from_pem(got->private_key_pem, strlen(got->private_key_pem), &k, NULL), 0);
+    assert_int_equal(cp_x509_key_matches(ch->certs[0], k, NULL), 0);
+    cp_x509_chain_free(ch);
+    EVP_PKEY_free(k);
+    free_msg(got);
+
+    /* overwrite on a name that does not exist creates it. */
+    Certplane__V1__Certificate *c3 = import_ow("ow-new", pem2, key2, false, true, &err, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c3->state, CERTPLANE__V1__STATE__VALID);
+    free_msg(c1);
+    free_msg(c2);
+    free_msg(c3);
+    free(pem2);
+    free(key2);
 }
 
 static void test_list_pages_by_name_with_filters(void **state)
@@ -825,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_create_stores_pending_with_a_job_and_get_returns_it),
         cmocka_unit_test(test_scopes_are_enforced),
         cmocka_unit_test(test_import_stores_valid_and_keys_go_to_admins_who_ask),
+        cmocka_unit_test(test_import_overwrite_replaces_chain_and_key_in_one_revision),
         cmocka_unit_test(test_list_pages_by_name_with_filters),
         cmocka_unit_test(test_delete_removes_and_then_is_not_found),
         cmocka_unit_test(test_renew_queues_and_refuses_revoked),

@@ -245,8 +245,12 @@ static void test_snapshot_then_snapshot_end_then_live_events(void **state)
     assert_int_equal(watch(&EDGE, 0, &es, NULL), 0);
     assert_int_equal(watch(&READ, 0, &rs, NULL), 0);
     long end = ts_wait(edge, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
-    assert_true(end == 3 + 1); /* three certificates, one challenge */
+    assert_true(end == 1 + 3 + 1); /* SNAPSHOT_BEGIN, three certificates, one challenge */
+    assert_int_equal(edge->ev[0]->type, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN);
+    assert_int_equal(edge->ev[0]->revision, rev);
     assert_int_equal(edge->ev[end]->revision, rev);
+    for (long i = 1; i < end; i++)
+        assert_int_not_equal(edge->ev[i]->type, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN);
     long k = ts_wait(edge, CERTPLANE__V1__EVENT_TYPE__UPSERT, 0, "keyed");
     assert_true(k >= 0 && k < end);
     assert_non_null(strstr(edge->ev[k]->certificate->private_key_pem, "PRIVATE KEY"));
@@ -317,6 +321,10 @@ static void test_replay_and_snapshot_race_with_writers_without_gaps_or_duplicate
     assert_true(ts_wait(rep, CERTPLANE__V1__EVENT_TYPE__UPSERT, last, NULL) >= 0);
     long end = ts_wait(snp, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
     assert_true(end >= 0);
+    /* The snapshot says so first, with SNAPSHOT_END's revision; the replay never does. */
+    assert_int_equal(snp->ev[0]->type, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN);
+    assert_int_equal(snp->ev[0]->revision, snp->ev[end]->revision);
+    assert_int_not_equal(rep->ev[0]->type, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN);
     if (snp->ev[end]->revision < last) /* the writer was still going when the snapshot ended */
         assert_true(ts_wait(snp, CERTPLANE__V1__EVENT_TYPE__UPSERT, last, NULL) > end);
     nanosleep(&(struct timespec){0, 300000000L}, NULL); /* a duplicate would arrive meanwhile */
@@ -345,7 +353,9 @@ static void test_revision_older_than_the_history_gets_a_snapshot(void **state)
     long end = ts_wait(k, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
     assert_true(end > 0);
     assert_int_equal(k->ev[end]->revision, revision_now());
-    assert_int_equal(k->ev[0]->type, CERTPLANE__V1__EVENT_TYPE__UPSERT);
+    assert_int_equal(k->ev[0]->type, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN);
+    assert_int_equal(k->ev[0]->revision, k->ev[end]->revision);
+    assert_int_equal(k->ev[1]->type, CERTPLANE__V1__EVENT_TYPE__UPSERT);
     ts_free(k);
 }
 
