@@ -149,10 +149,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_accept(listener->data, sock);
 }
 
-/* h2o keeps per-thread state (the socket buffer prototype and its recycler are __thread), so a loop,
- * its context and everything they allocate must be created on the thread that runs the loop; made on
- * the main thread and run elsewhere, buffers were recycled across threads (a use-after-free seen
- * under ASan with two loops). */
+/* h2o keeps per-thread state (the socket buffer prototype and its recycler are __thread), so a
+ * loop, its context and everything they allocate must be created on the thread that runs the loop;
+ * made on the main thread and run elsewhere, buffers were recycled across threads (a use-after-free
+ * seen under ASan with two loops). */
 static void worker_setup(worker_t *w)
 {
     w->loop = h2o_evloop_create();
