@@ -19,6 +19,11 @@
 #define PROPAGATION_MS 3000
 #define EDGE_DELAY_MS 400
 
+static int issued_one(const ctl_work_stats_t *st)
+{
+    return st->issued >= 1;
+}
+
 static work_env_t env;
 
 /* An edge that follows the events stream and reports what it applied EDGE_DELAY_MS later (or never,
@@ -98,7 +103,7 @@ static double issue_with_edge(const char *id, const char *name, fake_edge_t *edg
     assert_int_equal(work_env_verify(&env, c), 0);
     work_env_cert_free(c);
     ctl_work_stats_t st;
-    ctl_work_get_stats(w, &st);
+    work_env_stats_until(w, &st, issued_one);
     work_env_print_stats(name, w);
     work_env_halt(&env, w);
     assert_int_equal(st.issued, 1);

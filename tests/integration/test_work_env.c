@@ -209,3 +209,13 @@ int work_env_orders(work_env_t *e)
 {
     return cp_test_pebble_log_count(&e->acme.pebble, "Added order \"");
 }
+
+void work_env_stats_until(ctl_work_t *w, ctl_work_stats_t *st,
+                          int (*done)(const ctl_work_stats_t *))
+{
+    ctl_work_get_stats(w, st);
+    for (int i = 0; i < 100 && !done(st); i++) {
+        usleep(20 * 1000);
+        ctl_work_get_stats(w, st);
+    }
+}

@@ -75,4 +75,10 @@ int64_t work_env_now_ms(void);
 /** Prints the work counters (per-issuance wall and CPU time). */
 void work_env_print_stats(const char *label, ctl_work_t *w);
 
+/* Reads w's counters, waiting up to 2 s until `done(st)` holds: a record turns VALID in Redis just
+ * before its worker counts it, so a test that saw the record may read the counter a moment early.
+ */
+void work_env_stats_until(ctl_work_t *w, ctl_work_stats_t *st,
+                          int (*done)(const ctl_work_stats_t *));
+
 #endif

@@ -16,6 +16,11 @@
 
 #include "tests/integration/test_work_env.h"
 
+static int issued_two(const ctl_work_stats_t *st)
+{
+    return st->issued >= 2;
+}
+
 static work_env_t env;
 
 static int setup(void **state)
@@ -87,7 +92,7 @@ static void test_pending_certificate_becomes_valid(void **state)
     assert_int_equal(work_env_orders(&env) - orders0, 2);
     work_env_print_stats("issue", w);
     ctl_work_stats_t st;
-    ctl_work_get_stats(w, &st);
+    work_env_stats_until(w, &st, issued_two);
     assert_int_equal(st.issued, 2);
     assert_int_equal(st.failed, 0);
     work_env_halt(&env, w);
