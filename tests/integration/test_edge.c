@@ -195,11 +195,13 @@ static int group_setup(void **state)
         upstream_start() != 0)
         return -1;
     g_ctl_grpc_port = g_ctl.grpc_port;
-    char ctl[64], def[64], route[96];
+    char dead[64], ctl[64], def[64], route[96];
+    /* The first controller address answers nothing: the edge must go on to the next one. */
+    snprintf(dead, sizeof dead, "--controller=127.0.0.1:%d", cp_test_free_port());
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
     snprintf(def, sizeof def, "--default-upstream=http://127.0.0.1:%d", g_up_port);
     snprintf(route, sizeof route, "--route=*.w.test=http://127.0.0.1:%d", g_up_port);
-    const char *args[] = {ctl, def, route, "--threads=2", "--reconnect-max=1s", NULL};
+    const char *args[] = {dead, ctl, def, route, "--threads=2", "--reconnect-max=1s", NULL};
     char supp[600];
     snprintf(supp, sizeof supp, "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp",
              getenv("CP_SOURCE_DIR") != NULL ? getenv("CP_SOURCE_DIR") : ".");
