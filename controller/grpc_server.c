@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* grpc_server.c - the gRPC transport on the gRPC C core: calls, unary replies and server streams */
 #include "controller/grpc_server.h"
+#include "shared/mem.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -88,14 +89,6 @@ static void request_call(ctl_grpc_server_t *srv);
 static void on_new(tag_t *t, bool ok);
 static void on_recv(tag_t *t, bool ok);
 static void on_done(tag_t *t, bool ok);
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 static void call_free(call_t *c)
 {
@@ -201,7 +194,7 @@ static const ctl_grpc_method_t *find_method(ctl_grpc_server_t *srv, grpc_slice p
 
 static void request_call(ctl_grpc_server_t *srv)
 {
-    call_t *c = xcalloc(1, sizeof *c);
+    call_t *c = cp_xcalloc(1, sizeof *c);
     c->srv = srv;
     c->t_new.cb = on_new;
     c->status_details = grpc_empty_slice();
@@ -378,7 +371,7 @@ static void on_close(tag_t *t, bool ok)
 
 static void start_stream(call_t *c, const ctl_grpc_call_info_t *ci, ProtobufCMessage *req)
 {
-    ctl_grpc_stream_t *s = xcalloc(1, sizeof *s);
+    ctl_grpc_stream_t *s = cp_xcalloc(1, sizeof *s);
     s->c = c;
     s->t_send.cb = on_send;
     s->t_close.cb = on_close;
@@ -425,7 +418,7 @@ int ctl_grpc_stream_send(ctl_grpc_stream_t *s, const ProtobufCMessage *msg, cp_e
         pump(s);
         rc = cp_err_set(err, CP_ETOOBIG, "stream queue over %zu bytes", s->max_queue);
     } else {
-        qmsg_t *m = xcalloc(1, sizeof *m);
+        qmsg_t *m = cp_xcalloc(1, sizeof *m);
         m->bb = bb;
         m->size = size;
         bb = NULL;
@@ -567,7 +560,7 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
     if (opts->listen == NULL || opts->threads < 1)
         return cp_err_set(err, CP_EINVAL,
                           "gRPC: a listen address and at least one thread are needed");
-    ctl_grpc_server_t *srv = xcalloc(1, sizeof *srv);
+    ctl_grpc_server_t *srv = cp_xcalloc(1, sizeof *srv);
     srv->opts = *opts;
     if (srv->opts.max_message == 0)
         srv->opts.max_message = 1024 * 1024;
@@ -603,7 +596,7 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
     for (int i = 0; i < PENDING_REQUESTS; i++)
         request_call(srv);
     srv->n_threads = opts->threads;
-    srv->threads = xcalloc((size_t)opts->threads, sizeof *srv->threads);
+    srv->threads = cp_xcalloc((size_t)opts->threads, sizeof *srv->threads);
     for (int i = 0; i < opts->threads; i++) {
         pthread_create(&srv->threads[i], NULL, poller, srv);
         pthread_setname_np(srv->threads[i], "grpc-cq");

@@ -10,6 +10,7 @@
 
 #include "controller/work_internal.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 /* How long one XREADGROUP waits: short enough that ctl_work_stop() returns promptly. */
 #define READ_BLOCK_MS 1000
@@ -17,16 +18,6 @@
 #define BUSY_RETRY_MS 2000
 /* Pause after a Redis failure, so a dead Redis does not spin the workers. */
 #define ERROR_PAUSE_MS 1000
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        fprintf(stderr, "certplane: out of memory\n");
-        abort();
-    }
-    return p;
-}
 
 int64_t ctl_work__now_ms(void)
 {
@@ -203,7 +194,7 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     int rc = check_config(cfg, err);
     if (rc != 0)
         return rc;
-    ctl_work_t *w = xcalloc(1, sizeof(*w));
+    ctl_work_t *w = cp_xcalloc(1, sizeof(*w));
     w->cfg = cfg;
     atomic_init(&w->stopping, 0);
     pthread_mutex_init(&w->mu, NULL);
@@ -213,13 +204,15 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
     w->n_workers = cfg->workers;
-    w->workers = xcalloc((size_t)w->n_workers, sizeof(*w->workers));
+    w->workers = cp_xcalloc((size_t)w->n_workers, sizeof(*w->workers));
     if (cfg->dns_exec != NULL && cfg->dns_exec[0] != '\0') {
         rc = ctl_acme_dns_exec_new(cfg->dns_exec, 0, &w->dns, err);
         if (rc != 0)
             goto out;
         w->dns->propagation_wait_ms = (long)cfg->dns_propagation_ms;
     }
+    if (rc == 0)
+        rc = ctl_keypool_new(CTL_WORK_KEYPOOL_PER_TYPE, &w->keypool, err);
     for (int i = 0; rc == 0 && i < w->n_workers; i++)
         rc = thread_init(w, &w->workers[i], i, err);
     if (rc == 0)
@@ -258,6 +251,7 @@ void ctl_work_stop(ctl_work_t *w)
     for (int i = 0; i < w->n_workers; i++)
         thread_dispose(&w->workers[i]);
     thread_dispose(&w->sched);
+    ctl_keypool_free(w->keypool); /* after the workers: they borrow it */
     ctl_acme_dns_free(w->dns);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);

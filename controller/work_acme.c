@@ -9,6 +9,7 @@
 #include "controller/metrics.h"
 #include "controller/work_internal.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 #include "shared/store_edges.h"
 
 /* Challenge records live an hour, as the seed's did. */
@@ -22,16 +23,6 @@ struct ctl_work_client {
     ctl_acme_t *acme;
     ctl_work_client_t *next;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s != NULL ? s : "");
-    if (d == NULL) {
-        fprintf(stderr, "certplane: out of memory\n");
-        abort();
-    }
-    return d;
-}
 
 /* Keeps the job's lock for another full TTL: called at every step the ACME client hands back to us.
  */
@@ -137,6 +128,7 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
         .account_key_type = CP_KEY_EC_P256,
         .deadline_ms = (long)cfg->acme_timeout_ms,
         .observe_request = ctl_metrics_acme_latency,
+        .keypool = t->w->keypool,
     };
     /* External account binding belongs to the controller's default CA only. */
     if (cfg->acme_provider != NULL && strcmp(provider, cfg->acme_provider) == 0) {
@@ -169,8 +161,8 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
     ctl_work_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
-    c->provider = xstrdup(provider);
-    c->email = xstrdup(email);
+    c->provider = cp_xstrdup(provider);
+    c->email = cp_xstrdup(email);
     c->acme = acme;
     c->next = t->clients;
     t->clients = c;

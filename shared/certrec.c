@@ -8,37 +8,20 @@
 #include <string.h>
 
 #include "shared/json.h"
+#include "shared/mem.h"
 #include "shared/x509.h"
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL) {
-        fputs("cp_certrec: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = xcalloc(n + 1, 1);
-    memcpy(p, s, n);
-    return p;
-}
 
 /* Replaces a string field of a message that protobuf_c_message_free_unpacked() will free. */
 static void set_string(char **field, const char *value)
 {
     if (*field != NULL && *field != protobuf_c_empty_string)
         free(*field);
-    *field = xstrdup(value);
+    *field = cp_xstrdup(value);
 }
 
 static Google__Protobuf__Timestamp *timestamp_new(int64_t seconds)
 {
-    Google__Protobuf__Timestamp *ts = xcalloc(1, sizeof *ts);
+    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
     google__protobuf__timestamp__init(ts);
     ts->seconds = seconds;
     return ts;

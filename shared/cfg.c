@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cfg.c - configuration from flags and CERTPLANE_* environment variables */
 #include "shared/cfg.h"
+#include "shared/mem.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,14 +12,6 @@
 #include <strings.h>
 
 #define FIELD(conf, opt, type) ((type *)((char *)(conf) + (opt)->offset))
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
 
 int cp_cfg_parse_duration(const char *text, int64_t *ms)
 {
@@ -65,7 +58,7 @@ static void list_add(cp_cfg_list_t *l, const char *value)
     if (v == NULL)
         abort();
     l->v = v;
-    l->v[l->n++] = xstrdup(value);
+    l->v[l->n++] = cp_xstrdup(value);
 }
 
 static void list_clear(cp_cfg_list_t *l)
@@ -86,7 +79,7 @@ static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool 
     switch (o->type) {
     case CP_CFG_STRING:
         free(*FIELD(conf, o, char *));
-        *FIELD(conf, o, char *) = xstrdup(value);
+        *FIELD(conf, o, char *) = cp_xstrdup(value);
         return 0;
     case CP_CFG_INT: {
         errno = 0;
@@ -125,7 +118,7 @@ static int set_value(const cp_cfg_opt_t *o, void *conf, const char *value, bool 
             list_add(l, value);
             return 0;
         }
-        char *copy = xstrdup(value), *save = NULL;
+        char *copy = cp_xstrdup(value), *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
             list_add(l, tok);
         free(copy);

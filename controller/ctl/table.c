@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* table.c - certplanectl's human output: aligned tables and the cell formats they use */
 #include "controller/ctl/table.h"
+#include "shared/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,6 @@ struct ctl_cli_table {
     size_t nrows; /* including the header */
     char **cells; /* nrows * ncols strings */
 };
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s != NULL && s[0] != '\0' ? s : "-");
-    if (d == NULL)
-        abort();
-    return d;
-}
 
 ctl_cli_table_t *ctl_cli_table_new(size_t ncols, const char *const *headers)
 {
@@ -47,7 +40,7 @@ void ctl_cli_table_add(ctl_cli_table_t *t, const char *const *cells)
         abort();
     t->cells = p;
     for (size_t c = 0; c < t->ncols; c++)
-        t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c]);
+        t->cells[t->nrows * t->ncols + c] = cp_xstrdup(cells[c]);
     t->nrows++;
 }
 

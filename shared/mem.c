@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mem.c - allocation that aborts with a message when memory runs out */
+#include "shared/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(size_t size)
+{
+    fprintf(stderr, "certplane: out of memory (%zu bytes)\n", size);
+    abort();
+}
+
+void *cp_xmalloc(size_t size)
+{
+    void *p = malloc(size != 0 ? size : 1);
+    if (p == NULL)
+        out_of_memory(size);
+    return p;
+}
+
+void *cp_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
+    if (p == NULL)
+        out_of_memory(n * size);
+    return p;
+}
+
+void *cp_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size != 0 ? size : 1);
+    if (q == NULL)
+        out_of_memory(size);
+    return q;
+}
+
+char *cp_xstrdup(const char *s)
+{
+    return cp_xstrndup(s, strlen(s));
+}
+
+char *cp_xstrndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = cp_xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mem.h - allocation that aborts with a message when memory runs out */
+#ifndef CP_MEM_H
+#define CP_MEM_H
+
+#include <stddef.h>
+
+/* Out of memory is not an error callers handle (STYLE: "out of memory aborts with a message, as h2o
+ * does"): these wrappers never return NULL. Zero sizes allocate one byte, so the result is always a
+ * unique pointer that free() accepts. THREAD SAFETY: any thread. */
+
+/** malloc(size) or abort. */
+void *cp_xmalloc(size_t size);
+
+/** calloc(n, size) or abort (also when n * size overflows). */
+void *cp_xcalloc(size_t n, size_t size);
+
+/** realloc(p, size) or abort. */
+void *cp_xrealloc(void *p, size_t size);
+
+/** A malloc'd copy of the NUL-terminated s, or abort. */
+char *cp_xstrdup(const char *s);
+
+/** A malloc'd copy of at most n bytes of s, NUL-terminated, or abort. */
+char *cp_xstrndup(const char *s, size_t n);
+
+#endif
