@@ -161,8 +161,8 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
     ctl_work_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
-    c->provider = cp_xstrdup(provider);
-    c->email = cp_xstrdup(email);
+    c->provider = cp_xstrdup(provider != NULL ? provider : "");
+    c->email = cp_xstrdup(email != NULL ? email : "");
     c->acme = acme;
     c->next = t->clients;
     t->clients = c;

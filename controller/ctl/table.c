@@ -40,7 +40,9 @@ void ctl_cli_table_add(ctl_cli_table_t *t, const char *const *cells)
         abort();
     t->cells = p;
     for (size_t c = 0; c < t->ncols; c++)
-        t->cells[t->nrows * t->ncols + c] = cp_xstrdup(cells[c]);
+        /* An empty or missing cell shows as "-", so columns never collapse. */
+        t->cells[t->nrows * t->ncols + c] =
+            cp_xstrdup(cells[c] != NULL && cells[c][0] != '\0' ? cells[c] : "-");
     t->nrows++;
 }
 
