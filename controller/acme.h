@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "controller/keypool.h"
 #include "shared/err.h"
 #include "shared/x509.h"
 
@@ -82,6 +83,9 @@ typedef struct ctl_acme_config {
     /** Called after every HTTP exchange with the CA (failed ones too) with its duration, on the
      *  client's thread; for latency metrics. May be NULL. */
     void (*observe_request)(double seconds);
+    /** Where certificate keys come from (borrowed: it must outlive the client), or NULL to generate
+     *  each on the client's thread. Either way every issuance gets a fresh key used once. */
+    ctl_keypool_t *keypool;
 } ctl_acme_config_t;
 
 /** Resolves a provider name to its directory URL (static string); an https:// URL is returned as

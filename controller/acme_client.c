@@ -109,6 +109,7 @@ int ctl_acme_new(const ctl_acme_config_t *cfg, const ctl_acme_hooks_t *hooks, ct
     if (rc != 0)
         goto out;
     c->http.observe = cfg->observe_request;
+    c->keypool = cfg->keypool;
     rc = set_eab(c, cfg, err);
     if (rc != 0)
         goto out;

@@ -104,7 +104,8 @@ struct ctl_acme {
     unsigned char *eab_mac;
     size_t eab_mac_len;
     long deadline_ms;
-    int64_t deadline; /* monotonic ms for the running operation */
+    ctl_keypool_t *keypool; /* borrowed, may be NULL */
+    int64_t deadline;       /* monotonic ms for the running operation */
     /* directory */
     int have_directory;
     char *url_new_nonce, *url_new_account, *url_new_order, *url_revoke, *url_key_change;

@@ -255,13 +255,32 @@ static int step_challenge(order_t *o, chal_t *ch, cp_err_t *err)
     return rc;
 }
 
-/* Waiting time before the next poll: Retry-After when given, else a growing interval. */
+/* The poll schedule of an authorization or an order without Retry-After: the first wait is
+ * POLL_FIRST_MS, each next one twice the last, capped at POLL_CAP_MS: 25, 50, 100, 200, 400, 800,
+ * 1600, 3000, 3000... ms. A CA that validates in a few milliseconds (Pebble) is seen at once, one
+ * that takes seconds costs about 7 polls in its first 3 s and then one every 3 s. POLL_MAX bounds
+ * the polls of one resource whatever the deadline (about 5 minutes on this schedule); Retry-After,
+ * when the CA sends it, replaces the schedule's wait (at least POLL_MIN_RA_MS). */
+#define POLL_FIRST_MS 25
+#define POLL_CAP_MS 3000
+#define POLL_MAX 110
+#define POLL_MIN_RA_MS 100
+
+/* Waiting time before the next poll: Retry-After when given, else the growing interval. */
 static long poll_delay(const ctl_acme__resp_t *r, long *interval)
 {
     long s = ctl_acme__retry_after_parse(r->retry_after, time(NULL));
-    long d = s >= 0 ? (s > 0 ? s * 1000 : 100) : *interval;
-    *interval = *interval * 3 / 2 > 3000 ? 3000 : *interval * 3 / 2;
+    long d = s >= 0 ? (s > 0 ? s * 1000 : POLL_MIN_RA_MS) : *interval;
+    *interval = *interval * 2 > POLL_CAP_MS ? POLL_CAP_MS : *interval * 2;
     return d;
+}
+
+/* CP_ETIMEDOUT once a resource has been polled POLL_MAX times. */
+static int poll_budget(int *polls, const char *what, cp_err_t *err)
+{
+    if (++*polls < POLL_MAX)
+        return 0;
+    return cp_err_set(err, CP_ETIMEDOUT, "%s: still not final after %d polls", what, POLL_MAX);
 }
 
 /* The failure of an invalid authorization, with the challenge's problem document. */
@@ -281,7 +300,8 @@ static int authz_failed(const json_t *authz, const chal_t *ch, const char *st, c
 /* Polls one authorization until it is valid or final. */
 static int step_authz_poll(order_t *o, const chal_t *ch, cp_err_t *err)
 {
-    long interval = 250;
+    long interval = POLL_FIRST_MS;
+    int polls = 0;
     for (;;) {
         ctl_acme__resp_t r = {0};
         json_t *authz = NULL;
@@ -299,7 +319,9 @@ static int step_authz_poll(order_t *o, const chal_t *ch, cp_err_t *err)
         ctl_acme__resp_dispose(&r);
         if (rc != 0)
             return rc == 1 ? 0 : rc;
-        rc = ctl_acme__sleep(o->c, delay, ch->ident, err);
+        rc = poll_budget(&polls, ch->ident, err);
+        if (rc == 0)
+            rc = ctl_acme__sleep(o->c, delay, ch->ident, err);
         if (rc != 0) {
             cp_err_prefix(err, "authorization still pending");
             return rc;
@@ -330,7 +352,8 @@ static int step_authorize(order_t *o, cp_err_t *err)
 /* Polls the order (after authorizations, or while processing). */
 static int step_order_poll(order_t *o, order_state_t leave, cp_err_t *err)
 {
-    long interval = 250;
+    long interval = POLL_FIRST_MS;
+    int polls = 0;
     for (;;) {
         ctl_acme__resp_t r = {0};
         json_t *obj = NULL;
@@ -344,15 +367,17 @@ static int step_order_poll(order_t *o, order_state_t leave, cp_err_t *err)
         ctl_acme__resp_dispose(&r);
         if (rc != 0 || o->state != leave)
             return rc;
-        rc = ctl_acme__sleep(
-            o->c, delay,
-            leave == ORDER_PROCESSING ? "order still processing" : "order still pending", err);
+        const char *what =
+            leave == ORDER_PROCESSING ? "order still processing" : "order still pending";
+        rc = poll_budget(&polls, what, err);
+        if (rc == 0)
+            rc = ctl_acme__sleep(o->c, delay, what, err);
         if (rc != 0)
             return rc;
     }
 }
 
-/* Fresh key, CSR with every name, POST finalize. */
+/* Fresh key (from the pool when there is one), CSR with every name, POST finalize. */
 static int step_finalize(order_t *o, cp_err_t *err)
 {
     ctl_acme__resp_t r = {0};
@@ -369,7 +394,7 @@ static int step_finalize(order_t *o, cp_err_t *err)
         else
             dns[nd++] = o->req->names[i];
     }
-    int rc = cp_x509_key_generate(o->req->key_type, &o->key, err);
+    int rc = ctl_keypool_take(o->c->keypool, o->req->key_type, &o->key, err);
     if (rc == 0)
         rc = cp_x509_csr_build(o->key, dns, nd, ips, ni, &der, &der_len, err);
     if (rc != 0)

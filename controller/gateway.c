@@ -132,6 +132,7 @@ static void *serve(void *arg)
         h2o_timeout_unlink(&g->check_entry);
     ctl_thread_free(g->t);
     g->t = NULL;
+    ctl_gateway__json_cache_free(g);
     return NULL;
 }
 

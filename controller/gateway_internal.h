@@ -17,6 +17,18 @@
 
 typedef struct ctl_gateway__watch ctl_gateway__watch_t;
 
+/* Slots of the loop's cache of encoded GetCertificate answers (direct-mapped by name). */
+#define CTL_GATEWAY__JSON_SLOTS 1024
+
+/* One encoded key-less certificate: its protobuf encoding (the key: equal bytes encode to the same
+ * JSON, whatever revisions mean after a Redis reset) and its JSON text. */
+typedef struct ctl_gateway__json_slot {
+    uint8_t *packed; /* NULL: empty */
+    size_t packed_len;
+    char *text;
+    size_t len;
+} ctl_gateway__json_slot_t;
+
 struct ctl_gateway {
     ctl_service_t *svc;
     ctl_thread_t *t; /* loop thread only; made there, lazily again after a failure */
@@ -41,7 +53,13 @@ struct ctl_gateway {
     h2o_linklist_t watches; /* open streams; loop thread only */
     h2o_timeout_t check_timeout;
     h2o_timeout_entry_t check_entry;
+    ctl_gateway__json_slot_t json_cache[CTL_GATEWAY__JSON_SLOTS]; /* loop thread only */
+    uint8_t *json_scratch; /* loop thread only: the packed answer being looked up */
+    size_t json_scratch_size;
 };
+
+/* Frees the loop's encoded-answer cache. Loop thread, or after it ended. */
+void ctl_gateway__json_cache_free(ctl_gateway_t *g);
 
 /** The gateway's ctl_thread_t, made on first use; NULL when it cannot be made now. Loop thread. */
 ctl_thread_t *ctl_gateway__thread(ctl_gateway_t *g);

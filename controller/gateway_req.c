@@ -323,6 +323,78 @@ int ctl_gateway__decode(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_rout
     return rc;
 }
 
+/* The slot of the encoded-answer cache for a certificate name (FNV-1a). */
+static ctl_gateway__json_slot_t *json_slot(ctl_gateway_t *g, const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &g->json_cache[h % CTL_GATEWAY__JSON_SLOTS];
+}
+
+static void json_slot_clear(ctl_gateway__json_slot_t *s)
+{
+    free(s->packed);
+    free(s->text);
+    memset(s, 0, sizeof *s);
+}
+
+void ctl_gateway__json_cache_free(ctl_gateway_t *g)
+{
+    for (size_t i = 0; i < CTL_GATEWAY__JSON_SLOTS; i++)
+        json_slot_clear(&g->json_cache[i]);
+    free(g->json_scratch);
+    g->json_scratch = NULL;
+    g->json_scratch_size = 0;
+}
+
+static void *xmemdup(const void *p, size_t n)
+{
+    void *d = malloc(n != 0 ? n : 1);
+    if (d == NULL)
+        abort();
+    memcpy(d, p, n);
+    return d;
+}
+
+/* Encodes an RPC's answer into *text (malloc'd). A key-less certificate whose exact content was
+ * encoded before (same protobuf bytes) copies that encoding instead: the JSON encoding was a third
+ * of a GetCertificate's CPU, packing and comparing costs a few percent of it. A certificate
+ * carrying its private key is never cached. */
+static int encode_answer(ctl_gateway_t *g, const ProtobufCMessage *resp, char **text, size_t *len,
+                         cp_err_t *err)
+{
+    const Certplane__V1__Certificate *c = (const void *)resp;
+    if (resp->descriptor != &certplane__v1__certificate__descriptor || c->name == NULL ||
+        c->private_key_pem == NULL || c->private_key_pem[0] != '\0')
+        return cp_json_encode(resp, 0, text, len, err);
+    size_t n = protobuf_c_message_get_packed_size(resp);
+    if (n > g->json_scratch_size) {
+        free(g->json_scratch);
+        g->json_scratch = malloc(n);
+        if (g->json_scratch == NULL)
+            abort();
+        g->json_scratch_size = n;
+    }
+    protobuf_c_message_pack(resp, g->json_scratch);
+    ctl_gateway__json_slot_t *s = json_slot(g, c->name);
+    if (s->packed == NULL || s->packed_len != n || memcmp(s->packed, g->json_scratch, n) != 0) {
+        char *t = NULL;
+        size_t tn = 0;
+        int rc = cp_json_encode(resp, 0, &t, &tn, err);
+        if (rc != 0)
+            return rc;
+        json_slot_clear(s);
+        s->packed = xmemdup(g->json_scratch, n);
+        s->packed_len = n;
+        s->text = t;
+        s->len = tn;
+    }
+    *text = xmemdup(s->text, s->len + 1);
+    *len = s->len;
+    return 0;
+}
+
 void ctl_gateway__rpc(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_t *route,
                       const char *param, size_t param_len)
 {
@@ -350,7 +422,7 @@ void ctl_gateway__rpc(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_
         rc = t == NULL ? cp_err_set(&err, CP_EUNAVAIL, "storage unavailable")
                        : ctl_service_invoke(g->svc, t, &caller, rpc, in, &resp, &err);
     }
-    if (rc == 0 && cp_json_encode(resp, 0, &text, &len, &err) != 0)
+    if (rc == 0 && encode_answer(g, resp, &text, &len, &err) != 0)
         rc = CP_EINTERNAL; /* the answer could not be encoded: our fault, not the client's */
     int code = cp_err_grpc_status(rc);
     ctl_metrics_request("http", rpc->name, code);

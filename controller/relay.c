@@ -40,6 +40,7 @@ struct ctl_relay {
     atomic_size_t n_watchers;
     watcher_t *live; /* relay thread only */
     int64_t pos;     /* relay thread only: every event <= pos has been sent to the live set */
+    ctl_certcache_t *cache; /* borrowed, may be NULL; kept current by the relay thread */
 };
 
 static void *xcalloc(size_t n, size_t size)
@@ -262,10 +263,17 @@ static void dispatch(ctl_relay_t *r, const cp_store_event_t *ev, size_t n)
     for (size_t i = 0; i < n; i++) {
         Certplane__V1__CertificateEvent *pe = NULL;
         cp_err_t err = {0};
+        uint64_t gen = ctl_certcache_gen(r->cache);
         if (ctl_relay_event_build(r->store, &ev[i], &pe, &err) != 0) {
             CP_LOG(CP_LOG_WARN, "relay", "event %lld: %s", (long long)ev[i].revision, err.msg);
+            ctl_certcache_invalidate(r->cache, ev[i].name);
             return;
         }
+        /* The cache first, so a client that gets this event and then reads sees it. */
+        if (pe != NULL && pe->certificate != NULL)
+            ctl_certcache_fill(r->cache, pe->certificate, gen);
+        else if (ev[i].name != NULL)
+            ctl_certcache_invalidate(r->cache, ev[i].name); /* DELETE, or an UPSERT now gone */
         for (watcher_t **pw = &r->live; *pw != NULL;) {
             watcher_t *w = *pw;
             if (deliver(w, ev[i].revision, pe)) {
@@ -298,13 +306,14 @@ static void check_reset(ctl_relay_t *r)
     CP_LOG(CP_LOG_WARN, "relay", "revision went back from %lld to %lld: Redis lost data",
            (long long)r->pos, (long long)rev);
     drop_live(r, ST_ABORTED, "event history was reset; reconnect");
+    ctl_certcache_reset(r->cache, true);
     r->pos = rev;
 }
 
 static void *relay_main(void *arg)
 {
     ctl_relay_t *r = arg;
-    bool failing = false;
+    bool failing = false, cache_on = false;
     while (!atomic_load(&r->stop)) {
         cp_store_event_t *ev = NULL;
         size_t n = 0;
@@ -315,6 +324,8 @@ static void *relay_main(void *arg)
             0) {
             if (!failing)
                 CP_LOG(CP_LOG_WARN, "relay", "reading events: %s", err.msg);
+            /* Changes are no longer seen: the cache cannot be trusted until the stream reads. */
+            ctl_certcache_reset(r->cache, false);
             failing = true;
             nap(r, 500);
             continue;
@@ -322,6 +333,11 @@ static void *relay_main(void *arg)
         if (failing)
             CP_LOG(CP_LOG_INFO, "relay", "reading events again at revision %lld",
                    (long long)r->pos);
+        if (failing || !cache_on) {
+            /* Every change from here on is seen (the read starts at the relay's position). */
+            ctl_certcache_reset(r->cache, true);
+            cache_on = true;
+        }
         failing = false;
         if (n == 0) {
             check_reset(r);
@@ -331,6 +347,7 @@ static void *relay_main(void *arg)
             CP_LOG(CP_LOG_WARN, "relay", "events %lld-%lld were trimmed before they were relayed",
                    (long long)r->pos + 1, (long long)ev[0].revision - 1);
             drop_live(r, ST_ABORTED, "events were lost; reconnect");
+            ctl_certcache_reset(r->cache, true);
             r->pos = ev[0].revision - 1;
         }
         dispatch(r, ev, n);
@@ -356,6 +373,11 @@ int ctl_relay_new(const char *redis_url, const cp_store_opts_t *opts, ctl_relay_
     atomic_init(&r->n_watchers, 0);
     *out = r;
     return 0;
+}
+
+void ctl_relay_set_cache(ctl_relay_t *r, ctl_certcache_t *cache)
+{
+    r->cache = cache;
 }
 
 int ctl_relay_start(ctl_relay_t *r, cp_err_t *err)
@@ -421,6 +443,7 @@ void ctl_relay_free(ctl_relay_t *r)
     pthread_mutex_unlock(&r->mu);
     if (started)
         pthread_join(r->thread, NULL);
+    ctl_certcache_reset(r->cache, false); /* nothing keeps it current any more */
     while (w != NULL) {
         watcher_t *next = w->next;
         drop(r, w, ST_UNAVAILABLE, "controller shutting down");

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "controller/certcache.h"
 #include "controller/service.h"
 #include "shared/store.h"
 
@@ -32,6 +33,12 @@ typedef struct ctl_relay ctl_relay_t;
  *  thread yet. Errors: CP_EINVAL (bad URL). THREAD SAFETY: any thread. */
 int ctl_relay_new(const char *redis_url, const cp_store_opts_t *opts, ctl_relay_t **out,
                   cp_err_t *err);
+
+/** Makes the relay keep `cache` (borrowed: it must outlive the relay) current: for every event it
+ *  refreshes or drops the certificate's entry before sending the event, and it empties and disables
+ *  the cache while it cannot read the stream (see certcache.h). Call before ctl_relay_start().
+ *  THREAD SAFETY: the thread that made r. */
+void ctl_relay_set_cache(ctl_relay_t *r, ctl_certcache_t *cache);
 
 /** Reads the current revision and starts the thread there. Errors: CP_EUNAVAIL, CP_EAUTH (Redis),
  *  CP_ESTATE (started before), CP_EIO (thread). THREAD SAFETY: the thread that made r. */

@@ -109,6 +109,10 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
     if (rc != 0)
         goto out;
     rc = ctl_relay_new(cfg->redis_url, &svc->store_opts, &svc->relay, err);
+    if (rc == 0) {
+        svc->cache = ctl_certcache_new(0);
+        ctl_relay_set_cache(svc->relay, svc->cache);
+    }
 out:
     cp_store_free(probe);
     if (rc != 0) {
@@ -137,6 +141,7 @@ void ctl_service_free(ctl_service_t *svc)
     if (svc == NULL)
         return;
     ctl_service_stop(svc);
+    ctl_certcache_free(svc->cache);
     free(svc->tokens.v);
     pthread_rwlock_destroy(&svc->tokens_lock);
     free(svc);
@@ -290,6 +295,9 @@ int ctl_service__cert_store(ctl_thread_t *t, Certplane__V1__Certificate *c, int 
                                .renew_at = renew_at,
                                .job_kind = job};
     rc = cp_store_cert_put(t->store, &w, &rev, err);
+    /* Read-your-writes on this controller: the old value leaves the cache before the caller hears
+     * back (also on failure: the write may have happened before a connection broke). */
+    ctl_certcache_invalidate(t->svc->cache, c->name);
     if (json != NULL)
         OPENSSL_cleanse(json, len); /* it holds the private key */
     free(json);

@@ -8,7 +8,8 @@ add_library(ctl_service STATIC
   ${CMAKE_SOURCE_DIR}/controller/service_import.c
   ${CMAKE_SOURCE_DIR}/controller/service_edges.c
   ${CMAKE_SOURCE_DIR}/controller/service_watch.c
-  ${CMAKE_SOURCE_DIR}/controller/relay.c)
+  ${CMAKE_SOURCE_DIR}/controller/relay.c
+  ${CMAKE_SOURCE_DIR}/controller/certcache.c)
 target_include_directories(ctl_service PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(ctl_service PUBLIC certplane_shared ctl_acme PkgConfig::JANSSON PkgConfig::OPENSSL
   Threads::Threads)

@@ -170,16 +170,22 @@ int ctl_service__get(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *ca
 {
     const Certplane__V1__GetCertificateRequest *r = (const void *)req;
     Certplane__V1__Certificate *c = NULL;
-    (void)svc;
     int rc = ctl_service__check_name("name", r->name, err);
     if (rc != 0)
         return rc;
     if (r->include_private_key && (caller->scopes & CTL_SCOPE_ADMIN) != CTL_SCOPE_ADMIN)
         return cp_err_set(err, CP_EPERM,
                           "permission denied: include_private_key needs the admin scope");
+    /* The cache holds no private keys: a read that wants the key always goes to Redis. */
+    if (!r->include_private_key && ctl_certcache_get(svc->cache, r->name, &c)) {
+        *resp = &c->base;
+        return 0;
+    }
+    uint64_t gen = ctl_certcache_gen(svc->cache);
     rc = ctl_service__cert_load(t, r->name, &c, err);
     if (rc != 0)
         return rc;
+    ctl_certcache_fill(svc->cache, c, gen);
     if (!r->include_private_key)
         ctl_service__strip_key(c);
     *resp = &c->base;
@@ -190,13 +196,13 @@ int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
     const Certplane__V1__DeleteCertificateRequest *r = (const void *)req;
-    (void)svc;
     (void)caller;
     int rc = ctl_service__check_name("name", r->name, err);
     if (rc != 0)
         return rc;
     /* Record, index entries and the DELETE event go in one script. */
     rc = cp_store_cert_delete(t->store, r->name, 0, NULL, err);
+    ctl_certcache_invalidate(svc->cache, r->name); /* read-your-writes, as in cert_store */
     if (rc == CP_ENOTFOUND)
         return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", r->name);
     if (rc != 0)

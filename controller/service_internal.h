@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "controller/certcache.h"
 #include "controller/config.h"
 #include "controller/relay.h"
 #include "controller/service.h"
@@ -34,6 +35,8 @@ struct ctl_service {
     pthread_rwlock_t tokens_lock;
     ctl_service__tokens_t tokens;
     ctl_relay_t *relay; /* NULL until ctl_service_start() */
+    /* Key-less certificates for GetCertificate, kept current by the relay (certcache.h). */
+    ctl_certcache_t *cache;
 };
 
 struct ctl_thread {

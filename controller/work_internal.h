@@ -12,6 +12,9 @@
 #include "controller/work.h"
 #include "shared/store.h"
 
+/* Keys per key type the workers' pool keeps ready (only for types that were used). */
+#define CTL_WORK_KEYPOOL_PER_TYPE 4
+
 /* Jobs a worker keeps aside because their certificate was locked, to retry soon. */
 #define CTL_WORK_DEFER_MAX 16
 
@@ -41,7 +44,8 @@ typedef struct ctl_work_thread {
 
 struct ctl_work {
     const ctl_config_t *cfg;
-    ctl_acme_dns_t *dns; /* DNS-01 provider from --dns-exec, or NULL */
+    ctl_acme_dns_t *dns;    /* DNS-01 provider from --dns-exec, or NULL */
+    ctl_keypool_t *keypool; /* certificate keys made ahead of use, shared by the workers */
     atomic_int stopping;
     pthread_mutex_t mu; /* guards kicked, stats */
     pthread_cond_t cv;  /* signalled on stop and kick */

@@ -327,6 +327,43 @@ static void test_pending_authorization_polls_per_retry_after_until_the_deadline(
     ctl_acme_free(c);
 }
 
+/* Without Retry-After the waits start at 25 ms and double (25, 50, 100, 200 ...): a fast CA is
+ * seen at once, a slow one is not hammered. */
+static void test_processing_order_without_retry_after_polls_at_doubling_intervals(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    ctl_acme_result_t res = {0};
+    const char *names[] = {"fake.example"};
+    ctl_acme_request_t req = {.names = names, .n_names = 1, .key_type = CP_KEY_EC_P256};
+    ctl_acme_t *c = fake_client(20000);
+    push("/order-new", 201, "Location: $BASE/order/1\r\n",
+         "{\"status\":\"ready\",\"finalize\":\"$BASE/finalize/1\",\"authorizations\":[]}");
+    push("/finalize/1", 200, NULL, "{\"status\":\"processing\"}");
+    for (int i = 0; i < 4; i++)
+        push("/order/1", 200, NULL, "{\"status\":\"processing\"}");
+    push("/order/1", 200, NULL, "{\"status\":\"valid\",\"certificate\":\"$BASE/cert/1\"}");
+    acme_fake_reply_t cert = {.status = 200,
+                              .headers = "Content-Type: application/pem-certificate-chain\r\n",
+                              .body = cert_pem};
+    acme_fake_push(fake, "/cert/1", &cert);
+    assert_int_equal(ctl_acme_issue(c, &req, &res, &err), 0);
+    int64_t t[8];
+    size_t n = acme_fake_hits(fake, "/order/1", t, 8);
+    assert_int_equal(n, 5);
+    /* The first poll follows finalize at once; then 25, 50, 100, 200 ms (scheduling adds a few). */
+    const int64_t want[] = {25, 50, 100, 200};
+    for (size_t i = 1; i < n; i++) {
+        int64_t d = t[i] - t[i - 1];
+        printf("[ info ] poll %zu after %lld ms (schedule %lld)\n", i, (long long)d,
+               (long long)want[i - 1]);
+        assert_true(d >= want[i - 1] - 2 && d < want[i - 1] + 150);
+    }
+    assert_non_null(strstr(res.fullchain_pem, "BEGIN CERTIFICATE"));
+    ctl_acme_result_dispose(&res);
+    ctl_acme_free(c);
+}
+
 static void test_server_that_never_answers_hits_the_request_timeout(void **state)
 {
     (void)state;
@@ -493,6 +530,7 @@ int main(void)
         T(test_processing_order_polls_per_retry_after_then_issues),
         T(test_processing_order_ends_at_the_deadline),
         T(test_pending_authorization_polls_per_retry_after_until_the_deadline),
+        T(test_processing_order_without_retry_after_polls_at_doubling_intervals),
         T(test_server_that_never_answers_hits_the_request_timeout),
         T(test_deadline_bounds_a_request_shorter_than_its_timeout),
         T(test_body_over_the_cap_is_a_clear_error),

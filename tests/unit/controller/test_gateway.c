@@ -206,6 +206,32 @@ static void test_create_get_list_delete(void **state)
     expect(http("GET", "/v1/certificates/web1", READ, NULL, NULL, 0), 404, 5, NULL);
 }
 
+/* Reads come from the service's cache and the loop's encoded answers: equal while nothing changes,
+ * the new content at once after a change through this controller. */
+static void test_repeated_reads_follow_each_change(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates", ADMIN, CERT("web2")), 200, -1, NULL);
+    resp_t a = http("GET", "/v1/certificates/web2", READ, NULL, NULL, 0);
+    assert_int_equal(a.status, 200);
+    for (int i = 0; i < 5; i++) {
+        resp_t b = http("GET", "/v1/certificates/web2", READ, NULL, NULL, 0);
+        assert_int_equal(b.status, 200);
+        assert_string_equal(a.body, b.body);
+        free(b.body);
+    }
+    free(a.body);
+    expect(http("DELETE", "/v1/certificates/web2", ADMIN, NULL, NULL, 0), 200, -1, "{}");
+    expect(http("GET", "/v1/certificates/web2", READ, NULL, NULL, 0), 404, 5, NULL);
+    expect(post("/v1/certificates", ADMIN,
+                "{\"name\":\"web2\",\"domains\":[\"web2.example.com\"],"
+                "\"email\":\"other@example.com\"}"),
+           200, -1, NULL);
+    expect(http("GET", "/v1/certificates/web2", READ, NULL, NULL, 0), 200, -1,
+           "\"email\":\"other@example.com\"");
+    expect(http("DELETE", "/v1/certificates/web2", ADMIN, NULL, NULL, 0), 200, -1, "{}");
+}
+
 static void test_client_errors(void **state)
 {
     (void)state;
@@ -395,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_and_metrics),
         cmocka_unit_test(test_create_get_list_delete),
+        cmocka_unit_test(test_repeated_reads_follow_each_change),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_renew_and_edges),
         cmocka_unit_test(test_acme_challenge_is_mounted),

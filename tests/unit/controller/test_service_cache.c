@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_service_cache.c - GetCertificate's cache against a real Redis: own writes at once, another
+ * controller's writes within the relay's lag, private keys always from Redis */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "controller/service_internal.h"
+#include "shared/certrec.h"
+#include "shared/store.h"
+#include "shared/x509.h"
+#include "tests/support/harness.h"
+
+static cp_test_redis_t g_redis;
+static ctl_config_t g_cfg;
+static ctl_service_t *g_svc;
+static ctl_thread_t *g_t;
+static cp_store_t *g_other; /* "another controller": writes with events, not through g_svc */
+static char *g_pem, *g_key;
+
+static const ctl_caller_t ADMIN = {.scopes = CTL_SCOPE_ADMIN, .token_id = "ad", .peer = "x"};
+static const ctl_caller_t READ = {.scopes = CTL_SCOPE_READ, .token_id = "rd", .peer = "x"};
+
+static void make_pem(const char *name, char **pem, char **key)
+{
+    EVP_PKEY *k = NULL;
+    X509 *x = NULL;
+    const char *names[] = {name};
+    assert_int_equal(cp_x509_key_generate(CP_KEY_EC_P256, &k, NULL), 0);
+    assert_int_equal(cp_x509_self_signed(k, names, 1, 90, &x, NULL), 0);
+    assert_int_equal(cp_x509_cert_to_pem(x, pem, NULL), 0);
+    assert_int_equal(cp_x509_key_to_pem(k, key, NULL), 0);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    assert_int_equal(cp_test_redis_start(&g_redis, NULL), 0);
+    g_cfg.redis_url = g_redis.url;
+    g_cfg.api_tokens = "t:admin";
+    g_cfg.acme_email = "ops@example.com";
+    g_cfg.acme_provider = "letsencrypt-staging";
+    g_cfg.acme_timeout_ms = 5000;
+    g_cfg.edge_ttl_ms = 30000;
+    g_cfg.events_max = 100000;
+    assert_int_equal(ctl_service_new(&g_cfg, &g_svc, NULL), 0);
+    assert_int_equal(ctl_service_start(g_svc, NULL), 0);
+    g_t = ctl_thread_new(g_svc);
+    assert_non_null(g_t);
+    assert_int_equal(cp_store_new(g_redis.url, NULL, &g_other, NULL), 0);
+    make_pem("cache.example.com", &g_pem, &g_key);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    cp_store_free(g_other);
+    ctl_thread_free(g_t);
+    ctl_service_free(g_svc);
+    cp_test_redis_stop(&g_redis);
+    free(g_pem);
+    free(g_key);
+    return 0;
+}
+
+static int call(const ctl_caller_t *who, const char *rpc, const void *req, void **resp,
+                cp_err_t *err)
+{
+    ProtobufCMessage *out = NULL;
+    memset(err, 0, sizeof *err);
+    int rc = ctl_service_invoke(g_svc, g_t, who, ctl_service_rpc_by_name(rpc), req, &out, err);
+    if (resp != NULL)
+        *resp = out;
+    else
+        protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+static Certplane__V1__Certificate *get(const ctl_caller_t *who, const char *name, bool key, int *rc)
+{
+    Certplane__V1__GetCertificateRequest g = CERTPLANE__V1__GET_CERTIFICATE_REQUEST__INIT;
+    cp_err_t err;
+    void *out = NULL;
+    g.name = (char *)name;
+    g.include_private_key = key;
+    *rc = call(who, "GetCertificate", &g, &out, &err);
+    return out;
+}
+
+static int64_t import(const char *name, bool overwrite)
+{
+    Certplane__V1__ImportCertificateRequest req = CERTPLANE__V1__IMPORT_CERTIFICATE_REQUEST__INIT;
+    cp_err_t err;
+    void *out = NULL;
+    req.name = (char *)name;
+    req.fullchain_pem = g_pem;
+    req.private_key_pem = g_key;
+    req.overwrite = overwrite;
+    assert_int_equal(call(&ADMIN, "ImportCertificate", &req, &out, &err), 0);
+    int64_t rev = ((Certplane__V1__Certificate *)out)->revision;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return rev;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads name until its revision is `rev` (or NOT_FOUND when rev is 0), at most 3 s; returns the
+ * seconds it took. */
+static double wait_rev(const char *name, int64_t rev)
+{
+    double t0 = now_s();
+    for (int i = 0; i < 3000; i++) {
+        int rc;
+        Certplane__V1__Certificate *c = get(&READ, name, false, &rc);
+        int64_t got = rc == 0 ? c->revision : 0;
+        protobuf_c_message_free_unpacked(c ? &c->base : NULL, NULL);
+        if ((rev == 0 && rc == CP_ENOTFOUND) || (rev != 0 && got == rev))
+            return now_s() - t0;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("revision %lld of %s never became visible", (long long)rev, name);
+    return 0;
+}
+
+static void test_reads_are_served_from_the_cache_without_keys(void **state)
+{
+    (void)state;
+    int rc;
+    int64_t rev = import("cached", false);
+    wait_rev("cached", rev); /* the relay has enabled the cache */
+    ctl_certcache_stats_t before, after;
+    ctl_certcache_get_stats(g_svc->cache, &before);
+    for (int i = 0; i < 10; i++) {
+        Certplane__V1__Certificate *c = get(&READ, "cached", false, &rc);
+        assert_int_equal(rc, 0);
+        assert_int_equal(c->revision, rev);
+        assert_string_equal(c->private_key_pem, "");
+        assert_non_null(strstr(c->fullchain_pem, "BEGIN CERTIFICATE"));
+        protobuf_c_message_free_unpacked(&c->base, NULL);
+    }
+    ctl_certcache_get_stats(g_svc->cache, &after);
+    assert_true(after.hits >= before.hits + 9);
+    /* An admin who asks for the key gets it from Redis, whatever the cache holds. */
+    Certplane__V1__Certificate *c = get(&ADMIN, "cached", true, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(c->private_key_pem, "BEGIN PRIVATE KEY"));
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    /* And a reader still cannot ask for it. */
+    assert_null(get(&READ, "cached", true, &rc));
+    assert_int_equal(rc, CP_EPERM);
+}
+
+static void test_own_write_is_read_back_at_once(void **state)
+{
+    (void)state;
+    int rc;
+    int64_t r1 = import("mine", false);
+    wait_rev("mine", r1);
+    for (int round = 0; round < 20; round++) {
+        int64_t r2 = import("mine", true);
+        assert_true(r2 > r1);
+        /* No wait: the write dropped the cached copy before it answered. */
+        Certplane__V1__Certificate *c = get(&READ, "mine", false, &rc);
+        assert_int_equal(rc, 0);
+        assert_int_equal(c->revision, r2);
+        protobuf_c_message_free_unpacked(&c->base, NULL);
+        r1 = r2;
+    }
+    Certplane__V1__DeleteCertificateRequest d = CERTPLANE__V1__DELETE_CERTIFICATE_REQUEST__INIT;
+    cp_err_t err;
+    d.name = "mine";
+    assert_int_equal(call(&ADMIN, "DeleteCertificate", &d, NULL, &err), 0);
+    assert_null(get(&READ, "mine", false, &rc));
+    assert_int_equal(rc, CP_ENOTFOUND);
+}
+
+static void test_another_controllers_writes_arrive_within_the_relay_lag(void **state)
+{
+    (void)state;
+    int rc;
+    int64_t r1 = import("theirs", false);
+    wait_rev("theirs", r1);
+    Certplane__V1__Certificate *c = get(&ADMIN, "theirs", true, &rc);
+    assert_int_equal(rc, 0);
+    /* Another controller changes the e-mail (record + event in one script). */
+    char *json = NULL;
+    size_t len = 0;
+    int64_t r2 = 0;
+    ctl_service__set_string(&c->email, "other@example.com");
+    assert_int_equal(cp_certrec_encode(c, &json, &len, NULL), 0);
+    cp_store_cert_write_t w = {.name = "theirs",
+                               .json = json,
+                               .json_len = len,
+                               .mode = CP_STORE_MATCH,
+                               .expected_revision = r1,
+                               .renew_at = -1};
+    assert_int_equal(cp_store_cert_put(g_other, &w, &r2, NULL), 0);
+    free(json);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    double lag = wait_rev("theirs", r2);
+    printf("[ info ] another controller's write visible after %.1f ms\n", lag * 1000);
+    assert_true(lag < 1.0);
+    c = get(&READ, "theirs", false, &rc);
+    assert_string_equal(c->email, "other@example.com");
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    /* A delete by the other controller too. */
+    assert_int_equal(cp_store_cert_delete(g_other, "theirs", 0, NULL, NULL), 0);
+    lag = wait_rev("theirs", 0);
+    printf("[ info ] another controller's delete visible after %.1f ms\n", lag * 1000);
+    assert_true(lag < 1.0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_are_served_from_the_cache_without_keys),
+        cmocka_unit_test(test_own_write_is_read_back_at_once),
+        cmocka_unit_test(test_another_controllers_writes_arrive_within_the_relay_lag),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
