@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* grpc_load.c - bounded load of unary certplane.v1.Certificates/GetCertificate calls on the gRPC C core.
+/* grpc_load.c - bounded load of unary certplane.v1.Certificates/GetCertificate calls on the gRPC C
+ * core.
  *
  * T threads, each with its own channel (own TCP connection) and completion queue, keep C calls in
- * flight. Stops after --calls calls (all threads together) or --seconds seconds, whichever is first;
- * a --warmup phase of calls comes before and is not counted. With --pid, the server's CPU time
- * (user+sys from /proc/<pid>/stat) is sampled around the measured phase. One JSON line on stdout.
+ * flight. Stops after --calls calls (all threads together) or --seconds seconds, whichever is
+ * first; a --warmup phase of calls comes before and is not counted. With --pid, the server's CPU
+ * time (user+sys from /proc/<pid>/stat) is sampled around the measured phase. One JSON line on
+ * stdout.
  *
  *   grpc_load --target 127.0.0.1:8443 --token TOK --name web [--threads 2] [--concurrency 32]
  *             [--calls 200000] [--seconds 10] [--warmup 2000] [--pid N]
@@ -85,7 +87,8 @@ static double proc_cpu_s(int pid)
     if (p == NULL)
         return -1;
     unsigned long ut = 0, st = 0;
-    /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+     * stime */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -95,7 +98,8 @@ static double self_cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* Hands out the next call: 0 warm-up, 1 measured, -1 none left. */
@@ -124,7 +128,8 @@ static void start_call(worker_t *w, slot_t *s, int measured)
     memset(s, 0, sizeof *s);
     grpc_metadata_array_init(&s->init_md);
     grpc_metadata_array_init(&s->trail_md);
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(30, GPR_TIMESPAN));
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(30, GPR_TIMESPAN));
     s->call = grpc_channel_create_call(w->ch, NULL, GRPC_PROPAGATE_DEFAULTS, w->cq, g_method, NULL,
                                        deadline, NULL);
     grpc_metadata md = {.key = g_auth_key, .value = g_auth_val};
@@ -200,7 +205,8 @@ static void *run(void *arg)
     }
     while (active > 0) {
         grpc_event ev = grpc_completion_queue_next(
-            w->cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(60, GPR_TIMESPAN)),
+            w->cq,
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(60, GPR_TIMESPAN)),
             NULL);
         if (ev.type != GRPC_OP_COMPLETE) {
             fprintf(stderr, "grpc_load: completion queue: event %d\n", (int)ev.type);
@@ -226,8 +232,9 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: grpc_load --target HOST:PORT --token TOK --name CERT [--threads N] "
-                    "[--concurrency N per thread] [--calls N] [--seconds S] [--warmup N] [--pid PID]\n");
+    fprintf(stderr,
+            "usage: grpc_load --target HOST:PORT --token TOK --name CERT [--threads N] "
+            "[--concurrency N per thread] [--calls N] [--seconds S] [--warmup N] [--pid PID]\n");
     exit(2);
 }
 
@@ -280,7 +287,8 @@ int main(int argc, char **argv)
     pthread_t *th = calloc((size_t)g_threads, sizeof *th);
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     for (int i = 0; i < g_threads; i++) {
-        /* a distinct arg value per channel: every thread gets its own subchannel (TCP connection) */
+        /* a distinct arg value per channel: every thread gets its own subchannel (TCP connection)
+         */
         grpc_arg args[2];
         args[0].type = GRPC_ARG_INTEGER;
         args[0].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
@@ -305,7 +313,8 @@ int main(int argc, char **argv)
     g_deadline_ns = g_t_start_ns + (int64_t)(g_seconds * 1e9) + (int64_t)30e9;
     for (int i = 0; i < g_threads; i++)
         pthread_create(&th[i], NULL, run, &ws[i]);
-    /* the measured phase starts once every warm-up call has been handed out (and nearly all done) */
+    /* the measured phase starts once every warm-up call has been handed out (and nearly all done)
+     */
     int64_t warm_deadline = now_ns() + (int64_t)30e9;
     while (g_warmup > 0 && atomic_load(&g_claimed) < g_warmup && now_ns() < warm_deadline)
         usleep(200);
@@ -338,18 +347,20 @@ int main(int argc, char **argv)
     double calls = (double)(ok + errors);
 #define PCT(p) (n ? all[(size_t)((double)(n - 1) * (p))] : 0)
     double srv = (g_pid && srv0 >= 0 && srv1 >= 0) ? srv1 - srv0 : -1;
-    printf("{\"transport\":\"grpc\",\"threads\":%d,\"concurrency\":%d,\"calls\":%.0f,\"ok\":%" PRIu64
-           ",\"errors\":%" PRIu64 ",\"seconds\":%.3f,\"rps\":%.1f,\"resp_bytes_avg\":%.0f,"
-           "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"server_cpu_s\":%.2f,"
-           "\"server_cpu_us_per_call\":%.1f,\"client_cpu_s\":%.2f}\n",
-           g_threads, g_conc * g_threads, calls, ok, errors, secs, calls / secs,
-           ok ? (double)bytes / (double)ok : 0.0, PCT(0.50), PCT(0.90), PCT(0.99), n ? all[n - 1] : 0,
-           srv, srv >= 0 && calls > 0 ? srv * 1e6 / calls : -1.0, cli1 - cli0);
+    printf(
+        "{\"transport\":\"grpc\",\"threads\":%d,\"concurrency\":%d,\"calls\":%.0f,\"ok\":%" PRIu64
+        ",\"errors\":%" PRIu64 ",\"seconds\":%.3f,\"rps\":%.1f,\"resp_bytes_avg\":%.0f,"
+        "\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"server_cpu_s\":%.2f,"
+        "\"server_cpu_us_per_call\":%.1f,\"client_cpu_s\":%.2f}\n",
+        g_threads, g_conc * g_threads, calls, ok, errors, secs, calls / secs,
+        ok ? (double)bytes / (double)ok : 0.0, PCT(0.50), PCT(0.90), PCT(0.99), n ? all[n - 1] : 0,
+        srv, srv >= 0 && calls > 0 ? srv * 1e6 / calls : -1.0, cli1 - cli0);
     for (int i = 0; i < g_threads; i++) {
         grpc_channel_destroy(ws[i].ch);
         grpc_completion_queue_shutdown(ws[i].cq);
-        while (grpc_completion_queue_next(ws[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-               GRPC_QUEUE_SHUTDOWN)
+        while (
+            grpc_completion_queue_next(ws[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+            GRPC_QUEUE_SHUTDOWN)
             ;
         grpc_completion_queue_destroy(ws[i].cq);
     }

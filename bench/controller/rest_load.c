@@ -34,11 +34,11 @@
 
 typedef struct {
     int fd;
-    size_t woff;   /* bytes of the request written */
-    char *buf;     /* response bytes read */
+    size_t woff; /* bytes of the request written */
+    char *buf;   /* response bytes read */
     size_t len;
     int64_t t0_ns;
-    int measured;  /* 1 measured, 0 warm-up, -1 idle */
+    int measured; /* 1 measured, 0 warm-up, -1 idle */
 } conn_t;
 
 typedef struct {
@@ -90,7 +90,8 @@ static double self_cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int claim(void)
@@ -157,7 +158,8 @@ static int flush_req(conn_t *c)
     return 0;
 }
 
-/* Complete response length in c->buf, 0 when more is needed, -1 malformed. *status, *close_after. */
+/* Complete response length in c->buf, 0 when more is needed, -1 malformed. *status, *close_after.
+ */
 static long framed(const conn_t *c, int *status, int *close_after)
 {
     char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -175,7 +177,8 @@ static long framed(const conn_t *c, int *status, int *close_after)
         char *l = p + 1;
         if (strncasecmp(l, "content-length:", 15) == 0)
             clen = atol(l + 15);
-        else if (strncasecmp(l, "transfer-encoding:", 18) == 0 && strncasecmp(l + 18, " chunked", 8) == 0)
+        else if (strncasecmp(l, "transfer-encoding:", 18) == 0 &&
+                 strncasecmp(l + 18, " chunked", 8) == 0)
             chunked = 1;
         else if (strncasecmp(l, "connection:", 11) == 0 && strncasecmp(l + 11, " close", 6) == 0)
             *close_after = 1;
@@ -327,8 +330,9 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rest_load --port PORT --token TOK --path /v1/certificates/NAME [--threads N] "
-                    "[--concurrency N per thread] [--requests N] [--seconds S] [--warmup N] [--pid PID]\n");
+    fprintf(stderr,
+            "usage: rest_load --port PORT --token TOK --path /v1/certificates/NAME [--threads N] "
+            "[--concurrency N per thread] [--requests N] [--seconds S] [--warmup N] [--pid PID]\n");
     exit(2);
 }
 
@@ -413,12 +417,13 @@ int main(int argc, char **argv)
     double secs = (double)(t1 - t0) / 1e9, reqs = (double)(ok + errors);
 #define PCT(p) (nl ? all[(size_t)((double)(nl - 1) * (p))] : 0)
     double srv = (g_pid && srv0 >= 0 && srv1 >= 0) ? srv1 - srv0 : -1;
-    printf("{\"transport\":\"rest\",\"threads\":%d,\"concurrency\":%d,\"calls\":%.0f,\"ok\":%" PRIu64
-           ",\"errors\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"seconds\":%.3f,\"rps\":%.1f,"
-           "\"resp_bytes_avg\":%.0f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,"
-           "\"server_cpu_s\":%.2f,\"server_cpu_us_per_call\":%.1f,\"client_cpu_s\":%.2f}\n",
-           g_threads, g_conc * g_threads, reqs, ok, errors, reconnects, secs, reqs / secs,
-           ok ? (double)bytes / (double)ok : 0.0, PCT(0.50), PCT(0.90), PCT(0.99), nl ? all[nl - 1] : 0,
-           srv, srv >= 0 && reqs > 0 ? srv * 1e6 / reqs : -1.0, cli1 - cli0);
+    printf(
+        "{\"transport\":\"rest\",\"threads\":%d,\"concurrency\":%d,\"calls\":%.0f,\"ok\":%" PRIu64
+        ",\"errors\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"seconds\":%.3f,\"rps\":%.1f,"
+        "\"resp_bytes_avg\":%.0f,\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u,\"max_us\":%u,"
+        "\"server_cpu_s\":%.2f,\"server_cpu_us_per_call\":%.1f,\"client_cpu_s\":%.2f}\n",
+        g_threads, g_conc * g_threads, reqs, ok, errors, reconnects, secs, reqs / secs,
+        ok ? (double)bytes / (double)ok : 0.0, PCT(0.50), PCT(0.90), PCT(0.99),
+        nl ? all[nl - 1] : 0, srv, srv >= 0 && reqs > 0 ? srv * 1e6 / reqs : -1.0, cli1 - cli0);
     return errors > 0 && ok == 0 ? 1 : 0;
 }
