@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "controller/acme_internal.h"
+#include "shared/mem.h"
 
 static void free_secret(char *s)
 {
@@ -38,7 +39,7 @@ static int account_payload(ctl_acme_t *c, int only_existing, json_t **out, cp_er
     json_object_set_new(p, "termsOfServiceAgreed", json_true());
     if (c->email != NULL && c->email[0] != '\0') {
         size_t n = strlen(c->email) + 8;
-        char *mailto = ctl_acme__xmalloc(n);
+        char *mailto = cp_xmalloc(n);
         snprintf(mailto, n, "mailto:%s", c->email);
         json_object_set_new(p, "contact", json_pack("[s]", mailto));
         free(mailto);

@@ -8,30 +8,16 @@
 #include <time.h>
 
 #include "controller/acme_internal.h"
-
-void *ctl_acme__xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        fputs("certplane: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
+#include "shared/mem.h"
 
 char *ctl_acme__strdup(const char *s)
 {
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s);
-    char *d = ctl_acme__xmalloc(n + 1);
-    memcpy(d, s, n + 1);
-    return d;
+    return s != NULL ? cp_xstrdup(s) : NULL;
 }
 
 static char *dup_range(const char *s, size_t n)
 {
-    char *d = ctl_acme__xmalloc(n + 1);
+    char *d = cp_xmalloc(n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
     return d;

@@ -154,7 +154,6 @@ int ctl_acme__chain_matches(const char *pem, const char *name);
 
 /** Strdup that aborts on OOM. */
 char *ctl_acme__strdup(const char *s);
-void *ctl_acme__xmalloc(size_t n);
 /** Key type -> readable name, "rsa2048"... */
 const char *ctl_acme__key_type_name(cp_key_type_t t);
 

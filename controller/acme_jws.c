@@ -9,12 +9,13 @@
 #include <openssl/sha.h>
 
 #include "controller/acme_internal.h"
+#include "shared/mem.h"
 
 static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *ctl_acme__b64url(const unsigned char *in, size_t n)
 {
-    char *out = ctl_acme__xmalloc(n / 3 * 4 + 5);
+    char *out = cp_xmalloc(n / 3 * 4 + 5);
     size_t o = 0, i = 0;
     for (; i + 2 < n; i += 3) {
         unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
@@ -50,7 +51,7 @@ int ctl_acme__b64url_decode(const char *in, unsigned char **out, size_t *out_len
         n--;
     if (n % 4 == 1)
         return cp_err_set(err, CP_EINVAL, "base64url: bad length");
-    unsigned char *buf = ctl_acme__xmalloc(n * 3 / 4 + 1);
+    unsigned char *buf = cp_xmalloc(n * 3 / 4 + 1);
     size_t o = 0;
     unsigned acc = 0;
     int bits = 0;
@@ -111,7 +112,7 @@ static char *bn_param_b64(EVP_PKEY *key, const char *name, size_t pad)
     if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
         return NULL;
     size_t n = pad ? pad : (size_t)BN_num_bytes(bn);
-    unsigned char *buf = ctl_acme__xmalloc(n ? n : 1);
+    unsigned char *buf = cp_xmalloc(n ? n : 1);
     char *s = NULL;
     if (BN_bn2binpad(bn, buf, (int)n) >= 0)
         s = ctl_acme__b64url(buf, n);
@@ -191,7 +192,7 @@ static int ecdsa_der_to_raw(const unsigned char *der, size_t n, size_t coord, un
         return -1;
     const BIGNUM *r, *s;
     ECDSA_SIG_get0(es, &r, &s);
-    unsigned char *buf = ctl_acme__xmalloc(2 * coord);
+    unsigned char *buf = cp_xmalloc(2 * coord);
     int ok = BN_bn2binpad(r, buf, (int)coord) >= 0 && BN_bn2binpad(s, buf + coord, (int)coord) >= 0;
     ECDSA_SIG_free(es);
     if (!ok) {
@@ -219,7 +220,7 @@ int ctl_acme__sign_raw(EVP_PKEY *key, const unsigned char *in, size_t n, unsigne
     if (md == NULL || EVP_DigestSignInit(md, NULL, hash, NULL, key) != 1 ||
         EVP_DigestSign(md, NULL, &len, in, n) != 1)
         goto out;
-    der = ctl_acme__xmalloc(len);
+    der = cp_xmalloc(len);
     if (EVP_DigestSign(md, der, &len, in, n) != 1)
         goto out;
     if (is_ec) {
@@ -247,7 +248,7 @@ static int jws_assemble(json_t *protected_hdr, const char *payload, EVP_PKEY *ke
     char *ph64 = ctl_acme__b64url((const unsigned char *)ph, strlen(ph));
     char *pl64 = ctl_acme__b64url((const unsigned char *)payload, strlen(payload));
     size_t in_len = strlen(ph64) + 1 + strlen(pl64);
-    char *in = ctl_acme__xmalloc(in_len + 1);
+    char *in = cp_xmalloc(in_len + 1);
     unsigned char *sig = NULL;
     size_t sig_len = 0;
     int rc = 0;
@@ -256,7 +257,7 @@ static int jws_assemble(json_t *protected_hdr, const char *payload, EVP_PKEY *ke
         rc = ctl_acme__sign_raw(key, (const unsigned char *)in, in_len, &sig, &sig_len, err);
     } else {
         unsigned int hl = EVP_MAX_MD_SIZE;
-        sig = ctl_acme__xmalloc(EVP_MAX_MD_SIZE);
+        sig = cp_xmalloc(EVP_MAX_MD_SIZE);
         if (HMAC(EVP_sha256(), mac, (int)mac_len, (const unsigned char *)in, in_len, sig, &hl) ==
             NULL)
             rc = cp_err_set(err, CP_ECRYPTO, "EAB: HMAC failed");

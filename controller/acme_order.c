@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "controller/acme_internal.h"
+#include "shared/mem.h"
 
 /* The states of one issuance; each step is one ACME resource's request/response. */
 typedef enum order_state {
@@ -140,7 +141,7 @@ static char *key_authorization(ctl_acme_t *c, const char *token, cp_err_t *err)
     if (ctl_acme__thumbprint(c->account_key, tp, sizeof(tp), err) != 0)
         return NULL;
     size_t n = strlen(token) + strlen(tp) + 2;
-    char *ka = ctl_acme__xmalloc(n);
+    char *ka = cp_xmalloc(n);
     snprintf(ka, n, "%s.%s", token, tp);
     return ka;
 }
@@ -179,7 +180,7 @@ static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, c
         ch->txt = ctl_acme__b64url(md, sizeof(md));
         const char *base = strncmp(ident_value, "*.", 2) == 0 ? ident_value + 2 : ident_value;
         size_t n = strlen(base) + 18;
-        ch->fqdn = ctl_acme__xmalloc(n);
+        ch->fqdn = cp_xmalloc(n);
         snprintf(ch->fqdn, n, "_acme-challenge.%s.", base);
         rc = o->req->dns->ops->present(o->req->dns, ch->fqdn, ch->txt, err);
     } else {
@@ -235,7 +236,7 @@ static int step_authz(order_t *o, const char *authz_url, cp_err_t *err)
     ch->url = ctl_acme__strdup(curl_);
     ch->token = ctl_acme__strdup(token);
     size_t n = strlen(itype) + strlen(ival) + 4;
-    ch->ident = ctl_acme__xmalloc(n);
+    ch->ident = cp_xmalloc(n);
     snprintf(ch->ident, n, "%s %s%s", itype, wildcard ? "*." : "", ival);
     rc = present(o, ch, dns01, ival, err);
 out:
@@ -381,8 +382,8 @@ static int step_order_poll(order_t *o, order_state_t leave, cp_err_t *err)
 static int step_finalize(order_t *o, cp_err_t *err)
 {
     ctl_acme__resp_t r = {0};
-    const char **dns = ctl_acme__xmalloc(o->req->n_names * sizeof(char *));
-    const char **ips = ctl_acme__xmalloc(o->req->n_names * sizeof(char *));
+    const char **dns = cp_xmalloc(o->req->n_names * sizeof(char *));
+    const char **ips = cp_xmalloc(o->req->n_names * sizeof(char *));
     size_t nd = 0, ni = 0;
     unsigned char *der = NULL;
     size_t der_len = 0;

@@ -12,6 +12,7 @@
 #include "controller/service_internal.h"
 #include "shared/certrec.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 #include "shared/validate.h"
 
 /* ---- the RPC table -------------------------------------------------------------------------- */
@@ -94,7 +95,7 @@ int ctl_service_invoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
 
 int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
 {
-    ctl_service_t *svc = ctl_service__xcalloc(1, sizeof *svc);
+    ctl_service_t *svc = cp_xcalloc(1, sizeof *svc);
     cp_store_t *probe = NULL;
     int rc;
 
@@ -149,7 +150,7 @@ void ctl_service_free(ctl_service_t *svc)
 
 ctl_thread_t *ctl_thread_new(ctl_service_t *svc)
 {
-    ctl_thread_t *t = ctl_service__xcalloc(1, sizeof *t);
+    ctl_thread_t *t = cp_xcalloc(1, sizeof *t);
     t->svc = svc;
     if (cp_store_new(svc->cfg->redis_url, &svc->store_opts, &t->store, NULL) != 0) {
         free(t); /* cannot happen: ctl_service_new() checked the URL */
@@ -174,29 +175,11 @@ bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-void *ctl_service__xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL) {
-        fputs("ctl_service: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-char *ctl_service__xstrdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = ctl_service__xcalloc(n + 1, 1);
-    memcpy(p, s, n);
-    return p;
-}
-
 void ctl_service__set_string(char **field, const char *value)
 {
     if (*field != NULL && *field != protobuf_c_empty_string)
         free(*field);
-    *field = value[0] != '\0' ? ctl_service__xstrdup(value) : (char *)protobuf_c_empty_string;
+    *field = value[0] != '\0' ? cp_xstrdup(value) : (char *)protobuf_c_empty_string;
 }
 
 int64_t ctl_service__now_ms(void)
@@ -208,7 +191,7 @@ int64_t ctl_service__now_ms(void)
 
 Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms)
 {
-    Google__Protobuf__Timestamp *ts = ctl_service__xcalloc(1, sizeof *ts);
+    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
     google__protobuf__timestamp__init(ts);
     ts->seconds = ms / 1000;
     ts->nanos = (int32_t)(ms % 1000) * 1000000;
@@ -218,7 +201,7 @@ Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms)
 Certplane__V1__Certificate *ctl_service__cert_dup(const Certplane__V1__Certificate *c)
 {
     size_t n = protobuf_c_message_get_packed_size(&c->base);
-    uint8_t *buf = ctl_service__xcalloc(n, 1);
+    uint8_t *buf = cp_xcalloc(n, 1);
     protobuf_c_message_pack(&c->base, buf);
     Certplane__V1__Certificate *d = certplane__v1__certificate__unpack(NULL, n, buf);
     free(buf);

@@ -6,6 +6,7 @@
 
 #include "controller/acme.h"
 #include "controller/service_internal.h"
+#include "shared/mem.h"
 #include "shared/validate.h"
 
 static bool empty(const char *s)
@@ -207,7 +208,7 @@ int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
         return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", r->name);
     if (rc != 0)
         return ctl_service__store_fail(rc, err);
-    Certplane__V1__DeleteCertificateResponse *out = ctl_service__xcalloc(1, sizeof *out);
+    Certplane__V1__DeleteCertificateResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__delete_certificate_response__init(out);
     *resp = &out->base;
     return 0;

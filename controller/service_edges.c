@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "controller/service_internal.h"
+#include "shared/mem.h"
 #include "shared/store_edges.h"
 
 #define EDGE_ID_MAX 253
@@ -61,7 +62,7 @@ int ctl_service__report_edge(ctl_service_t *svc, ctl_thread_t *t, const ctl_call
     rc = cp_store_edge_report(t->store, &e, err);
     if (rc != 0)
         return ctl_service__store_fail(rc, err);
-    Certplane__V1__ReportEdgeStatusResponse *out = ctl_service__xcalloc(1, sizeof *out);
+    Certplane__V1__ReportEdgeStatusResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__report_edge_status_response__init(out);
     out->ttl_seconds = ttl_seconds(svc);
     *resp = &out->base;
@@ -86,17 +87,17 @@ int ctl_service__list_edges(ctl_service_t *svc, ctl_thread_t *t, const ctl_calle
         return ctl_service__store_fail(rc, err);
     if (n > 1) /* qsort with no elements may not be handed NULL */
         qsort(v, n, sizeof *v, by_id);
-    Certplane__V1__ListEdgesResponse *out = ctl_service__xcalloc(1, sizeof *out);
+    Certplane__V1__ListEdgesResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__list_edges_response__init(out);
-    out->edges = ctl_service__xcalloc(n, sizeof *out->edges);
+    out->edges = cp_xcalloc(n, sizeof *out->edges);
     for (size_t i = 0; i < n; i++) {
-        Certplane__V1__Edge *e = ctl_service__xcalloc(1, sizeof *e);
+        Certplane__V1__Edge *e = cp_xcalloc(1, sizeof *e);
         certplane__v1__edge__init(e);
-        e->edge_id = ctl_service__xstrdup(v[i].edge_id);
+        e->edge_id = cp_xstrdup(v[i].edge_id);
         e->applied_revision = v[i].applied_revision;
         e->certificates = v[i].certificates;
-        e->version = ctl_service__xstrdup(v[i].version);
-        e->address = ctl_service__xstrdup(v[i].address);
+        e->version = cp_xstrdup(v[i].version);
+        e->address = cp_xstrdup(v[i].address);
         e->last_seen = ctl_service__timestamp(v[i].last_seen_ms);
         out->edges[out->n_edges++] = e;
     }

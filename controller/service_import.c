@@ -9,6 +9,7 @@
 #include "controller/acme.h"
 #include "controller/service_internal.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 #include "shared/validate.h"
 #include "shared/x509.h"
 
@@ -38,17 +39,17 @@ static int import_names(Certplane__V1__Certificate *c, const cp_x509_info_t *inf
         return cp_err_prefix(err, "fullchain_pem: leaf certificate"), rc;
     }
     c->n_domains = nd;
-    c->domains = ctl_service__xcalloc(nd, sizeof *c->domains);
+    c->domains = cp_xcalloc(nd, sizeof *c->domains);
     for (size_t i = 0; i < nd; i++) {
         if (cp_validate_domain_normalize(dns[i], CP_VALIDATE_ALLOW_WILDCARD, buf, sizeof buf,
                                          NULL) != 0)
             snprintf(buf, sizeof buf, "%s", dns[i]);
-        c->domains[i] = ctl_service__xstrdup(buf);
+        c->domains[i] = cp_xstrdup(buf);
     }
     c->n_ip_addresses = info->n_ip_addresses;
-    c->ip_addresses = ctl_service__xcalloc(info->n_ip_addresses, sizeof *c->ip_addresses);
+    c->ip_addresses = cp_xcalloc(info->n_ip_addresses, sizeof *c->ip_addresses);
     for (size_t i = 0; i < info->n_ip_addresses; i++)
-        c->ip_addresses[i] = ctl_service__xstrdup(info->ip_addresses[i]);
+        c->ip_addresses[i] = cp_xstrdup(info->ip_addresses[i]);
     return 0;
 }
 
@@ -100,12 +101,12 @@ static int import_material(const Certplane__V1__ImportCertificateRequest *r,
     }
     c->private_key_pem = pkcs8;
     pkcs8 = NULL;
-    c->fullchain_pem = ctl_service__xstrdup(r->fullchain_pem);
+    c->fullchain_pem = cp_xstrdup(r->fullchain_pem);
     c->key_type = (Certplane__V1__KeyType)cp_x509_key_type(key);
     c->not_before = ctl_service__timestamp(info.not_before * 1000);
     c->not_after = ctl_service__timestamp(info.not_after * 1000);
-    c->serial = ctl_service__xstrdup(info.serial != NULL ? info.serial : "");
-    c->issuer = ctl_service__xstrdup(info.issuer != NULL ? info.issuer : "");
+    c->serial = cp_xstrdup(info.serial != NULL ? info.serial : "");
+    c->issuer = cp_xstrdup(info.issuer != NULL ? info.issuer : "");
 out:
     cp_x509_info_dispose(&info);
     cp_x509_chain_free(chain);
@@ -127,7 +128,7 @@ static int import_email(ctl_service_t *svc, const Certplane__V1__ImportCertifica
     int rc = cp_validate_email(email, err);
     if (rc != 0)
         return cp_err_prefix(err, "email"), rc;
-    c->email = ctl_service__xstrdup(email);
+    c->email = cp_xstrdup(email);
     return 0;
 }
 
@@ -169,7 +170,7 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
     const Certplane__V1__ImportCertificateRequest *r = (const void *)req;
-    Certplane__V1__Certificate *c = ctl_service__xcalloc(1, sizeof *c);
+    Certplane__V1__Certificate *c = cp_xcalloc(1, sizeof *c);
     double renew_at = -1;
     (void)caller;
     certplane__v1__certificate__init(c);
@@ -180,7 +181,7 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
         rc = import_material(r, c, err);
     if (rc != 0)
         goto out;
-    c->name = ctl_service__xstrdup(r->name);
+    c->name = cp_xstrdup(r->name);
     c->state = CERTPLANE__V1__STATE__VALID;
     int64_t now = ctl_service__now_ms();
     c->create_time = ctl_service__timestamp(now);

@@ -55,10 +55,6 @@ int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err);
 int64_t ctl_service__now_ms(void);
 Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms);
 
-/* Aborting allocation helpers: a response must be freeable by protobuf_c_message_free_unpacked().
- */
-void *ctl_service__xcalloc(size_t n, size_t size);
-char *ctl_service__xstrdup(const char *s);
 /* Replaces a string field of such a message (freeing the old value unless it is the empty default).
  */
 void ctl_service__set_string(char **field, const char *value);

@@ -7,6 +7,7 @@
 #include "controller/service_internal.h"
 #include "shared/certrec.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 #include "shared/validate.h"
 
 #define PAGE_DEFAULT 100
@@ -23,7 +24,7 @@ static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 static char *token_encode(const char *name)
 {
     size_t n = strlen(name);
-    char *out = ctl_service__xcalloc(n / 3 * 4 + 5, 1);
+    char *out = cp_xcalloc(n / 3 * 4 + 5, 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned char)name[i] << 16;
@@ -123,9 +124,9 @@ int ctl_service__list(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *c
     int rc = check_list(r, after, sizeof after, &page, err);
     if (rc != 0)
         return rc;
-    Certplane__V1__ListCertificatesResponse *out = ctl_service__xcalloc(1, sizeof *out);
+    Certplane__V1__ListCertificatesResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__list_certificates_response__init(out);
-    out->certificates = ctl_service__xcalloc(page, sizeof *out->certificates);
+    out->certificates = cp_xcalloc(page, sizeof *out->certificates);
     *resp = &out->base; /* freed by ctl_service_invoke() on failure */
     while (!more && !exhausted && examined < EXAMINE_MAX) {
         char **names = NULL;
@@ -133,7 +134,7 @@ int ctl_service__list(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *c
         rc = cp_store_cert_list(t->store, after, want, &names, &n, err);
         if (rc != 0)
             return ctl_service__store_fail(rc, err);
-        char **jsons = ctl_service__xcalloc(n, sizeof *jsons);
+        char **jsons = cp_xcalloc(n, sizeof *jsons);
         rc = n > 0 ? cp_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
         if (rc == 0)
             take(out, names, jsons, n, r->state, page, after, sizeof after, &more);

@@ -8,6 +8,7 @@
 #include "controller/service_internal.h"
 #include "shared/certrec.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 #include "shared/store_edges.h"
 
 #define BATCH 1000
@@ -90,7 +91,7 @@ static int snapshot_certs(start_t *st, cp_err_t *err)
         rc = cp_store_cert_list(st->t->store, after, BATCH, &names, &n, err);
         if (rc != 0)
             return ctl_service__store_fail(rc, err);
-        char **jsons = ctl_service__xcalloc(n, sizeof *jsons);
+        char **jsons = cp_xcalloc(n, sizeof *jsons);
         if (n > 0)
             rc = ctl_service__store_fail(
                 cp_store_cert_mget(st->t->store, (const char *const *)names, n, jsons, err), err);

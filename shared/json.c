@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shared/json_internal.h"
+#include "shared/mem.h"
 
 /* ---- error paths ---- */
 
@@ -72,22 +73,6 @@ _Noreturn void cp_json__oom(void)
     abort();
 }
 
-void *cp_json__xmalloc(size_t size)
-{
-    void *p = malloc(size != 0 ? size : 1);
-    if (p == NULL)
-        cp_json__oom();
-    return p;
-}
-
-void *cp_json__xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL)
-        cp_json__oom();
-    return p;
-}
-
 /* ---- names and types ---- */
 
 /* protoc's ToJsonName: drop each '_' and upper-case the letter after it; nothing else changes. */
@@ -98,7 +83,7 @@ static char camel_char(char ch, int upper)
 
 char *cp_json__camel_dup(const char *name)
 {
-    char *out = cp_json__xmalloc(strlen(name) + 1);
+    char *out = cp_xmalloc(strlen(name) + 1);
     size_t n = 0;
     int upper = 0;
     for (; *name != '\0'; name++) {
@@ -326,7 +311,7 @@ static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 char *cp_json__b64_encode(const uint8_t *data, size_t len)
 {
-    char *out = cp_json__xmalloc((len + 2) / 3 * 4 + 1);
+    char *out = cp_xmalloc((len + 2) / 3 * 4 + 1);
     char *o = out;
     for (size_t i = 0; i < len; i += 3) {
         uint32_t v = (uint32_t)data[i] << 16;
@@ -370,7 +355,7 @@ int cp_json__b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_le
     if ((n != len && len % 4 != 0) || n % 4 == 1)
         return -1;
     size_t size = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
-    uint8_t *buf = size != 0 ? cp_json__xmalloc(size) : NULL;
+    uint8_t *buf = size != 0 ? cp_xmalloc(size) : NULL;
     size_t o = 0;
     uint32_t acc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -430,7 +415,7 @@ int cp_json_encode(const ProtobufCMessage *msg, int flags, char **out, size_t *o
     size_t n = json_dumpb(j, NULL, 0, dump_flags);
     if (n == 0)
         cp_json__oom();
-    char *s = cp_json__xmalloc(n + 1);
+    char *s = cp_xmalloc(n + 1);
     json_dumpb(j, s, n, dump_flags);
     s[n] = '\0';
     json_decref(j);

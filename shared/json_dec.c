@@ -9,6 +9,7 @@
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "shared/json_internal.h"
+#include "shared/mem.h"
 
 /* Every decoder below writes its destination only on success, so a failure leaves the message in a
  * state protobuf_c_message_free_unpacked() frees completely: each field holds either its init value
@@ -197,7 +198,7 @@ static int dec_string(cp_json__ctx_t *c, json_t *v, void *dst)
      * is not the field's default pointer, and an element of a repeated field is freed
      * unconditionally. */
     size_t len = json_string_length(v);
-    char *s = cp_json__xmalloc(len + 1);
+    char *s = cp_xmalloc(len + 1);
     memcpy(s, json_string_value(v), len + 1);
     *(char **)dst = s;
     return 0;
@@ -226,7 +227,7 @@ static int dec_timestamp(cp_json__ctx_t *c, const ProtobufCMessageDescriptor *de
     int32_t nanos;
     if (cp_json__ts_parse(json_string_value(v), json_string_length(v), &seconds, &nanos) != 0)
         return cp_json__fail(c, CP_EINVAL, "invalid timestamp \"%s\"", json_string_value(v));
-    Google__Protobuf__Timestamp *ts = cp_json__xmalloc(desc->sizeof_message);
+    Google__Protobuf__Timestamp *ts = cp_xmalloc(desc->sizeof_message);
     protobuf_c_message_init(desc, ts);
     ts->seconds = seconds;
     ts->nanos = nanos;
@@ -270,7 +271,7 @@ static int dec_array(cp_json__ctx_t *c, ProtobufCMessage *m, const ProtobufCFiel
     if (n == 0)
         return 0;
     size_t *count = member_at(m, f->quantifier_offset);
-    char *arr = cp_json__xcalloc(n, size);
+    char *arr = cp_xcalloc(n, size);
     *(void **)member_at(m, f->offset) = arr;
     /* The count grows with each decoded element, so the freer sees only complete ones. */
     for (size_t i = 0; i < n; i++) {
@@ -290,7 +291,7 @@ static int dec_map_key(cp_json__ctx_t *c, const ProtobufCFieldDescriptor *kf, co
 {
     if (kf->type == PROTOBUF_C_TYPE_STRING) {
         size_t len = strlen(key);
-        char *s = cp_json__xmalloc(len + 1);
+        char *s = cp_xmalloc(len + 1);
         memcpy(s, key, len + 1);
         *(char **)dst = s;
         return 0;
@@ -324,14 +325,14 @@ static int dec_map(cp_json__ctx_t *c, ProtobufCMessage *m, const ProtobufCFieldD
     const ProtobufCMessageDescriptor *ed = f->descriptor;
     const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
     size_t *count = member_at(m, f->quantifier_offset);
-    ProtobufCMessage **arr = cp_json__xcalloc(n, sizeof *arr);
+    ProtobufCMessage **arr = cp_xcalloc(n, sizeof *arr);
     *(ProtobufCMessage ***)member_at(m, f->offset) = arr;
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val)
     {
         /* The entry belongs to m from the start, so a failure below frees it with m. */
-        ProtobufCMessage *e = cp_json__xmalloc(ed->sizeof_message);
+        ProtobufCMessage *e = cp_xmalloc(ed->sizeof_message);
         protobuf_c_message_init(ed, e);
         arr[(*count)++] = e;
         size_t old = cp_json__path_key(c, key);
@@ -421,7 +422,7 @@ static int dec_field(cp_json__ctx_t *c, ProtobufCMessage *m, const ProtobufCFiel
 static int dec_fields(cp_json__ctx_t *c, ProtobufCMessage *m, json_t *obj, int depth)
 {
     const ProtobufCMessageDescriptor *desc = m->descriptor;
-    const char **seen = cp_json__xcalloc(desc->n_fields, sizeof *seen);
+    const char **seen = cp_xcalloc(desc->n_fields, sizeof *seen);
     int rc = 0;
     const char *key;
     json_t *v;
@@ -452,7 +453,7 @@ int cp_json__dec_message(cp_json__ctx_t *c, const ProtobufCMessageDescriptor *de
         return cp_json__fail(c, CP_EINVAL, "expected object");
     if (depth > CP_JSON_MAX_DEPTH)
         return cp_json__fail(c, CP_EINVAL, "nesting too deep");
-    ProtobufCMessage *m = cp_json__xmalloc(desc->sizeof_message);
+    ProtobufCMessage *m = cp_xmalloc(desc->sizeof_message);
     protobuf_c_message_init(desc, m);
     int rc = dec_fields(c, m, v, depth);
     if (rc != 0) {

@@ -8,6 +8,7 @@
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "shared/json_internal.h"
+#include "shared/mem.h"
 
 static int enc_value(cp_json__ctx_t *c, const ProtobufCFieldDescriptor *f, const void *v, int depth,
                      json_t **out);
@@ -167,7 +168,7 @@ static int enc_timestamp(cp_json__ctx_t *c, const ProtobufCMessage *m, json_t **
 static int enc_null_message(cp_json__ctx_t *c, const ProtobufCMessageDescriptor *desc, int depth,
                             json_t **out)
 {
-    ProtobufCMessage *tmp = cp_json__xmalloc(desc->sizeof_message);
+    ProtobufCMessage *tmp = cp_xmalloc(desc->sizeof_message);
     protobuf_c_message_init(desc, tmp);
     int rc = cp_json__enc_message(c, tmp, depth, out);
     free(tmp); /* init allocates nothing: defaults are static */

@@ -30,9 +30,6 @@ void cp_json__path_pop(cp_json__ctx_t *c, size_t len);
 int cp_json__fail(cp_json__ctx_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/** malloc and calloc that abort the process when memory runs out (house rule). */
-void *cp_json__xmalloc(size_t size);
-void *cp_json__xcalloc(size_t n, size_t size);
 /** Aborts with a message; for jansson constructors that return NULL only when memory runs out. */
 _Noreturn void cp_json__oom(void);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store.c - the Redis connection of cp_store: lazy connect, dead-socket detection, retries, scripts
  */
+#include "shared/mem.h"
 #include "shared/store_internal.h"
 
 #include <errno.h>
@@ -13,19 +14,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-void *cp_store__xmalloc(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (p == NULL) {
-        fprintf(stderr, "cp_store: out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
-}
-
 char *cp_store__xstrndup(const char *p, size_t n)
 {
-    char *s = cp_store__xmalloc(n + 1);
+    char *s = cp_xcalloc(1, n + 1);
     memcpy(s, p, n);
     return s;
 }
@@ -426,7 +417,7 @@ int cp_store__strv(const redisReply *r, size_t skip_prefix, char ***names, size_
     for (size_t i = 0; i < r->elements; i++)
         if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len < skip_prefix)
             return cp_store__proto(err, "a list");
-    char **v = cp_store__xmalloc((r->elements ? r->elements : 1) * sizeof *v);
+    char **v = cp_xcalloc(1, (r->elements ? r->elements : 1) * sizeof *v);
     for (size_t i = 0; i < r->elements; i++)
         v[i] =
             cp_store__xstrndup(r->element[i]->str + skip_prefix, r->element[i]->len - skip_prefix);
@@ -447,7 +438,7 @@ void cp_store_strv_free(char **v, size_t n)
 int cp_store_new(const char *url, const cp_store_opts_t *opts, cp_store_t **out, cp_err_t *err)
 {
     *out = NULL;
-    cp_store_t *s = cp_store__xmalloc(sizeof *s);
+    cp_store_t *s = cp_xcalloc(1, sizeof *s);
     int rc = cp_store_url_parse(url, &s->url, err);
     if (rc != 0) {
         free(s);

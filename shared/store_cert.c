@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_cert.c - certificate records, their indexes (certs, certs:by_expiry) and the revision
  * counter */
+#include "shared/mem.h"
 #include "shared/store_internal.h"
 
 #include <ctype.h>
@@ -118,12 +119,12 @@ int cp_store_cert_mget(cp_store_t *s, const char *const *names, size_t n, char *
     }
     if (n == 0)
         return 0;
-    const char **argv = cp_store__xmalloc((n + 1) * sizeof *argv);
-    size_t *lens = cp_store__xmalloc((n + 1) * sizeof *lens);
+    const char **argv = cp_xcalloc(1, (n + 1) * sizeof *argv);
+    size_t *lens = cp_xcalloc(1, (n + 1) * sizeof *lens);
     argv[0] = "MGET", lens[0] = 4;
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(names[i]);
-        char *k = cp_store__xmalloc(l + 6);
+        char *k = cp_xcalloc(1, l + 6);
         memcpy(k, "cert:", 5);
         memcpy(k + 5, names[i], l);
         argv[i + 1] = k, lens[i + 1] = l + 5;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/mem.h"
 #include "shared/store_internal.h"
 
 /* Removes edges not seen for 10 x the TTL, then returns the records of those seen within the TTL.
@@ -101,7 +102,7 @@ int cp_store_edges_live(cp_store_t *s, int64_t now_ms, int64_t ttl_ms, cp_store_
     if (rc == 0 && r->type != REDIS_REPLY_ARRAY)
         rc = cp_store__proto(err, "edges");
     if (rc == 0 && r->elements > 0) {
-        cp_store_edge_t *v = cp_store__xmalloc(r->elements * sizeof *v);
+        cp_store_edge_t *v = cp_xcalloc(1, r->elements * sizeof *v);
         size_t k = 0;
         for (size_t i = 0; i < r->elements; i++) {
             const redisReply *x = r->element[i];
@@ -152,8 +153,8 @@ static int challenges_get(cp_store_t *s, const redisReply *keys, cp_store_challe
     size_t nk = keys->elements;
     if (nk == 0)
         return 0;
-    const char **argv = cp_store__xmalloc((nk + 1) * sizeof *argv);
-    size_t *lens = cp_store__xmalloc((nk + 1) * sizeof *lens);
+    const char **argv = cp_xcalloc(1, (nk + 1) * sizeof *argv);
+    size_t *lens = cp_xcalloc(1, (nk + 1) * sizeof *lens);
     argv[0] = "MGET";
     lens[0] = 4;
     for (size_t i = 0; i < nk; i++) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_events.c - the events stream and the HTTP-01 challenges that emit events */
+#include "shared/mem.h"
 #include "shared/store_internal.h"
 
 #include <inttypes.h>
@@ -67,7 +68,7 @@ static int parse_xread(const redisReply *r, cp_store_event_t **out, size_t *n, c
     const redisReply *entries = r->element[0]->element[1];
     if (entries->elements == 0)
         return 0;
-    cp_store_event_t *ev = cp_store__xmalloc(entries->elements * sizeof *ev);
+    cp_store_event_t *ev = cp_xcalloc(1, entries->elements * sizeof *ev);
     int rc = 0;
     size_t i;
     for (i = 0; i < entries->elements && rc == 0; i++)

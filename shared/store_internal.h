@@ -108,7 +108,6 @@ char *cp_store__strdup_reply(const redisReply *r); /* STRING/STATUS: malloc'd co
 int cp_store__strv(const redisReply *r, size_t skip_prefix, char ***names, size_t *n,
                    cp_err_t *err); /* ARRAY of strings -> malloc'd names */
 int cp_store__proto(cp_err_t *err, const char *what);
-void *cp_store__xmalloc(size_t n);
 char *cp_store__xstrndup(const char *p, size_t n);
 bool cp_store__name_ok(const char *name);
 
