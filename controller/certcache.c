@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* certcache.c - the read cache of key-less certificates behind GetCertificate */
 #include "controller/certcache.h"
+#include "shared/mem.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,16 +28,6 @@ struct ctl_certcache {
     uint64_t gen;                /* lock (written under the write side) */
     atomic_ulong hits, misses, fills;
 };
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-    if (p == NULL) {
-        fputs("ctl_certcache: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 static size_t hash(const char *s)
 {
@@ -75,7 +66,7 @@ static void drop_all(ctl_certcache_t *c)
 
 ctl_certcache_t *ctl_certcache_new(size_t max_entries)
 {
-    ctl_certcache_t *c = xmalloc(sizeof *c);
+    ctl_certcache_t *c = cp_xmalloc(sizeof *c);
     memset(c, 0, sizeof *c);
     pthread_rwlock_init(&c->lock, NULL);
     c->max = max_entries != 0 ? max_entries : DEFAULT_MAX;
@@ -127,14 +118,14 @@ uint64_t ctl_certcache_gen(ctl_certcache_t *c)
 static entry_t *entry_make(Certplane__V1__Certificate *cert)
 {
     size_t nlen = strlen(cert->name);
-    entry_t *e = xmalloc(sizeof *e + nlen + 1);
+    entry_t *e = cp_xmalloc(sizeof *e + nlen + 1);
     memcpy(e->name, cert->name, nlen + 1);
     e->next = NULL;
     e->revision = cert->revision;
     char *key = cert->private_key_pem;
     cert->private_key_pem = (char *)protobuf_c_empty_string;
     e->len = protobuf_c_message_get_packed_size(&cert->base);
-    e->packed = xmalloc(e->len);
+    e->packed = cp_xmalloc(e->len);
     protobuf_c_message_pack(&cert->base, e->packed);
     cert->private_key_pem = key;
     return e;

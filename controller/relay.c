@@ -12,6 +12,7 @@
 #include "shared/certrec.h"
 #include "shared/json.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 /* How long one blocking read of the stream waits: also how soon a new watcher is caught up when
  * nothing happens, how soon a closed watcher is noticed, and how long stopping takes at most. */
@@ -42,24 +43,6 @@ struct ctl_relay {
     int64_t pos;     /* relay thread only: every event <= pos has been sent to the live set */
     ctl_certcache_t *cache; /* borrowed, may be NULL; kept current by the relay thread */
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL) {
-        fputs("ctl_relay: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = xcalloc(n + 1, 1);
-    memcpy(p, s, n);
-    return p;
-}
 
 /* ---- events --------------------------------------------------------------------------------- */
 
@@ -110,7 +93,7 @@ static int build_upsert(cp_store_t *s, const char *name, Certplane__V1__Certific
 int ctl_relay_event_build(cp_store_t *s, const cp_store_event_t *in,
                           Certplane__V1__CertificateEvent **out, cp_err_t *err)
 {
-    Certplane__V1__CertificateEvent *ev = xcalloc(1, sizeof *ev);
+    Certplane__V1__CertificateEvent *ev = cp_xcalloc(1, sizeof *ev);
     const char *type = in->type != NULL ? in->type : "";
     bool skip = false;
     int rc = 0;
@@ -119,7 +102,7 @@ int ctl_relay_event_build(cp_store_t *s, const cp_store_event_t *in,
     ev->revision = in->revision;
     *out = NULL;
     if ((strcmp(type, "UPSERT") == 0 || strcmp(type, "DELETE") == 0) && in->name != NULL) {
-        ev->name = xstrdup(in->name);
+        ev->name = cp_xstrdup(in->name);
         if (type[0] == 'U') {
             ev->type = CERTPLANE__V1__EVENT_TYPE__UPSERT;
             rc = build_upsert(s, in->name, ev, &skip, err);
@@ -127,13 +110,13 @@ int ctl_relay_event_build(cp_store_t *s, const cp_store_event_t *in,
             ev->type = CERTPLANE__V1__EVENT_TYPE__DELETE;
         }
     } else if (strncmp(type, "CHALLENGE_", 10) == 0 && in->token != NULL) {
-        Certplane__V1__Challenge *ch = xcalloc(1, sizeof *ch);
+        Certplane__V1__Challenge *ch = cp_xcalloc(1, sizeof *ch);
         certplane__v1__challenge__init(ch);
-        ch->token = xstrdup(in->token);
+        ch->token = cp_xstrdup(in->token);
         ev->challenge = ch;
         if (strcmp(type, "CHALLENGE_SET") == 0) {
             ev->type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_SET;
-            ch->key_authorization = xstrdup(in->key_authorization ? in->key_authorization : "");
+            ch->key_authorization = cp_xstrdup(in->key_authorization ? in->key_authorization : "");
             ch->expire_time = ctl_relay_parse_time(in->expires_at);
         } else {
             ev->type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR;
@@ -365,7 +348,7 @@ int ctl_relay_new(const char *redis_url, const cp_store_opts_t *opts, ctl_relay_
     int rc = cp_store_new(redis_url, opts, &s, err);
     if (rc != 0)
         return rc;
-    ctl_relay_t *r = xcalloc(1, sizeof *r);
+    ctl_relay_t *r = cp_xcalloc(1, sizeof *r);
     r->store = s;
     pthread_mutex_init(&r->mu, NULL);
     r->pending_tail = &r->pending;
@@ -413,7 +396,7 @@ int ctl_relay_add(ctl_relay_t *r, const ctl_watch_sink_t *sink, bool with_keys, 
         rc = cp_err_set(err, CP_EUNAVAIL, "event relay not running");
         goto out;
     }
-    watcher_t *w = xcalloc(1, sizeof *w);
+    watcher_t *w = cp_xcalloc(1, sizeof *w);
     w->sink = *sink;
     w->with_keys = with_keys;
     w->pos = pos;
