@@ -19,17 +19,18 @@
 typedef struct edge_cert {
     char *name;             /* certificate name (controller's), "" for the fallback */
     X509 *leaf;             /* the leaf */
-    STACK_OF(X509) * chain; /* the rest of the chain, may be empty */
+    STACK_OF(X509) * chain; /* the rest of the chain, may be empty; shared by every cert with the
+                               same intermediates (read only) */
     EVP_PKEY *key;
     unsigned char sha256[32];     /* SHA-256 of the leaf: the TLS session id context */
     unsigned char pem_digest[32]; /* SHA-256 of fullchain PEM and key PEM: same input, same cert */
     char **names;                 /* DNS names it serves (SAN, else CN), lower case */
     size_t n_names;
-    char *serial; /* lower-case hex */
     int64_t not_after;
     int64_t revision;
     /* private */
     int refs_;
+    void *chain_; /* the shared chain entry `chain` belongs to (edge/cert.c), NULL: own stack */
 } edge_cert_t;
 
 /** Parses `fullchain_pem` (leaf first) and `key_pem`, checks the key belongs to the leaf and makes
@@ -58,6 +59,10 @@ void edge_cert_release(edge_cert_t *c);
 
 /** Live edge_cert_t objects in this process (for tests of freeing). THREAD SAFETY: any thread. */
 long edge_cert_live_count(void);
+
+/** Distinct chains (intermediates after the leaf) held for all live certs: certs sending the same
+ *  intermediates share one copy. THREAD SAFETY: any thread. */
+size_t edge_cert_shared_chains(void);
 
 /** Lower-cases `name` into buf (size bytes), dropping one trailing dot. Returns 0, or CP_EINVAL
  * when it is empty or does not fit. THREAD SAFETY: any thread. */

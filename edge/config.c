@@ -2,6 +2,8 @@
 /* config.c - the edge's options: one table for the parser and --help */
 #include "edge/config.h"
 
+#include "edge/proxy.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +39,11 @@ const cp_cfg_opt_t edge_config_opts[] = {
     OPT("edge-id", "EDGE_ID", CP_CFG_STRING, edge_id, NULL,
         "Identity reported to the controller (default: the host name)."),
     OPT("route", "EDGE_ROUTES", CP_CFG_LIST, routes, NULL,
-        "host=http://upstream:port; repeatable; host may be *.example.com (one label)."),
+        "host=http://upstream:port, or host=respond:STATUS[:BODY] to answer on the edge itself "
+        "(e.g. respond:200:ok); repeatable; host may be *.example.com (one label)."),
     OPT("default-upstream", "EDGE_DEFAULT_UPSTREAM", CP_CFG_STRING, default_upstream, NULL,
-        "Upstream URL for hosts without a route; unset: 421 Misdirected Request."),
+        "Upstream URL, or respond:STATUS[:BODY], for hosts without a route; unset: 421 "
+        "Misdirected Request."),
     OPT("redirect", "EDGE_REDIRECT", CP_CFG_BOOL, redirect, "true",
         "Answer plain HTTP (except HTTP-01) with a 308 to https; false: 404."),
     OPT("no-redirect", "EDGE_NO_REDIRECT", CP_CFG_BOOL, no_redirect, "false",
@@ -63,6 +67,15 @@ static int check_file(const char *path, const char *flag, cp_err_t *err)
     return 0;
 }
 
+/* An upstream URL or a fixed answer (edge/proxy.h). */
+static bool route_target_ok(const char *t)
+{
+    int status;
+    const char *body;
+    size_t len;
+    return strncmp(t, "http://", 7) == 0 || edge_proxy_parse_respond(t, &status, &body, &len) == 0;
+}
+
 int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
 {
     memset(c, 0, sizeof *c);
@@ -83,12 +96,16 @@ int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
         return CP_EINVAL;
     for (size_t i = 0; i < c->routes.n; i++) {
         const char *eq = strchr(c->routes.v[i], '=');
-        if (eq == NULL || eq == c->routes.v[i] || strncmp(eq + 1, "http://", 7) != 0)
-            return cp_err_set(err, CP_EINVAL, "--route %s: expected host=http://upstream[:port]",
+        if (eq == NULL || eq == c->routes.v[i] || !route_target_ok(eq + 1))
+            return cp_err_set(err, CP_EINVAL,
+                              "--route %s: expected host=http://upstream[:port] or "
+                              "host=respond:STATUS[:BODY]",
                               c->routes.v[i]);
     }
-    if (c->default_upstream != NULL && strncmp(c->default_upstream, "http://", 7) != 0)
-        return cp_err_set(err, CP_EINVAL, "--default-upstream: expected http://host[:port]");
+    if (c->default_upstream != NULL && !route_target_ok(c->default_upstream))
+        return cp_err_set(
+            err, CP_EINVAL,
+            "--default-upstream: expected http://host[:port] or respond:STATUS[:BODY]");
     if (c->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->threads = n < 1 ? 1 : (n > 256 ? 256 : (int)n);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* proxy.c - routes from Host to upstream: --route host=URL, wildcards, --default-upstream */
+/* proxy.c - routes from Host to upstream or a fixed answer: --route host=URL|respond:STATUS[:BODY],
+ * wildcards, --default-upstream */
 #include "edge/proxy.h"
 
 #include <stdio.h>
@@ -9,12 +10,114 @@
 #include "edge/cert.h"
 #include "edge/hamt.h"
 
+/* A fixed answer ("respond:STATUS[:BODY]"): called directly by the HTTPS handler, never
+ * registered with h2o (it needs no per-loop state). */
+typedef struct respond_handler {
+    h2o_handler_t super;
+    struct respond_handler *next;
+    int status;
+    const char *reason;
+    const char *body; /* points into the route string, which outlives the proxy */
+    size_t body_len;
+} respond_handler_t;
+
 struct edge_proxy {
     edge_hamt_t exact;    /* host -> h2o_handler_t* */
     edge_hamt_t wildcard; /* parent of "*.parent" -> h2o_handler_t* */
     h2o_handler_t *fallback;
     size_t n_upstreams;
+    respond_handler_t *responders; /* to free */
 };
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 410:
+        return "Gone";
+    case 421:
+        return "Misdirected Request";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+int edge_proxy_parse_respond(const char *target, int *status, const char **body, size_t *body_len)
+{
+    static const char prefix[] = EDGE_PROXY_RESPOND_PREFIX;
+    if (strncmp(target, prefix, sizeof prefix - 1) != 0)
+        return CP_EINVAL;
+    const char *p = target + sizeof prefix - 1;
+    int v = 0, digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+        v = v * 10 + (*p - '0');
+    if (digits != 3 || v < 200 || v > 599 || (*p != '\0' && *p != ':'))
+        return CP_EINVAL;
+    const char *b = *p == ':' ? p + 1 : p;
+    /* 204 and 304 have no body (RFC 9110 sections 15.3.5 and 15.4.5). */
+    if ((v == 204 || v == 304) && *b != '\0')
+        return CP_EINVAL;
+    *status = v;
+    *body = b;
+    *body_len = strlen(b);
+    return 0;
+}
+
+static int on_respond(h2o_handler_t *self, h2o_req_t *req)
+{
+    respond_handler_t *r = (respond_handler_t *)self;
+    req->res.status = r->status;
+    req->res.reason = r->reason;
+    if (r->status != 204 && r->status != 304)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("text/plain; charset=utf-8"));
+    /* A Content-Length, as nginx sends: h2o_send_inline alone would chunk an HTTP/1.1 answer. */
+    req->res.content_length = r->body_len;
+    h2o_send_inline(req, r->body, r->body_len);
+    return 0;
+}
+
+static h2o_handler_t *make_responder(edge_proxy_t *p, const char *target, cp_err_t *err)
+{
+    respond_handler_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        abort();
+    if (edge_proxy_parse_respond(target, &r->status, &r->body, &r->body_len) != 0) {
+        free(r);
+        cp_err_set(err, CP_EINVAL, "%s: expected respond:STATUS[:BODY], STATUS 200-599", target);
+        return NULL;
+    }
+    r->reason = reason_of(r->status);
+    r->super.on_req = on_respond;
+    r->next = p->responders;
+    p->responders = r;
+    return &r->super;
+}
 
 static h2o_handler_t *register_upstream(h2o_globalconf_t *conf, size_t index, const char *url,
                                         uint64_t io_timeout_ms, cp_err_t *err)
@@ -64,7 +167,10 @@ int edge_proxy_new(h2o_globalconf_t *conf, const cp_cfg_list_t *routes,
             rc = cp_err_set(err, CP_EINVAL, "--route %s: bad host", routes->v[i]);
             goto out;
         }
-        h2o_handler_t *h = register_upstream(conf, p->n_upstreams++, eq + 1, io_timeout_ms, err);
+        h2o_handler_t *h =
+            strncmp(eq + 1, EDGE_PROXY_RESPOND_PREFIX, sizeof EDGE_PROXY_RESPOND_PREFIX - 1) == 0
+                ? make_responder(p, eq + 1, err)
+                : register_upstream(conf, p->n_upstreams++, eq + 1, io_timeout_ms, err);
         if (h == NULL) {
             rc = CP_EINVAL;
             goto out;
@@ -74,10 +180,15 @@ int edge_proxy_new(h2o_globalconf_t *conf, const cp_cfg_list_t *routes,
         else
             edge_hamt_set(&p->exact, host, h);
     }
-    if (default_upstream != NULL &&
-        (p->fallback = register_upstream(conf, p->n_upstreams++, default_upstream, io_timeout_ms,
-                                         err)) == NULL)
-        rc = CP_EINVAL;
+    if (default_upstream != NULL) {
+        p->fallback =
+            strncmp(default_upstream, EDGE_PROXY_RESPOND_PREFIX,
+                    sizeof EDGE_PROXY_RESPOND_PREFIX - 1) == 0
+                ? make_responder(p, default_upstream, err)
+                : register_upstream(conf, p->n_upstreams++, default_upstream, io_timeout_ms, err);
+        if (p->fallback == NULL)
+            rc = CP_EINVAL;
+    }
 out:
     if (rc != 0) {
         edge_proxy_free(p);
@@ -110,5 +221,10 @@ void edge_proxy_free(edge_proxy_t *p)
         return;
     edge_hamt_dispose(&p->exact);
     edge_hamt_dispose(&p->wildcard);
+    while (p->responders != NULL) {
+        respond_handler_t *r = p->responders;
+        p->responders = r->next;
+        free(r);
+    }
     free(p);
 }

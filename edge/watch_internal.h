@@ -9,20 +9,36 @@
 #include "edge/hamt.h"
 #include "edge/watch.h"
 
+typedef struct edge_watch__pool edge_watch__pool_t;
+
+/** Called for an event whose certificate was parsed in the background and failed (a snapshot's
+ *  UPSERTs are parsed on a pool of threads and applied, in order, at SNAPSHOT_END). */
+typedef void (*edge_watch__error_fn)(void *arg, const char *name, int64_t revision,
+                                     const cp_err_t *err);
+
 /** What one stream has applied but not yet published. */
 typedef struct edge_watch__batch {
     edge_certmap_t *builder; /* unpublished version, NULL when nothing is pending */
-    edge_hamt_t seen_names;  /* certificates named on this stream (for SNAPSHOT_END) */
-    edge_hamt_t seen_tokens; /* challenges set on this stream */
+    edge_hamt_t seen_names;  /* certificates named in this snapshot (for SNAPSHOT_END) */
+    edge_hamt_t seen_tokens; /* challenges set in this snapshot */
     bool in_snapshot;        /* between SNAPSHOT_BEGIN and SNAPSHOT_END: nothing may be published */
     bool saw_end;            /* SNAPSHOT_END seen on this stream */
     int64_t max_rev;         /* revision the events bring the table to (not inside a snapshot) */
     int64_t end_rev;         /* SNAPSHOT_END's revision */
     size_t n;                /* events in the pending batch */
+    /* Set before the first event: threads that parse a snapshot's certificates while it streams
+     * (0: parse each on the calling thread), and where their failures go (may be NULL). */
+    int parse_threads;
+    edge_watch__error_fn on_error;
+    void *on_error_arg;
+    edge_watch__pool_t *pool; /* private: the snapshot's parse jobs, NULL when none */
 } edge_watch__batch_t;
 
 /** Resets `b` for a new stream. */
 void edge_watch__batch_init(edge_watch__batch_t *b);
+
+/** Parse threads for this machine: its online processors, at most 4. */
+int edge_watch__default_parse_threads(void);
 
 /** Frees what `b` holds (an unpublished builder included). */
 void edge_watch__batch_dispose(edge_watch__batch_t *b);
@@ -31,7 +47,8 @@ void edge_watch__batch_dispose(edge_watch__batch_t *b);
  *  snapshot (b->in_snapshot until SNAPSHOT_END, which prunes what the snapshot did not name and
  *  sets max_rev to its revision); outside a snapshot (a replay or live events) max_rev follows the
  *  events. A certificate that does not parse or whose key does not match is CP_EINVAL (err says
- *  why) and changes nothing. */
+ *  why) and changes nothing; inside a snapshot with parse_threads > 0 that is found in the
+ *  background and reported through on_error at SNAPSHOT_END instead. */
 int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
                       const Certplane__V1__CertificateEvent *ev, cp_err_t *err);
 

@@ -5,6 +5,8 @@ target_link_libraries(edge_testcert PUBLIC edge_core certplane_testsupport)
 
 cp_unit_test(edge certmap DEPS edge_core edge_testcert)
 cp_unit_test(edge sni DEPS edge_core edge_testcert)
+cp_unit_test(edge certparse DEPS edge_core)
+cp_unit_test(edge proxy DEPS edge_runtime)
 cp_unit_test(edge watch_apply DEPS edge_watch_apply edge_testcert)
 
 # Integration: the certplane-edge binary against a real controller and redis-server.

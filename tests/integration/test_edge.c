@@ -195,13 +195,14 @@ static int group_setup(void **state)
         upstream_start() != 0)
         return -1;
     g_ctl_grpc_port = g_ctl.grpc_port;
-    char dead[64], ctl[64], def[64], route[96];
+    char dead[64], ctl[64], def[64], route[96], respond[] = "--route=status.test=respond:200:ok";
     /* The first controller address answers nothing: the edge must go on to the next one. */
     snprintf(dead, sizeof dead, "--controller=127.0.0.1:%d", cp_test_free_port());
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
     snprintf(def, sizeof def, "--default-upstream=http://127.0.0.1:%d", g_up_port);
     snprintf(route, sizeof route, "--route=*.w.test=http://127.0.0.1:%d", g_up_port);
-    const char *args[] = {dead, ctl, def, route, "--threads=2", "--reconnect-max=1s", NULL};
+    const char *args[] = {dead, ctl, def, route, respond, "--threads=2", "--reconnect-max=1s",
+                          NULL};
     char supp[600];
     snprintf(supp, sizeof supp, "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp",
              getenv("CP_SOURCE_DIR") != NULL ? getenv("CP_SOURCE_DIR") : ".");
@@ -298,6 +299,26 @@ static void test_proxy_preserves_host_and_adds_forwarded_headers(void **state)
     assert_non_null(strcasestr(out, "x-forwarded-proto: https"));
 }
 
+/* --route host=respond:200:ok answers on the edge and keeps the connection: two requests, one
+ * connection, over HTTP/1.1 and HTTP/2. */
+static void test_local_response_keeps_the_connection(void **state)
+{
+    (void)state;
+    const char *versions[] = {"--http1.1", "--http2"};
+    for (int i = 0; i < 2; i++) {
+        const char *out =
+            cp_test_sh("curl -sk %s --resolve status.test:%d:127.0.0.1 -w ' %%{http_code} "
+                       "%%{num_connects} %%{content_type} %%{size_download}\n' -D - "
+                       "https://status.test:%d/ https://status.test:%d/x",
+                       versions[i], g_edge.https_port, g_edge.https_port, g_edge.https_port);
+        assert_non_null(strstr(out, "ok 200 1 text/plain; charset=utf-8 2\n"));
+        assert_non_null(strstr(out, "ok 200 0 text/plain; charset=utf-8 2\n"));
+        /* A length, as nginx's `return 200` has: not chunked. */
+        assert_non_null(strcasestr(out, "content-length: 2\r\n"));
+        assert_null(strcasestr(out, "transfer-encoding"));
+    }
+}
+
 static void test_http_port_redirects_and_answers_challenges_only(void **state)
 {
     (void)state;
@@ -389,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_certificates_served_by_exact_five_san_and_wildcard_name),
         cmocka_unit_test(test_proxy_preserves_host_and_adds_forwarded_headers),
+        cmocka_unit_test(test_local_response_keeps_the_connection),
         cmocka_unit_test(test_http_port_redirects_and_answers_challenges_only),
         cmocka_unit_test(test_hot_reload_under_load_serves_new_serial_without_failures),
         cmocka_unit_test(test_outage_keeps_serving_and_catches_up),
