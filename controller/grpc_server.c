@@ -161,6 +161,16 @@ static void on_done(tag_t *t, bool ok)
     call_free(c);
 }
 
+/* A NUL-terminated copy of exactly len bytes. Not strndup: the source is a slice with no NUL after
+ * it, and string functions may look one byte past `len` for one (ASan's strndup does). */
+static char *copy_bytes(const char *v, size_t len)
+{
+    char *p = cp_xmalloc(len + 1);
+    memcpy(p, v, len);
+    p[len] = '\0';
+    return p;
+}
+
 /* Copies the bearer token out of the "authorization" metadata (values are not NUL-terminated). */
 static char *bearer_token(const grpc_metadata_array *md)
 {
@@ -170,8 +180,8 @@ static char *bearer_token(const grpc_metadata_array *md)
         const char *v = (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
         size_t len = GRPC_SLICE_LENGTH(md->metadata[i].value);
         if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
-            return strndup(v + 7, len - 7);
-        return strndup(v, len);
+            return copy_bytes(v + 7, len - 7);
+        return copy_bytes(v, len);
     }
     return NULL;
 }

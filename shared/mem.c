@@ -43,7 +43,7 @@ char *cp_xstrdup(const char *s)
 
 char *cp_xstrndup(const char *s, size_t n)
 {
-    size_t len = strnlen(s, n);
+    size_t len = strnlen(s, n); /* reads at most n bytes: s need not be NUL-terminated */
     char *p = cp_xmalloc(len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
