@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,4 +273,15 @@ void ctl_work_get_stats(ctl_work_t *w, ctl_work_stats_t *out)
     pthread_mutex_lock(&w->mu);
     *out = w->stats;
     pthread_mutex_unlock(&w->mu);
+}
+
+void ctl_work__log_cert(int level, const char *module, const char *name, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    const char *kv[] = {"cert", name, NULL};
+    CP_LOGKV(level, module, kv, "%s", msg);
 }

@@ -105,4 +105,9 @@ int ctl_work__job_run(ctl_work_thread_t *t, const cp_store_job_t *job);
 /* ---- work_sched.c ---- */
 void *ctl_work__sched_main(void *arg);
 
+/* One log line about certificate `name` from `module` ("work", "sched"); never with keys or tokens.
+ */
+void ctl_work__log_cert(int level, const char *module, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

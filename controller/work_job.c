@@ -61,21 +61,6 @@ static int still_needed(const cp_store_job_t *job, const Certplane__V1__Certific
     }
 }
 
-static void log_cert(int level, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* One log line about a certificate (never with keys or tokens in it). */
-static void log_cert(int level, const char *name, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    const char *kv[] = {"cert", name, NULL};
-    CP_LOGKV(level, "work", kv, "%s", msg);
-}
-
 /* Loads the certificate, checks the job is still needed and marks it ISSUING or RENEWING (with a
  * lease in certs:by_expiry) onto the revision read. *c and *rev are set on CONTINUE. */
 static int begin(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1__Certificate **c,
@@ -85,15 +70,17 @@ static int begin(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1_
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         int rc = ctl_work__cert_load(t->store, job->name, c, &err);
         if (rc == CP_ENOTFOUND || rc == CP_EINVAL) {
-            log_cert(rc == CP_EINVAL ? CP_LOG_ERROR : CP_LOG_INFO, job->name, "job %s dropped: %s",
-                     job->id, rc == CP_EINVAL ? err.msg : "certificate deleted");
+            ctl_work__log_cert(rc == CP_EINVAL ? CP_LOG_ERROR : CP_LOG_INFO, "work", job->name,
+                               "job %s dropped: %s", job->id,
+                               rc == CP_EINVAL ? err.msg : "certificate deleted");
             return CTL_WORK_ACK;
         }
         if (rc != 0)
             break;
         if (!still_needed(job, *c)) {
             /* TODO(#4): "revoke" jobs are not executed by the workers yet. */
-            log_cert(CP_LOG_DEBUG, job->name, "job %s (%s): nothing to do", job->id, job->kind);
+            ctl_work__log_cert(CP_LOG_DEBUG, "work", job->name, "job %s (%s): nothing to do",
+                               job->id, job->kind);
             return CTL_WORK_ACK;
         }
         int state =
@@ -104,7 +91,8 @@ static int begin(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1_
         overlay_init(&o, *c, state, lease);
         rc = ctl_work__cert_put(t->store, &o.m, (*c)->revision, lease, NULL, rev, &err);
         if (rc == 0) {
-            log_cert(CP_LOG_INFO, job->name, "%s (job %s)", ctl_work__state_name(state), job->id);
+            ctl_work__log_cert(CP_LOG_INFO, "work", job->name, "%s (job %s)",
+                               ctl_work__state_name(state), job->id);
             return CONTINUE;
         }
         ctl_work__cert_free(*c);
@@ -113,8 +101,8 @@ static int begin(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1_
             break;
         CTL_WORK_STAT(t->w, conflicts, 1);
     }
-    log_cert(CP_LOG_WARN, job->name, "job %s left for later: %s", job->id,
-             err.msg[0] ? err.msg : "too many concurrent changes");
+    ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "job %s left for later: %s", job->id,
+                       err.msg[0] ? err.msg : "too many concurrent changes");
     return CTL_WORK_LEAVE;
 }
 
@@ -174,8 +162,8 @@ static int after_conflict(ctl_work_thread_t *t, const cp_store_job_t *job,
     int rc = ctl_work__cert_load(t->store, job->name, &now, &err);
     CTL_WORK_STAT(t->w, conflicts, 1);
     if (rc == CP_ENOTFOUND || rc == CP_EINVAL) {
-        log_cert(CP_LOG_INFO, job->name, "%s meanwhile: %s", "deleted or unreadable",
-                 "result discarded");
+        ctl_work__log_cert(CP_LOG_INFO, "work", job->name, "%s meanwhile: %s",
+                           "deleted or unreadable", "result discarded");
         return CTL_WORK_ACK;
     }
     if (rc != 0)
@@ -189,8 +177,8 @@ static int after_conflict(ctl_work_thread_t *t, const cp_store_job_t *job,
         outcome = cp_store_job_enqueue(t->store, kind, job->name, now->revision, &err) == 0
                       ? CTL_WORK_ACK
                       : CTL_WORK_LEAVE;
-        log_cert(CP_LOG_INFO, job->name, "%s; %s", "request changed during issuance",
-                 "queued again");
+        ctl_work__log_cert(CP_LOG_INFO, "work", job->name, "%s; %s",
+                           "request changed during issuance", "queued again");
     }
     if (outcome == CONTINUE) {
         ctl_work__cert_free(*c);
@@ -230,8 +218,8 @@ static int commit(ctl_work_thread_t *t, const cp_store_job_t *job, Certplane__V1
             return outcome;
         rev = (*c)->revision;
     }
-    log_cert(CP_LOG_WARN, job->name, "commit failed, job %s left for later: %s", job->id,
-             err.msg[0] ? err.msg : "too many concurrent changes");
+    ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "commit failed, job %s left for later: %s",
+                       job->id, err.msg[0] ? err.msg : "too many concurrent changes");
     return CTL_WORK_LEAVE;
 }
 
@@ -288,7 +276,7 @@ int ctl_work__job_run(ctl_work_thread_t *t, const cp_store_job_t *job)
     if (rc == CP_EBUSY)
         return CTL_WORK_DEFER;
     if (rc != 0) {
-        log_cert(CP_LOG_WARN, job->name, "job %s: lock: %s", job->id, err.msg);
+        ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "job %s: lock: %s", job->id, err.msg);
         return CTL_WORK_LEAVE;
     }
     t->cert_name = job->name;
@@ -298,6 +286,7 @@ int ctl_work__job_run(ctl_work_thread_t *t, const cp_store_job_t *job)
     ctl_work__cert_free(c);
     t->cert_name = NULL;
     if (cp_store_lock_release(t->store, job->name, t->lock_token, &err) != 0)
-        log_cert(CP_LOG_WARN, job->name, "job %s: lock release: %s", job->id, err.msg);
+        ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "job %s: lock release: %s", job->id,
+                           err.msg);
     return outcome;
 }

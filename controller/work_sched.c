@@ -21,21 +21,6 @@
 /* How far an unreadable record is pushed back, so it is looked at again without spinning. */
 #define UNREADABLE_RETRY_MS (3600LL * 1000)
 
-static void log_cert(int level, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* One log line about a certificate (never with keys or tokens in it). */
-static void log_cert(int level, const char *name, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    const char *kv[] = {"cert", name, NULL};
-    CP_LOGKV(level, "sched", kv, "%s", msg);
-}
-
 /* Marks one due certificate and enqueues its job in the same write, leased for --job-timeout. A
  * concurrent change (another controller's scheduler, a worker, the API) makes the write fail with
  * CP_ECONFLICT: then the other writer's decision stands and nothing is enqueued twice. */
@@ -46,7 +31,8 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     int64_t now = ctl_work__now_ms();
     int rc = ctl_work__cert_load(t->store, name, &c, &err);
     if (rc == CP_EINVAL) {
-        log_cert(CP_LOG_ERROR, name, "unreadable record, not renewed: %s", err.msg);
+        ctl_work__log_cert(CP_LOG_ERROR, "sched", name, "unreadable record, not renewed: %s",
+                           err.msg);
         cp_store_cert_index(t->store, name, (double)(now + UNREADABLE_RETRY_MS) / 1000.0, NULL);
     }
     if (rc != 0)
@@ -70,11 +56,12 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     rc = ctl_work__cert_put(t->store, &m, c->revision, lease, kind, NULL, &err);
     if (rc == 0) {
         CTL_WORK_STAT(t->w, enqueued, 1);
-        log_cert(CP_LOG_INFO, name, "due: %s job queued", kind);
+        ctl_work__log_cert(CP_LOG_INFO, "sched", name, "due: %s job queued", kind);
     } else if (rc == CP_ECONFLICT || rc == CP_ENOTFOUND) {
-        log_cert(CP_LOG_DEBUG, name, "changed concurrently, not queued: %s", err.msg);
+        ctl_work__log_cert(CP_LOG_DEBUG, "sched", name, "changed concurrently, not queued: %s",
+                           err.msg);
     } else {
-        log_cert(CP_LOG_WARN, name, "cannot queue: %s", err.msg);
+        ctl_work__log_cert(CP_LOG_WARN, "sched", name, "cannot queue: %s", err.msg);
     }
 out:
     ctl_work__cert_free(c);
@@ -114,7 +101,7 @@ static void index_one(ctl_work_thread_t *t, const char *name, const char *json)
     if (cp_store_cert_index(t->store, name, (double)at / 1000.0, &err) == 0) {
         char when[32];
         snprintf(when, sizeof(when), "%" PRId64, at / 1000);
-        log_cert(CP_LOG_INFO, name, "indexed for renewal at %s", when);
+        ctl_work__log_cert(CP_LOG_INFO, "sched", name, "indexed for renewal at %s", when);
     }
 out:
     ctl_work__cert_free(c);
