@@ -252,11 +252,15 @@ static void dispatch(ctl_relay_t *r, const cp_store_event_t *ev, size_t n)
             ctl_certcache_invalidate(r->cache, ev[i].name);
             return;
         }
-        /* The cache first, so a client that gets this event and then reads sees it. */
-        if (pe != NULL && pe->certificate != NULL)
-            ctl_certcache_fill(r->cache, pe->certificate, gen);
-        else if (ev[i].name != NULL)
-            ctl_certcache_invalidate(r->cache, ev[i].name); /* DELETE, or an UPSERT now gone */
+        /* The cache first, so a client that gets this event and then reads sees it. A fill is
+         * refused when anything was invalidated meanwhile (any name: the generation is global);
+         * then the entry must go, or the revision before this event would stay cached until the
+         * certificate's next change (seen with two controllers: a create through one controller
+         * while its relay applied the other's commit). */
+        bool filled = pe != NULL && pe->certificate != NULL &&
+                      ctl_certcache_fill(r->cache, pe->certificate, gen);
+        if (!filled && ev[i].name != NULL)
+            ctl_certcache_invalidate(r->cache, ev[i].name); /* also DELETE, or an UPSERT now gone */
         for (watcher_t **pw = &r->live; *pw != NULL;) {
             watcher_t *w = *pw;
             if (deliver(w, ev[i].revision, pe)) {
