@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* keypool.c - a small pool of fresh certificate keys, refilled by a low-priority thread */
 #include "controller/keypool.h"
+#include "shared/mem.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -76,11 +77,7 @@ int ctl_keypool_new(size_t per_type, ctl_keypool_t **out, cp_err_t *err)
     if (per_type < 1 || per_type > CTL_KEYPOOL_MAX_PER_TYPE)
         return cp_err_set(err, CP_EINVAL, "key pool: %zu keys per type is not in 1..%d", per_type,
                           CTL_KEYPOOL_MAX_PER_TYPE);
-    ctl_keypool_t *p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        fputs("ctl_keypool: out of memory\n", stderr);
-        abort();
-    }
+    ctl_keypool_t *p = cp_xcalloc(1, sizeof *p);
     p->per_type = per_type;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);

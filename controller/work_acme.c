@@ -158,9 +158,7 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
     int rc = client_new(t, provider, email, &acme, err);
     if (rc != 0)
         return rc;
-    ctl_work_client_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    ctl_work_client_t *c = cp_xcalloc(1, sizeof(*c));
     c->provider = cp_xstrdup(provider != NULL ? provider : "");
     c->email = cp_xstrdup(email != NULL ? email : "");
     c->acme = acme;
@@ -213,9 +211,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
                         "no --dns-exec is configured");
         goto out;
     }
-    names = calloc(n > 0 ? n : 1, sizeof(*names));
-    if (names == NULL)
-        abort();
+    names = cp_xcalloc(n > 0 ? n : 1, sizeof(*names));
     for (size_t i = 0; i < c->n_domains; i++)
         names[i] = c->domains[i];
     for (size_t i = 0; i < c->n_ip_addresses; i++)

@@ -10,6 +10,7 @@
 #include "controller/work_internal.h"
 #include "shared/certrec.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 /* Certificates taken from certs:by_expiry per round trip. */
 #define DUE_BATCH 100
@@ -116,9 +117,7 @@ static int index_seeds(ctl_work_thread_t *t, cp_err_t *err)
         int rc = cp_store_cert_scan(t->store, cursor, &cursor, &names, &n, err);
         if (rc != 0)
             return rc;
-        char **jsons = calloc(n > 0 ? n : 1, sizeof(*jsons));
-        if (jsons == NULL)
-            abort();
+        char **jsons = cp_xcalloc(n, sizeof(*jsons));
         rc = n > 0 ? cp_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
         for (size_t i = 0; rc == 0 && i < n; i++)
             index_one(t, names[i], jsons[i]);

@@ -14,27 +14,10 @@
 #include <openssl/err.h>
 
 #include "edge/certparse.h"
+#include "shared/mem.h"
 #include "shared/x509.h"
 
 static atomic_long live;
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
-    if (p == NULL) {
-        fputs("edge_cert: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t len = strlen(s);
-    char *p = xcalloc(len + 1, 1);
-    memcpy(p, s, len);
-    return p;
-}
 
 int edge_cert_normalize_name(const char *name, char *buf, size_t size)
 {
@@ -66,8 +49,8 @@ void edge_cert_pem_digest(const char *fullchain_pem, size_t chain_len, const cha
 
 static edge_cert_t *cert_alloc(const char *name)
 {
-    edge_cert_t *c = xcalloc(1, sizeof *c);
-    c->name = xstrdup(name);
+    edge_cert_t *c = cp_xcalloc(1, sizeof *c);
+    c->name = cp_xstrdup(name);
     c->refs_ = 1;
     atomic_fetch_add(&live, 1);
     return c;
@@ -97,7 +80,7 @@ static int cert_fill_info(edge_cert_t *c, cp_err_t *err)
         }
         total += strlen(buf) + 1;
     }
-    c->names = xcalloc(1, n * sizeof *c->names + total);
+    c->names = cp_xcalloc(1, n * sizeof *c->names + total);
     char *p = (char *)(c->names + n);
     for (size_t i = 0; i < n; i++) {
         const char *src = info.n_dns_names > 0 ? info.dns_names[i] : info.common_name;
@@ -171,7 +154,7 @@ static chain_entry_t *chain_add(const unsigned char digest[32], STACK_OF(X509) *
         sk_X509_pop_free(stack, X509_free);
         return e;
     }
-    e = xcalloc(1, sizeof *e);
+    e = cp_xcalloc(1, sizeof *e);
     memcpy(e->digest, digest, 32);
     e->stack = stack;
     e->refs = 1;

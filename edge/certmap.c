@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "edge/hamt.h"
+#include "shared/mem.h"
 
 struct edge_certmap {
     int refs;
@@ -49,19 +50,9 @@ static void challenge_release(void *v)
 static const edge_hamt_ops_t cert_ops = {cert_retain, cert_release};
 static const edge_hamt_ops_t challenge_ops = {challenge_retain, challenge_release};
 
-static void *xcalloc(size_t size)
-{
-    void *p = calloc(1, size);
-    if (p == NULL) {
-        fputs("edge_certmap: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
 edge_certmap_t *edge_certmap_new(edge_cert_t *fallback)
 {
-    edge_certmap_t *m = xcalloc(sizeof *m);
+    edge_certmap_t *m = cp_xcalloc(1, sizeof *m);
     m->refs = 1;
     edge_hamt_init(&m->by_name, &cert_ops);
     edge_hamt_init(&m->exact, &cert_ops);
@@ -150,7 +141,7 @@ int edge_certmap_delete(edge_certmap_t *m, const char *name)
 void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char *key_auth)
 {
     size_t len = strlen(key_auth);
-    challenge_t *c = xcalloc(sizeof *c + len + 1);
+    challenge_t *c = cp_xcalloc(1, sizeof *c + len + 1);
     memcpy(c->text, key_auth, len);
     c->refs = 1;
     edge_hamt_set(&m->challenges, token, c);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hamt.c - persistent hash array mapped trie: string keys, shared structure between versions */
 #include "edge/hamt.h"
+#include "shared/mem.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -35,16 +36,6 @@ struct edge_hamt_node {
     unsigned n : 8;
     slot_t s[];
 };
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL) {
-        fputs("edge_hamt: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 /* The hash is keyed with a per-process random seed, so names chosen by an outsider cannot be made
  * to collide on purpose (which would only cost speed, never correctness). */
@@ -118,7 +109,7 @@ static void slot_retain(const slot_t *s)
 
 static edge_hamt_node_t *node_alloc(unsigned n)
 {
-    edge_hamt_node_t *node = xmalloc(sizeof *node + n * sizeof(slot_t));
+    edge_hamt_node_t *node = cp_xmalloc(sizeof *node + n * sizeof(slot_t));
     atomic_init(&node->refs, 1);
     node->bitmap = 0;
     node->collision = 0;
@@ -155,7 +146,7 @@ static edge_hamt_node_t *node_edit(const edge_hamt_node_t *src, unsigned at, con
 static leaf_t *leaf_new(const char *key, uint64_t hash, void *value, const edge_hamt_ops_t *ops)
 {
     size_t len = strlen(key);
-    leaf_t *l = xmalloc(sizeof *l + len + 1);
+    leaf_t *l = cp_xmalloc(sizeof *l + len + 1);
     atomic_init(&l->refs, 1);
     l->hash = hash;
     l->value = value;

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "edge/watch_internal.h"
+#include "shared/mem.h"
 
 /* ---- the snapshot's parse pool ---------------------------------------------------------------
  * A snapshot names every certificate: parsing them (chain, key, the key check) is nearly all of the
@@ -37,21 +38,6 @@ struct edge_watch__pool {
     int stop;   /* no more jobs will come: threads leave once the queue is empty */
     int cancel; /* the snapshot is abandoned: skip what is left */
 };
-
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(1, n);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t len)
-{
-    char *p = xmalloc(len + 1);
-    memcpy(p, s, len);
-    return p;
-}
 
 static void job_run(job_t *j)
 {
@@ -103,10 +89,10 @@ static void *pool_main(void *arg)
 
 static edge_watch__pool_t *pool_new(int threads)
 {
-    edge_watch__pool_t *p = xmalloc(sizeof *p);
+    edge_watch__pool_t *p = cp_xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    p->tids = xmalloc((size_t)threads * sizeof *p->tids);
+    p->tids = cp_xcalloc(1, (size_t)threads * sizeof *p->tids);
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->tids[p->n_threads], NULL, pool_main, p) != 0)
             break; /* fewer threads; with none, pool_finish's own thread does all the work */
@@ -216,8 +202,8 @@ static int upsert(edge_watch__batch_t *b, const char *name, const Certplane__V1_
     if (c->state == CERTPLANE__V1__STATE__REVOKED || chain == NULL || chain[0] == '\0' ||
         key == NULL || key[0] == '\0') {
         if (deferred) {
-            job_t *j = xmalloc(sizeof *j);
-            j->name = xstrndup(name, strlen(name));
+            job_t *j = cp_xcalloc(1, sizeof *j);
+            j->name = cp_xstrndup(name, strlen(name));
             j->del = 1;
             defer(b, j);
         } else {
@@ -233,14 +219,14 @@ static int upsert(edge_watch__batch_t *b, const char *name, const Certplane__V1_
     edge_cert_t *have = edge_certmap_get0_by_name(b->builder, name);
     bool same = have != NULL && memcmp(have->pem_digest, digest, sizeof digest) == 0;
     if (deferred) {
-        job_t *j = xmalloc(sizeof *j);
-        j->name = xstrndup(name, strlen(name));
+        job_t *j = cp_xcalloc(1, sizeof *j);
+        j->name = cp_xstrndup(name, strlen(name));
         j->revision = revision;
         if (same) {
             j->cert = edge_cert_retain(have);
         } else {
-            j->chain = xstrndup(chain, chain_len);
-            j->key = xstrndup(key, key_len);
+            j->chain = cp_xstrndup(chain, chain_len);
+            j->key = cp_xstrndup(key, key_len);
             j->chain_len = chain_len;
             j->key_len = key_len;
         }
@@ -284,8 +270,8 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
             return cp_err_set(err, CP_EPROTO, "DELETE without a name");
         edge_hamt_remove(&b->seen_names, name);
         if (b->pool != NULL) { /* after the deferred UPSERTs before it */
-            job_t *j = xmalloc(sizeof *j);
-            j->name = xstrndup(name, strlen(name));
+            job_t *j = cp_xcalloc(1, sizeof *j);
+            j->name = cp_xstrndup(name, strlen(name));
             j->del = 1;
             defer(b, j);
         } else {

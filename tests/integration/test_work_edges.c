@@ -71,16 +71,13 @@ static void *edge_main(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return work_env_start(&env, 0) == 0 ? 0 : -1;
+    return work_env_setup(&env, 0);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    work_env_stop(&env);
-    curl_global_cleanup();
-    return 0;
+    return work_env_teardown(&env);
 }
 
 /* Issues `name` with one controller while `edge` runs; returns the issuance's wall time (s). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_work_env.c - fixture of the work machinery's integration tests */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,17 @@ void work_env_stats_until(ctl_work_t *w, ctl_work_stats_t *st,
         usleep(20 * 1000);
         ctl_work_get_stats(w, st);
     }
+}
+
+int work_env_setup(work_env_t *e, long validity_s)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return work_env_start(e, validity_s) == 0 ? 0 : -1;
+}
+
+int work_env_teardown(work_env_t *e)
+{
+    work_env_stop(e);
+    curl_global_cleanup();
+    return 0;
 }

@@ -81,4 +81,9 @@ void work_env_print_stats(const char *label, ctl_work_t *w);
 void work_env_stats_until(ctl_work_t *w, ctl_work_stats_t *st,
                           int (*done)(const ctl_work_stats_t *));
 
+/* cmocka group setup and teardown of the work tests: curl's global state plus work_env_start/stop.
+ */
+int work_env_setup(work_env_t *e, long validity_s);
+int work_env_teardown(work_env_t *e);
+
 #endif

@@ -19,16 +19,13 @@ static work_env_t env;
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return work_env_start(&env, 60) == 0 ? 0 : -1;
+    return work_env_setup(&env, 60);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    work_env_stop(&env);
-    curl_global_cleanup();
-    return 0;
+    return work_env_teardown(&env);
 }
 
 /* Waits until the record shows `failures` failures; returns it or NULL. */

@@ -58,16 +58,13 @@ static void *reader_main(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return work_env_start(&env, VALIDITY_S) == 0 ? 0 : -1;
+    return work_env_setup(&env, VALIDITY_S);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    work_env_stop(&env);
-    curl_global_cleanup();
-    return 0;
+    return work_env_teardown(&env);
 }
 
 static void test_short_certificate_renewed_at_half_life_atomically(void **state)
