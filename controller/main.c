@@ -8,27 +8,27 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller/config.h"
-#include "controller/gateway.h"
-#include "controller/grpc_api.h"
-#include "controller/service.h"
-#include "controller/work.h"
+#include "controller/config/config.h"
+#include "controller/gateway/gateway.h"
+#include "controller/grpc/grpc_api.h"
+#include "controller/service/service.h"
+#include "controller/store/store.h"
+#include "controller/work/work.h"
 #include "shared/log.h"
-#include "shared/store.h"
 
 /* HTTP-01 answers come straight from Redis on the gateway thread, through a connection of its own
  * that is opened on first use (the lookup only ever runs on that one thread). */
 typedef struct http01_lookup_ctx {
     const char *redis_url;
-    cp_store_t *store;
+    ctl_store_t *store;
 } http01_lookup_ctx_t;
 
 static int http01_lookup(void *ctx, const char *token, char **key_authorization)
 {
     http01_lookup_ctx_t *h = ctx;
-    if (h->store == NULL && cp_store_new(h->redis_url, NULL, &h->store, NULL) != 0)
+    if (h->store == NULL && ctl_store_new(h->redis_url, NULL, &h->store, NULL) != 0)
         return CP_EUNAVAIL;
-    return cp_store_challenge_get(h->store, token, key_authorization, NULL);
+    return ctl_store_challenge_get(h->store, token, key_authorization, NULL);
 }
 
 /* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which
@@ -91,7 +91,7 @@ out:
     ctl_gateway_stop(gw);
     ctl_work_stop(work);
     ctl_service_free(svc);
-    cp_store_free(http01.store);
+    ctl_store_free(http01.store);
     return rc == 0 ? 0 : 1;
 }
 

@@ -101,7 +101,7 @@ int cp_x509_key_matches(X509 *cert, EVP_PKEY *key, cp_err_t *err);
  *  subjectAltName extension and the first DNS name as CN when it fits in 64 bytes (never an IP
  *  address in the CN). The SAN entries are DNS names then IP addresses, each in the given order;
  *  without a CN the subject is empty and the extension critical (RFC 5280 4.2.1.6). DNS names must
- *  be 1-253 bytes of printable ASCII without spaces (full syntax is cp_validate's); IP addresses
+ *  be 1-253 bytes of printable ASCII without spaces (full syntax is ctl_validate's); IP addresses
  *  are IPv4 dotted quads or IPv6 text without a zone. *der is malloc'd (caller frees). Errors:
  *  CP_EINVAL (no names, a bad DNS name, an unparsable IP; the message names the index), CP_ECRYPTO.
  *  THREAD SAFETY: any thread. */

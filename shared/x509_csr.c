@@ -19,7 +19,7 @@
 
 /* A SAN dNSName is an IA5String: printable ASCII without spaces is all a DNS name (or a wildcard)
  * needs, and refusing the rest keeps control bytes out of certificates. Full syntax is
- * cp_validate's. */
+ * ctl_validate's. */
 static int x509_check_dns_name(const char *name, size_t i, cp_err_t *err)
 {
     size_t len = name != NULL ? strlen(name) : 0;

@@ -22,14 +22,14 @@ static int hook_present(void *ctx, const char *token, const char *ka, cp_err_t *
         e->tokens[e->n_tokens++] = strdup(token);
     if (e->present_drops)
         return 0;
-    return cp_store_challenge_set(e->store, token, ka, 3600, &rev, err);
+    return ctl_store_challenge_set(e->store, token, ka, 3600, &rev, err);
 }
 
 static int hook_cleanup(void *ctx, const char *token, cp_err_t *err)
 {
     acme_env_t *e = ctx;
     int64_t rev = 0;
-    return cp_store_challenge_clear(e->store, token, &rev, err);
+    return ctl_store_challenge_clear(e->store, token, &rev, err);
 }
 
 static int hook_load(void *ctx, const char *provider, const char *email, char **key_pem, char **url,
@@ -37,21 +37,21 @@ static int hook_load(void *ctx, const char *provider, const char *email, char **
 {
     acme_env_t *e = ctx;
     /* The store wants a non-empty email; a contactless account is stored under "-". */
-    return cp_store_account_get(e->store, provider, email[0] ? email : "-", key_pem, url, err);
+    return ctl_store_account_get(e->store, provider, email[0] ? email : "-", key_pem, url, err);
 }
 
 static int hook_save(void *ctx, const char *provider, const char *email, const char *key_pem,
                      const char *url, cp_err_t *err)
 {
     acme_env_t *e = ctx;
-    return cp_store_account_put(e->store, provider, email[0] ? email : "-", key_pem, url, err);
+    return ctl_store_account_put(e->store, provider, email[0] ? email : "-", key_pem, url, err);
 }
 
 /* Runs on the responder thread, with that thread's own store connection. */
 static int lookup(void *ctx, const char *token, char **ka)
 {
     acme_env_t *e = ctx;
-    return cp_store_challenge_get(e->store_http01, token, ka, NULL);
+    return ctl_store_challenge_get(e->store_http01, token, ka, NULL);
 }
 
 int acme_env_start(acme_env_t *e, cp_test_pebble_opts_t *opts)
@@ -60,9 +60,9 @@ int acme_env_start(acme_env_t *e, cp_test_pebble_opts_t *opts)
     memset(e, 0, sizeof(*e));
     int rc = cp_test_redis_start(&e->redis, NULL);
     if (rc == 0)
-        rc = cp_store_new(e->redis.url, NULL, &e->store, &err);
+        rc = ctl_store_new(e->redis.url, NULL, &e->store, &err);
     if (rc == 0)
-        rc = cp_store_new(e->redis.url, NULL, &e->store_http01, &err);
+        rc = ctl_store_new(e->redis.url, NULL, &e->store_http01, &err);
     if (rc == 0)
         rc = ctl_http01_server_start("127.0.0.1", 0, lookup, e, &e->http01, &err);
     if (rc != 0) {
@@ -92,8 +92,8 @@ void acme_env_stop(acme_env_t *e)
                e->issued, e->wall_s / e->issued, e->cpu_s / e->issued);
     cp_test_pebble_stop(&e->pebble);
     ctl_http01_server_stop(e->http01);
-    cp_store_free(e->store_http01);
-    cp_store_free(e->store);
+    ctl_store_free(e->store_http01);
+    ctl_store_free(e->store);
     cp_test_redis_stop(&e->redis);
     for (size_t i = 0; i < e->n_tokens; i++)
         free(e->tokens[i]);
@@ -249,7 +249,7 @@ int acme_env_no_challenge_left(acme_env_t *e)
 {
     for (size_t i = 0; i < e->n_tokens; i++) {
         char *ka = NULL;
-        int rc = cp_store_challenge_get(e->store, e->tokens[i], &ka, NULL);
+        int rc = ctl_store_challenge_get(e->store, e->tokens[i], &ka, NULL);
         free(ka);
         if (rc != CP_ENOTFOUND)
             return 0;

@@ -3,9 +3,9 @@
 #ifndef CP_TEST_ACME_ENV_H
 #define CP_TEST_ACME_ENV_H
 
-#include "controller/acme.h"
-#include "controller/http01.h"
-#include "shared/store.h"
+#include "controller/acme/acme.h"
+#include "controller/gateway/http01.h"
+#include "controller/store/store.h"
 #include "tests/support/harness.h"
 #include "tests/support/pebble.h"
 
@@ -15,8 +15,8 @@
 typedef struct acme_env {
     cp_test_redis_t redis;
     cp_test_pebble_t pebble;
-    cp_store_t *store;        /* main thread: hooks */
-    cp_store_t *store_http01; /* the responder thread's own connection */
+    ctl_store_t *store;        /* main thread: hooks */
+    ctl_store_t *store_http01; /* the responder thread's own connection */
     ctl_http01_server_t *http01;
     ctl_acme_hooks_t hooks;
     int present_drops;            /* 1: challenge_present pretends to store but does not */

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 #include "shared/x509.h"
 #include "tests/integration/acme_fake.h"
 #include "tests/support/harness.h"

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 #include "tests/integration/acme_env.h"
 
 static acme_env_t env;
@@ -47,8 +47,8 @@ static void test_account_is_reused_across_runs_through_redis(void **state)
     ctl_acme_free(c1);
 
     /* Stored in Redis: key and URL. */
-    assert_int_equal(cp_store_account_get(env.store, env.pebble.directory_url,
-                                          "reuse@certplane.example", &key_pem, &url, &err),
+    assert_int_equal(ctl_store_account_get(env.store, env.pebble.directory_url,
+                                           "reuse@certplane.example", &key_pem, &url, &err),
                      0);
     assert_string_equal(url, url1);
     free(key_pem);
@@ -153,8 +153,8 @@ static void test_key_rollover_old_key_fails_new_key_works(void **state)
     ctl_acme_result_dispose(&res);
 
     /* Redis holds the new key. */
-    assert_int_equal(cp_store_account_get(env.store, env.pebble.directory_url,
-                                          "roll@certplane.example", &key_pem, &url, &err),
+    assert_int_equal(ctl_store_account_get(env.store, env.pebble.directory_url,
+                                           "roll@certplane.example", &key_pem, &url, &err),
                      0);
     EVP_PKEY *stored = NULL;
     assert_int_equal(cp_x509_key_from_pem(key_pem, strlen(key_pem), &stored, NULL), 0);

@@ -53,7 +53,7 @@ static void assert_no_account_stored(const char *email)
 {
     char *key = NULL, *url = NULL;
     assert_int_equal(
-        cp_store_account_get(env.store, env.pebble.directory_url, email, &key, &url, NULL),
+        ctl_store_account_get(env.store, env.pebble.directory_url, email, &key, &url, NULL),
         CP_ENOTFOUND);
 }
 

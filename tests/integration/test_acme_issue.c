@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/x509.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 #include "tests/integration/acme_env.h"
 
 static acme_env_t env;

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 #include "shared/x509.h"
 #include "tests/integration/acme_fake.h"
 #include "tests/support/harness.h"

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "shared/store_edges.h"
+#include "controller/store/store_edges.h"
 #include "tests/integration/test_work_env.h"
 
 #define PROPAGATION_MS 3000
@@ -35,36 +35,36 @@ typedef struct fake_edge {
     const char *id;
 } fake_edge_t;
 
-static void report(cp_store_t *s, const char *id, int64_t applied)
+static void report(ctl_store_t *s, const char *id, int64_t applied)
 {
-    cp_store_edge_t e = {
+    ctl_store_edge_t e = {
         .edge_id = (char *)id, .applied_revision = applied, .last_seen_ms = work_env_now_ms()};
-    cp_store_edge_report(s, &e, NULL);
+    ctl_store_edge_report(s, &e, NULL);
 }
 
 static void *edge_main(void *arg)
 {
     fake_edge_t *f = arg;
-    cp_store_t *s = NULL;
+    ctl_store_t *s = NULL;
     int64_t applied = 0;
-    if (cp_store_new(env.acme.redis.url, NULL, &s, NULL) != 0)
+    if (ctl_store_new(env.acme.redis.url, NULL, &s, NULL) != 0)
         return NULL;
-    cp_store_revision(s, &applied, NULL);
+    ctl_store_revision(s, &applied, NULL);
     report(s, f->id, applied);
     while (!atomic_load(&f->stop)) {
-        cp_store_event_t *ev = NULL;
+        ctl_store_event_t *ev = NULL;
         size_t n = 0;
         int64_t seen = applied;
-        if (cp_store_events_read(s, applied, 100, 100, &ev, &n, NULL) == 0 && n > 0)
+        if (ctl_store_events_read(s, applied, 100, 100, &ev, &n, NULL) == 0 && n > 0)
             seen = ev[n - 1].revision;
-        cp_store_events_free(ev, n);
+        ctl_store_events_free(ev, n);
         if (seen > applied && !f->stuck) {
             usleep(EDGE_DELAY_MS * 1000);
             applied = seen;
         }
         report(s, f->id, applied);
     }
-    cp_store_free(s);
+    ctl_store_free(s);
     return NULL;
 }
 

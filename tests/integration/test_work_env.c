@@ -9,7 +9,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "shared/certrec.h"
+#include "controller/store/certrec.h"
 #include "shared/x509.h"
 #include "tests/integration/test_work_env.h"
 
@@ -104,15 +104,15 @@ int work_env_create(work_env_t *e, const char *name, cp_key_type_t key_type, int
     c.update_time = &created;
     c.renew_after = &renew;
     cp_err_t err = {0};
-    int rc = cp_certrec_encode(&c, &json, &len, &err);
+    int rc = ctl_certrec_encode(&c, &json, &len, &err);
     if (rc == 0) {
-        cp_store_cert_write_t w = {.name = name,
-                                   .json = json,
-                                   .json_len = len,
-                                   .mode = CP_STORE_CREATE,
-                                   .renew_at = (double)(now + lease_ms) / 1000.0,
-                                   .job_kind = "issue"};
-        rc = cp_store_cert_put(e->acme.store, &w, NULL, &err);
+        ctl_store_cert_write_t w = {.name = name,
+                                    .json = json,
+                                    .json_len = len,
+                                    .mode = CTL_STORE_CREATE,
+                                    .renew_at = (double)(now + lease_ms) / 1000.0,
+                                    .job_kind = "issue"};
+        rc = ctl_store_cert_put(e->acme.store, &w, NULL, &err);
     }
     if (rc != 0)
         fprintf(stderr, "work_env_create %s: %s\n", name, err.msg);
@@ -125,8 +125,8 @@ Certplane__V1__Certificate *work_env_get(work_env_t *e, const char *name)
     char *json = NULL;
     size_t len = 0;
     Certplane__V1__Certificate *c = NULL;
-    if (cp_store_cert_get(e->acme.store, name, &json, &len, NULL) == 0)
-        cp_certrec_decode(name, json, len, &c, NULL);
+    if (ctl_store_cert_get(e->acme.store, name, &json, &len, NULL) == 0)
+        ctl_certrec_decode(name, json, len, &c, NULL);
     free(json);
     return c;
 }

@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "certplane/v1/certplane.pb-c.h"
-#include "controller/config.h"
-#include "controller/work.h"
+#include "controller/config/config.h"
+#include "controller/work/work.h"
 #include "tests/integration/acme_env.h"
 
 /* The ACME integration fixture (acme_env: redis, pebble, challtestsrv, HTTP-01 responder answering

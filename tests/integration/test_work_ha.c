@@ -16,7 +16,7 @@
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
-#include "shared/store_edges.h"
+#include "controller/store/store_edges.h"
 #include "tests/integration/test_work_env.h"
 
 #define N_CERTS 20
@@ -68,12 +68,12 @@ static void test_two_controllers_order_each_certificate_once(void **state)
     }
     /* A controller that dies mid-issue: it took the first job and the certificate's lock (which
      * expires on its own), and never acknowledges. */
-    cp_store_job_t dead = {0};
-    char token[CP_STORE_LOCK_TOKEN_SIZE];
-    assert_int_equal(cp_store_jobs_init(env.acme.store, &err), 0);
-    assert_int_equal(cp_store_job_read(env.acme.store, "ctl-dead/0", 0, &dead, &err), 0);
+    ctl_store_job_t dead = {0};
+    char token[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_jobs_init(env.acme.store, &err), 0);
+    assert_int_equal(ctl_store_job_read(env.acme.store, "ctl-dead/0", 0, &dead, &err), 0);
     assert_string_equal(dead.name, "ha-00");
-    assert_int_equal(cp_store_lock_acquire(env.acme.store, dead.name, 4000, token, &err), 0);
+    assert_int_equal(ctl_store_lock_acquire(env.acme.store, dead.name, 4000, token, &err), 0);
 
     int64_t t0 = work_env_now_ms();
     ctl_work_t *a = work_env_run(&env, cfg_a);
@@ -108,7 +108,7 @@ static void test_two_controllers_order_each_certificate_once(void **state)
     work_env_print_stats("ctl-b", b);
     work_env_halt(&env, a);
     work_env_halt(&env, b);
-    cp_store_job_dispose(&dead);
+    ctl_store_job_dispose(&dead);
     assert_int_equal(orders, N_CERTS);
     assert_int_equal(sa.issued + sb.issued, N_CERTS);
     assert_true(sa.jobs_reclaimed + sb.jobs_reclaimed >= 1);
@@ -125,9 +125,9 @@ static void test_job_of_a_killed_controller_is_finished_by_another(void **state)
     cp_err_t err = {0};
     /* An edge that reported once and never applies anything: live for the doomed controller (60 s
      * TTL), already gone for the survivor (1 s TTL). */
-    cp_store_edge_t edge = {
+    ctl_store_edge_t edge = {
         .edge_id = "edge-frozen", .applied_revision = 0, .last_seen_ms = work_env_now_ms()};
-    assert_int_equal(cp_store_edge_report(env.acme.store, &edge, &err), 0);
+    assert_int_equal(ctl_store_edge_report(env.acme.store, &edge, &err), 0);
     ctl_config_t *doomed = work_env_config(&env, "ctl-doomed", 1, JOB_TIMEOUT_MS);
     doomed->acme_timeout_ms = 5000;
     doomed->edge_ttl_ms = 60000;

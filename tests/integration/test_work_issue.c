@@ -37,14 +37,14 @@ static int teardown(void **state)
 
 static int count_events(const char *type)
 {
-    cp_store_event_t *ev = NULL;
+    ctl_store_event_t *ev = NULL;
     size_t n = 0;
     int count = 0;
-    if (cp_store_events_read(env.acme.store, 0, 10000, 0, &ev, &n, NULL) != 0)
+    if (ctl_store_events_read(env.acme.store, 0, 10000, 0, &ev, &n, NULL) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         count += ev[i].type != NULL && strcmp(ev[i].type, type) == 0;
-    cp_store_events_free(ev, n);
+    ctl_store_events_free(ev, n);
     return count;
 }
 
@@ -103,7 +103,7 @@ static void test_deleted_certificate_job_is_dropped(void **state)
     int orders0 = work_env_orders(&env);
     /* Created and deleted before any worker runs: its job must be acknowledged without an order. */
     assert_int_equal(work_env_create(&env, "gone", CP_KEY_EC_P256, 30000), 0);
-    assert_int_equal(cp_store_cert_delete(env.acme.store, "gone", 0, NULL, &err), 0);
+    assert_int_equal(ctl_store_cert_delete(env.acme.store, "gone", 0, NULL, &err), 0);
     ctl_work_t *w = work_env_run(&env, cfg);
     assert_non_null(w);
     ctl_work_stats_t st = {0};

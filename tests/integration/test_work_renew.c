@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "shared/certrec.h"
+#include "controller/store/certrec.h"
 #include "tests/integration/test_work_env.h"
 
 #define VALIDITY_S 60
@@ -33,15 +33,15 @@ typedef struct reader {
 static void *reader_main(void *arg)
 {
     reader_t *r = arg;
-    cp_store_t *s = NULL;
-    if (cp_store_new(env.acme.redis.url, NULL, &s, NULL) != 0)
+    ctl_store_t *s = NULL;
+    if (ctl_store_new(env.acme.redis.url, NULL, &s, NULL) != 0)
         return NULL;
     while (!atomic_load(&r->stop)) {
         char *json = NULL;
         size_t len = 0;
         Certplane__V1__Certificate *c = NULL;
-        if (cp_store_cert_get(s, "short", &json, &len, NULL) == 0 &&
-            cp_certrec_decode("short", json, len, &c, NULL) == 0 && c->fullchain_pem != NULL &&
+        if (ctl_store_cert_get(s, "short", &json, &len, NULL) == 0 &&
+            ctl_certrec_decode("short", json, len, &c, NULL) == 0 && c->fullchain_pem != NULL &&
             c->fullchain_pem[0] != '\0') {
             r->reads++;
             if (!work_env_key_matches(c))
@@ -51,7 +51,7 @@ static void *reader_main(void *arg)
         free(json);
         usleep(5 * 1000);
     }
-    cp_store_free(s);
+    ctl_store_free(s);
     return NULL;
 }
 

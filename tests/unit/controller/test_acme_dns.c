@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 
 static char dir[] = "/tmp/cp-dns-XXXXXX";
 

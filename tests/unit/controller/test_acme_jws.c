@@ -13,7 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 
 /* RFC 7638 section 3.1. */
 static const char RFC7638_N[] =

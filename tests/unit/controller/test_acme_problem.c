@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "controller/acme_internal.h"
+#include "controller/acme/acme_internal.h"
 
 static void test_problem_with_subproblems_names_identifiers(void **state)
 {

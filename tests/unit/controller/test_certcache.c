@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
-#include "controller/certcache.h"
+#include "controller/store/certcache.h"
 
 static Certplane__V1__Certificate *cert(const char *name, int64_t rev, const char *key)
 {

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller/config.h"
-#include "controller/gateway.h"
-#include "controller/service.h"
+#include "controller/config/config.h"
+#include "controller/gateway/gateway.h"
+#include "controller/service/service.h"
 #include "tests/support/harness.h"
 
 static cp_test_redis_t g_redis;

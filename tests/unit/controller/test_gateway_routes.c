@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "controller/gateway.h"
+#include "controller/gateway/gateway.h"
 
 static int match(const char *method, const char *path, const ctl_gateway_route_t **r, char *param,
                  char *allow)

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "controller/http01.h"
+#include "controller/gateway/http01.h"
 
 static int lookup(void *ctx, const char *token, char **ka)
 {

@@ -12,7 +12,7 @@
 #include <openssl/x509.h>
 #include <pthread.h>
 
-#include "controller/keypool.h"
+#include "controller/acme/keypool.h"
 
 /* The DER public key of k, malloc'd. */
 static unsigned char *pub_der(EVP_PKEY *k, int *len)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "controller/renew.h"
+#include "controller/work/renew.h"
 
 #define S 1000LL
 #define MIN (60 * S)

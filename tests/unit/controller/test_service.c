@@ -14,9 +14,9 @@
 
 #include <openssl/x509.h>
 
-#include "controller/service.h"
-#include "shared/certrec.h"
-#include "shared/store.h"
+#include "controller/service/service.h"
+#include "controller/store/certrec.h"
+#include "controller/store/store.h"
 #include "shared/x509.h"
 #include "tests/support/harness.h"
 
@@ -503,21 +503,21 @@ static void test_delete_removes_and_then_is_not_found(void **state)
 /* Stores a record as is, with the state given (a worker's write, for the tests). */
 static void force_state(const char *name, Certplane__V1__State state)
 {
-    cp_store_t *s = NULL;
+    ctl_store_t *s = NULL;
     char *json = NULL, *enc = NULL;
     size_t len;
     Certplane__V1__Certificate *c = NULL;
-    assert_int_equal(cp_store_new(g_redis.url, NULL, &s, NULL), 0);
-    assert_int_equal(cp_store_cert_get(s, name, &json, &len, NULL), 0);
-    assert_int_equal(cp_certrec_decode(name, json, len, &c, NULL), 0);
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &s, NULL), 0);
+    assert_int_equal(ctl_store_cert_get(s, name, &json, &len, NULL), 0);
+    assert_int_equal(ctl_certrec_decode(name, json, len, &c, NULL), 0);
     c->state = state;
-    assert_int_equal(cp_certrec_encode(c, &enc, &len, NULL), 0);
-    cp_store_cert_write_t w = {.name = name, .json = enc, .mode = CP_STORE_ANY, .renew_at = -1};
-    assert_int_equal(cp_store_cert_put(s, &w, NULL, NULL), 0);
+    assert_int_equal(ctl_certrec_encode(c, &enc, &len, NULL), 0);
+    ctl_store_cert_write_t w = {.name = name, .json = enc, .mode = CTL_STORE_ANY, .renew_at = -1};
+    assert_int_equal(ctl_store_cert_put(s, &w, NULL, NULL), 0);
     free(json);
     free(enc);
     free_msg(c);
-    cp_store_free(s);
+    ctl_store_free(s);
 }
 
 static void test_renew_queues_and_refuses_revoked(void **state)
@@ -566,17 +566,17 @@ static void test_revoke_error_paths(void **state)
     assert_int_equal(call(&ADMIN, "RevokeCertificate", &rr, NULL, &err), CP_ESTATE);
     assert_string_equal(err.msg, "certificate \"ren\" is already revoked");
     free_msg(import("rev", g_pem, g_key, false, &err, &rc));
-    cp_store_t *s = NULL;
-    char tok[CP_STORE_LOCK_TOKEN_SIZE];
-    assert_int_equal(cp_store_new(g_redis.url, NULL, &s, NULL), 0);
-    assert_int_equal(cp_store_lock_acquire(s, "rev", 10000, tok, NULL), 0);
+    ctl_store_t *s = NULL;
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &s, NULL), 0);
+    assert_int_equal(ctl_store_lock_acquire(s, "rev", 10000, tok, NULL), 0);
     snap_t before = snap();
     rr.name = "rev";
     assert_int_equal(call(&ADMIN, "RevokeCertificate", &rr, NULL, &err), CP_EUNAVAIL);
     assert_string_equal(err.msg, "certificate is being worked on, retry");
     assert_int_equal(snap().revision, before.revision);
-    assert_int_equal(cp_store_lock_release(s, "rev", tok, NULL), 0);
-    cp_store_free(s);
+    assert_int_equal(ctl_store_lock_release(s, "rev", tok, NULL), 0);
+    ctl_store_free(s);
     assert_int_equal(call(&READ, "RevokeCertificate", &rr, NULL, &err), CP_EPERM);
 }
 

@@ -15,9 +15,9 @@
 
 #include <openssl/x509.h>
 
-#include "controller/service_internal.h"
-#include "shared/certrec.h"
-#include "shared/store.h"
+#include "controller/service/service_internal.h"
+#include "controller/store/certrec.h"
+#include "controller/store/store.h"
 #include "shared/x509.h"
 #include "tests/support/harness.h"
 
@@ -25,7 +25,7 @@ static cp_test_redis_t g_redis;
 static ctl_config_t g_cfg;
 static ctl_service_t *g_svc;
 static ctl_thread_t *g_t;
-static cp_store_t *g_other; /* "another controller": writes with events, not through g_svc */
+static ctl_store_t *g_other; /* "another controller": writes with events, not through g_svc */
 static char *g_pem, *g_key;
 
 static const ctl_caller_t ADMIN = {.scopes = CTL_SCOPE_ADMIN, .token_id = "ad", .peer = "x"};
@@ -59,7 +59,7 @@ static int group_setup(void **state)
     assert_int_equal(ctl_service_start(g_svc, NULL), 0);
     g_t = ctl_thread_new(g_svc);
     assert_non_null(g_t);
-    assert_int_equal(cp_store_new(g_redis.url, NULL, &g_other, NULL), 0);
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &g_other, NULL), 0);
     make_pem("cache.example.com", &g_pem, &g_key);
     return 0;
 }
@@ -67,7 +67,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    cp_store_free(g_other);
+    ctl_store_free(g_other);
     ctl_thread_free(g_t);
     ctl_service_free(g_svc);
     cp_test_redis_stop(&g_redis);
@@ -218,14 +218,14 @@ static void test_another_controllers_writes_arrive_within_the_relay_lag(void **s
     size_t len = 0;
     int64_t r2 = 0;
     ctl_service__set_string(&c->email, "other@example.com");
-    assert_int_equal(cp_certrec_encode(c, &json, &len, NULL), 0);
-    cp_store_cert_write_t w = {.name = "theirs",
-                               .json = json,
-                               .json_len = len,
-                               .mode = CP_STORE_MATCH,
-                               .expected_revision = r1,
-                               .renew_at = -1};
-    assert_int_equal(cp_store_cert_put(g_other, &w, &r2, NULL), 0);
+    assert_int_equal(ctl_certrec_encode(c, &json, &len, NULL), 0);
+    ctl_store_cert_write_t w = {.name = "theirs",
+                                .json = json,
+                                .json_len = len,
+                                .mode = CTL_STORE_MATCH,
+                                .expected_revision = r1,
+                                .renew_at = -1};
+    assert_int_equal(ctl_store_cert_put(g_other, &w, &r2, NULL), 0);
     free(json);
     protobuf_c_message_free_unpacked(&c->base, NULL);
     double lag = wait_rev("theirs", r2);
@@ -235,7 +235,7 @@ static void test_another_controllers_writes_arrive_within_the_relay_lag(void **s
     assert_string_equal(c->email, "other@example.com");
     protobuf_c_message_free_unpacked(&c->base, NULL);
     /* A delete by the other controller too. */
-    assert_int_equal(cp_store_cert_delete(g_other, "theirs", 0, NULL, NULL), 0);
+    assert_int_equal(ctl_store_cert_delete(g_other, "theirs", 0, NULL, NULL), 0);
     lag = wait_rev("theirs", 0);
     printf("[ info ] another controller's delete visible after %.1f ms\n", lag * 1000);
     assert_true(lag < 1.0);
@@ -281,15 +281,15 @@ static void test_other_controllers_writes_are_not_lost_while_this_one_writes(voi
         assert_int_equal(rc, 0);
         char *json = NULL;
         size_t len = 0;
-        assert_int_equal(cp_certrec_encode(c, &json, &len, NULL), 0);
-        cp_store_cert_write_t w = {.name = "contended",
-                                   .json = json,
-                                   .json_len = len,
-                                   .mode = CP_STORE_MATCH,
-                                   .expected_revision = c->revision,
-                                   .renew_at = -1};
+        assert_int_equal(ctl_certrec_encode(c, &json, &len, NULL), 0);
+        ctl_store_cert_write_t w = {.name = "contended",
+                                    .json = json,
+                                    .json_len = len,
+                                    .mode = CTL_STORE_MATCH,
+                                    .expected_revision = c->revision,
+                                    .renew_at = -1};
         int64_t next = 0;
-        assert_int_equal(cp_store_cert_put(g_other, &w, &next, NULL), 0);
+        assert_int_equal(ctl_store_cert_put(g_other, &w, &next, NULL), 0);
         free(json);
         protobuf_c_message_free_unpacked(&c->base, NULL);
         double lag = wait_rev("contended", next); /* fails the test when it never arrives */

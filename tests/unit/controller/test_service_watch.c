@@ -15,8 +15,8 @@
 
 #include <openssl/x509.h>
 
-#include "controller/service.h"
-#include "shared/store.h"
+#include "controller/service/service.h"
+#include "controller/store/store.h"
 #include "shared/x509.h"
 #include "tests/support/harness.h"
 
@@ -144,11 +144,11 @@ static long ts_wait(tsink_t *s, int type, int64_t rev, const char *name)
 
 static int64_t revision_now(void)
 {
-    cp_store_t *s = NULL;
+    ctl_store_t *s = NULL;
     int64_t rev = 0;
-    assert_int_equal(cp_store_new(g_redis.url, NULL, &s, NULL), 0);
-    assert_int_equal(cp_store_revision(s, &rev, NULL), 0);
-    cp_store_free(s);
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &s, NULL), 0);
+    assert_int_equal(ctl_store_revision(s, &rev, NULL), 0);
+    ctl_store_free(s);
     return rev;
 }
 
@@ -234,10 +234,10 @@ static void test_snapshot_then_snapshot_end_then_live_events(void **state)
                                         &out, NULL),
                      0);
     protobuf_c_message_free_unpacked(out, NULL);
-    cp_store_t *s = NULL;
-    assert_int_equal(cp_store_new(g_redis.url, NULL, &s, NULL), 0);
-    assert_int_equal(cp_store_challenge_set(s, "tok-1", "tok-1.thumb", 600, NULL, NULL), 0);
-    cp_store_free(s);
+    ctl_store_t *s = NULL;
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &s, NULL), 0);
+    assert_int_equal(ctl_store_challenge_set(s, "tok-1", "tok-1.thumb", 600, NULL, NULL), 0);
+    ctl_store_free(s);
     int64_t rev = revision_now();
 
     ctl_watch_sink_t es, rs;
@@ -338,14 +338,14 @@ static void test_replay_and_snapshot_race_with_writers_without_gaps_or_duplicate
 static void test_revision_older_than_the_history_gets_a_snapshot(void **state)
 {
     (void)state;
-    cp_store_t *s = NULL;
+    ctl_store_t *s = NULL;
     int64_t first = 0;
-    assert_int_equal(cp_store_new(g_redis.url, &(cp_store_opts_t){.events_maxlen = 100}, &s, NULL),
-                     0);
+    assert_int_equal(
+        ctl_store_new(g_redis.url, &(ctl_store_opts_t){.events_maxlen = 100}, &s, NULL), 0);
     for (int i = 0; i < 400; i++)
-        assert_int_equal(cp_store_challenge_clear(s, "gone", NULL, NULL), 0);
-    assert_int_equal(cp_store_events_first(s, &first, NULL), 0);
-    cp_store_free(s);
+        assert_int_equal(ctl_store_challenge_clear(s, "gone", NULL, NULL), 0);
+    assert_int_equal(ctl_store_events_first(s, &first, NULL), 0);
+    ctl_store_free(s);
     assert_true(first > 2);
     ctl_watch_sink_t ks;
     tsink_t *k = ts_new(0, &ks);

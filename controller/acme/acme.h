@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* acme.h - ACME v2 (RFC 8555) client: accounts, orders, challenges, certificates, revocation */
+#ifndef CTL_ACME_H
+#define CTL_ACME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "controller/acme/keypool.h"
+#include "shared/err.h"
+#include "shared/x509.h"
+
+/* Ownership: ctl_acme_new() gives a client the caller frees with ctl_acme_free(). Strings in
+ * results are malloc'd and released by the matching _dispose(). Configuration strings are copied.
+ *
+ * THREAD SAFETY (whole module): a ctl_acme_t holds one CURL handle, a nonce pool and the account
+ * key; use it from one thread at a time (one client per ACME worker). Different clients are
+ * independent. Call curl_global_init() once before any thread uses this module. */
+
+typedef struct ctl_acme ctl_acme_t;
+
+/** Seams the caller supplies so the client needs no storage of its own. Every function returns 0 or
+ * a negative CP_E* code and may fill err. `ctx` is passed back unchanged. */
+typedef struct ctl_acme_hooks {
+    void *ctx;
+    /** Publishes `key_authorization` for GET /.well-known/acme-challenge/<token> (HTTP-01). */
+    int (*challenge_present)(void *ctx, const char *token, const char *key_authorization,
+                             cp_err_t *err);
+    /** Withdraws what challenge_present published. Called once per presented token, also on
+     * failure. */
+    int (*challenge_cleanup)(void *ctx, const char *token, cp_err_t *err);
+    /** Loads the account key (PEM) and URL of (provider, email) into malloc'd strings; *account_url
+     * may be NULL when only the key is known. CP_ENOTFOUND when there is none. */
+    int (*account_load)(void *ctx, const char *provider, const char *email, char **key_pem,
+                        char **account_url, cp_err_t *err);
+    /** Stores the account key (PEM, a secret) and URL of (provider, email), replacing what was
+     * there. */
+    int (*account_save)(void *ctx, const char *provider, const char *email, const char *key_pem,
+                        const char *account_url, cp_err_t *err);
+} ctl_acme_hooks_t;
+
+/** A DNS-01 provider: publishes and withdraws TXT records. `fqdn` is "_acme-challenge.<name>."
+ * (with the trailing dot, wildcard label stripped), `value` the base64url SHA-256 of the key
+ * authorization. */
+typedef struct ctl_acme_dns ctl_acme_dns_t;
+typedef struct ctl_acme_dns_ops {
+    int (*present)(ctl_acme_dns_t *dns, const char *fqdn, const char *value, cp_err_t *err);
+    int (*cleanup)(ctl_acme_dns_t *dns, const char *fqdn, const char *value, cp_err_t *err);
+    void (*free)(ctl_acme_dns_t *dns);
+} ctl_acme_dns_ops_t;
+struct ctl_acme_dns {
+    const ctl_acme_dns_ops_t *ops;
+    long propagation_wait_ms; /* sleep after present before the challenge is answered */
+};
+
+/** Makes the `exec` DNS provider: runs `program present <fqdn> <value>` and `program cleanup <fqdn>
+ *  <value>` directly (never through a shell), killing it after `timeout_ms` (0: 60 s). A non-zero
+ * exit status is CP_EIO with the first line of its output. Free with ctl_acme_dns_free(). Errors:
+ * CP_EINVAL (program not an absolute path or not executable). THREAD SAFETY: any thread; one
+ *  provider may be used by several threads at once. */
+int ctl_acme_dns_exec_new(const char *program, long timeout_ms, ctl_acme_dns_t **out,
+                          cp_err_t *err);
+
+/** Frees a DNS provider; NULL is a no-op. */
+void ctl_acme_dns_free(ctl_acme_dns_t *dns);
+
+/** Client configuration. Only `directory` is required. */
+typedef struct ctl_acme_config {
+    /** "letsencrypt", "letsencrypt-staging", "zerossl", "buypass", "google" or an https:// URL. */
+    const char *directory;
+    const char *ca_file; /* PEM bundle that replaces the system trust store, or NULL */
+    const char *email;   /* account contact (mailto:), may be NULL */
+    cp_key_type_t
+        account_key_type;     /* a new account's key: CP_KEY_EC_P256 (ES256, default) or RSA */
+    const char *eab_kid;      /* external account binding key id, or NULL */
+    const char *eab_hmac_key; /* its base64url MAC key (a secret), or NULL */
+    long connect_timeout_ms;  /* per request; 0: 10 s */
+    long request_timeout_ms;  /* per request; 0: 30 s */
+    long deadline_ms;         /* whole operation (one issuance, one revocation...); 0: 300 s */
+    size_t max_body;          /* response body cap; 0: 1 MiB */
+    /** Called after every HTTP exchange with the CA (failed ones too) with its duration, on the
+     *  client's thread; for latency metrics. May be NULL. */
+    void (*observe_request)(double seconds);
+    /** Where certificate keys come from (borrowed: it must outlive the client), or NULL to generate
+     *  each on the client's thread. Either way every issuance gets a fresh key used once. */
+    ctl_keypool_t *keypool;
+} ctl_acme_config_t;
+
+/** Resolves a provider name to its directory URL (static string); an https:// URL is returned as
+ * is, anything else is NULL. THREAD SAFETY: any thread. */
+const char *ctl_acme_directory_url(const char *provider);
+
+/** Creates a client (no network yet). `hooks` is copied and may be NULL (then HTTP-01 and account
+ *  storage are unavailable). Errors: CP_EINVAL (unknown provider, non-https URL, bad EAB key).
+ *  THREAD SAFETY: any thread. */
+int ctl_acme_new(const ctl_acme_config_t *cfg, const ctl_acme_hooks_t *hooks, ctl_acme_t **out,
+                 cp_err_t *err);
+
+/** Frees a client and its account key; NULL is a no-op. */
+void ctl_acme_free(ctl_acme_t *c);
+
+/** Counters of one client, for metrics and tests. */
+typedef struct ctl_acme_stats {
+    unsigned long requests;          /* HTTP exchanges, retries included */
+    unsigned long bad_nonce_retries; /* POSTs repeated after badNonce */
+    unsigned long busy_retries;      /* POSTs repeated after 503 / rateLimited */
+    unsigned long accounts_created;  /* newAccount that created an account */
+    unsigned long account_lookups;   /* newAccount with onlyReturnExisting */
+    unsigned long orders_created;
+    unsigned long polls; /* authorization and order polls */
+} ctl_acme_stats_t;
+
+/** Copies the counters of `c`. */
+void ctl_acme_get_stats(const ctl_acme_t *c, ctl_acme_stats_t *stats);
+
+/** Makes sure the client has an account: loads key and URL through account_load; with a key but no
+ * URL it looks the account up (onlyReturnExisting, also done once per client with a stored URL, to
+ * check the key still opens it; a CA that forgot it gets a new account with the same key); with no
+ * key it generates one, creates the account (contact, termsOfServiceAgreed, EAB when configured)
+ * and saves key + URL through account_save. Nothing is saved unless the CA returned an account URL.
+ * Idempotent. Errors: CP_EACME (problem document in err), CP_EUNAVAIL / CP_ETIMEDOUT (network),
+ * hook errors. */
+int ctl_acme_account_ensure(ctl_acme_t *c, cp_err_t *err);
+
+/** The account URL (borrowed, valid until the next call on `c`), or NULL before
+ * ctl_acme_account_ensure. */
+const char *ctl_acme_account_url(const ctl_acme_t *c);
+
+/** RFC 7638 thumbprint (base64url) of the account key into `out` (at least 44 bytes), for logging.
+ */
+int ctl_acme_account_thumbprint(const ctl_acme_t *c, char *out, size_t out_size, cp_err_t *err);
+
+/** Replaces the account key with a fresh key of `type` (keyChange: inner JWS with the new jwk,
+ * outer with the kid by the old key) and saves it through account_save. On failure the old key
+ * stays in use and stored. */
+int ctl_acme_account_rollover(ctl_acme_t *c, cp_key_type_t type, cp_err_t *err);
+
+/** What to issue. Names are DNS names ("*.example.com" allowed) or IP addresses (RFC 8738). */
+typedef struct ctl_acme_request {
+    const char *const *names;
+    size_t n_names;
+    cp_key_type_t key_type; /* the certificate's fresh key; CP_KEY_DEFAULT: RSA 2048 */
+    const char
+        *preferred_chain; /* issuer CN (or any part of the name) of the chain's top, or NULL */
+    ctl_acme_dns_t *dns;  /* DNS-01 provider (required for wildcards), or NULL */
+    int prefer_dns01;     /* use DNS-01 for every DNS name that offers it */
+} ctl_acme_request_t;
+
+/** An issued certificate; release with ctl_acme_result_dispose. */
+typedef struct ctl_acme_result {
+    char *fullchain_pem;   /* leaf first */
+    char *private_key_pem; /* the fresh key, PKCS#8 (a secret) */
+    char *order_url;
+    char *cert_url;
+    cp_key_type_t key_type;
+} ctl_acme_result_t;
+
+/** Frees the strings of *res (the key is cleansed first) and zeroes it. */
+void ctl_acme_result_dispose(ctl_acme_result_t *res);
+
+/** Issues a certificate: newOrder with every name, one challenge per pending authorization (HTTP-01
+ *  through the hooks, DNS-01 through req->dns), polling that honours Retry-After, finalize with a
+ * CSR of a fresh key, download (preferred chain among alternates). Every presented challenge is
+ * cleaned up, success or not. Calls ctl_acme_account_ensure first. On failure *res is untouched.
+ *  Errors: CP_EINVAL (bad request), CP_EACME (with the problem document), CP_ETIMEDOUT (deadline),
+ *  CP_EUNAVAIL (network). */
+int ctl_acme_issue(ctl_acme_t *c, const ctl_acme_request_t *req, ctl_acme_result_t *res,
+                   cp_err_t *err);
+
+/** Revokes the first certificate of `cert_pem` with RFC 5280 `reason` (0 unspecified, 1
+ * keyCompromise, 4 superseded, 5 cessationOfOperation ...). With `cert_key` NULL the account signs
+ * (kid); otherwise the certificate's own key signs (jwk). Errors as ctl_acme_issue. */
+int ctl_acme_revoke(ctl_acme_t *c, const char *cert_pem, int reason, EVP_PKEY *cert_key,
+                    cp_err_t *err);
+
+#endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config.c - the controller's option table and the checks across options */
+#include "controller/config/config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPT(flag, env, type, field, def, help)                                                     \
+    {                                                                                              \
+        flag, "CERTPLANE_" env, type, offsetof(ctl_config_t, field), def, help, 0, 0, 0            \
+    }
+#define OPT_INT(flag, env, field, def, min, max, help)                                             \
+    {                                                                                              \
+        flag, "CERTPLANE_" env, CP_CFG_INT, offsetof(ctl_config_t, field), def, help, 0, min, max  \
+    }
+#define OPT_SECRET(flag, env, field, help)                                                         \
+    {                                                                                              \
+        flag, "CERTPLANE_" env, CP_CFG_STRING, offsetof(ctl_config_t, field), NULL, help,          \
+            CP_CFG_SECRET, 0, 0                                                                    \
+    }
+
+const cp_cfg_opt_t ctl_config_opts[] = {
+    OPT("grpc-listen", "GRPC_LISTEN", CP_CFG_STRING, grpc_listen, "127.0.0.1:8443",
+        "Address of the gRPC API (host:port; [::]:8443 for every address)."),
+    OPT("http-listen", "HTTP_LISTEN", CP_CFG_STRING, http_listen, "127.0.0.1:8080",
+        "Address of the HTTP/JSON gateway, which also serves /healthz, /readyz, /metrics and "
+        "/.well-known/acme-challenge/."),
+    OPT("grpc-tls-cert", "GRPC_TLS_CERT", CP_CFG_STRING, grpc_tls_cert, NULL,
+        "PEM certificate chain file for gRPC over TLS; unset serves plaintext gRPC."),
+    OPT("grpc-tls-key", "GRPC_TLS_KEY", CP_CFG_STRING, grpc_tls_key, NULL,
+        "PEM private key file of --grpc-tls-cert."),
+    OPT("grpc-client-ca", "GRPC_CLIENT_CA", CP_CFG_STRING, grpc_client_ca, NULL,
+        "PEM CA file: when set, gRPC clients must present a certificate it signed (mTLS)."),
+    OPT_INT("grpc-threads", "GRPC_THREADS", grpc_threads, "2", 1, 64,
+            "Threads that serve gRPC calls."),
+    OPT_SECRET("redis-url", "REDIS_URL", redis_url,
+               "Redis holding all state: redis://[user:password@]host:port[/db] "
+               "(default redis://127.0.0.1:6379)."),
+    OPT_INT("events-max", "EVENTS_MAX", events_max, "100000", 100, 100000000,
+            "Events kept in Redis for Watch to replay; an edge further behind gets a snapshot."),
+    OPT("api-tokens-file", "API_TOKENS_FILE", CP_CFG_STRING, api_tokens_file, NULL,
+        "File of API tokens, one \"TOKEN SCOPE\" per line (scope admin, read or edge; # "
+        "comments)."),
+    OPT_SECRET("api-tokens", "API_TOKENS", api_tokens,
+               "API tokens as TOKEN:SCOPE[,TOKEN:SCOPE...]; prefer the environment variable or the "
+               "file, since flags are visible to other users."),
+    OPT("insecure-no-auth", "INSECURE_NO_AUTH", CP_CFG_BOOL, insecure_no_auth, "false",
+        "Accept every caller as admin. Without tokens the controller refuses to start unless this "
+        "is "
+        "set."),
+    OPT("acme-provider", "ACME_PROVIDER", CP_CFG_STRING, acme_provider, "letsencrypt",
+        "Default CA: letsencrypt, letsencrypt-staging, zerossl, buypass, google, or a directory "
+        "URL."),
+    OPT("acme-email", "ACME_EMAIL", CP_CFG_STRING, acme_email, NULL,
+        "Default ACME account contact for certificates created without an email."),
+    OPT("acme-ca-file", "ACME_CA_FILE", CP_CFG_STRING, acme_ca_file, NULL,
+        "PEM bundle trusted for the CA's HTTPS instead of the system store (e.g. Pebble's)."),
+    OPT("eab-kid", "EAB_KID", CP_CFG_STRING, eab_kid, NULL,
+        "External account binding key id (ZeroSSL, Google)."),
+    OPT_SECRET("eab-hmac-key", "EAB_HMAC_KEY", eab_hmac_key,
+               "External account binding MAC key, base64url."),
+    OPT("dns-exec", "DNS_EXEC", CP_CFG_STRING, dns_exec, NULL,
+        "DNS-01 provider program, run as PROGRAM present|cleanup FQDN VALUE (as lego's exec)."),
+    OPT("dns-propagation-wait", "DNS_PROPAGATION_WAIT", CP_CFG_DURATION, dns_propagation_ms, "0s",
+        "Wait after publishing a DNS-01 record before asking the CA to validate."),
+    OPT("acme-timeout", "ACME_TIMEOUT", CP_CFG_DURATION, acme_timeout_ms, "5m",
+        "Deadline of one issuance, renewal or revocation at the CA."),
+    OPT_INT("workers", "WORKERS", workers, "4", 1, 256, "ACME workers of this controller."),
+    OPT("job-timeout", "JOB_TIMEOUT", CP_CFG_DURATION, job_timeout_ms, "10m",
+        "A job taken by a controller that has not finished it after this long is taken over by "
+        "another (its controller is presumed dead)."),
+    OPT("controller-id", "CONTROLLER_ID", CP_CFG_STRING, controller_id, NULL,
+        "Name of this controller in the jobs consumer group (default: host name and process id)."),
+    OPT("renew-before", "RENEW_BEFORE", CP_CFG_DURATION, renew_before_ms, "0s",
+        "Renew this long before expiry; 0 renews when a third of the lifetime remains (half for "
+        "lifetimes under 10 days)."),
+    OPT("renew-interval", "RENEW_INTERVAL", CP_CFG_DURATION, renew_interval_ms, "12h",
+        "The scheduler wakes at least this often, even when no renewal is due."),
+    OPT("challenge-propagation-timeout", "CHALLENGE_PROPAGATION_TIMEOUT", CP_CFG_DURATION,
+        challenge_propagation_ms, "10s",
+        "Longest wait for every live edge to apply an HTTP-01 challenge before the CA is asked to "
+        "validate it."),
+    OPT("edge-ttl", "EDGE_TTL", CP_CFG_DURATION, edge_ttl_ms, "30s",
+        "An edge that has not reported its status for this long no longer counts as live."),
+    OPT("log-level", "LOG_LEVEL", CP_CFG_STRING, log_level, "info", "debug, info, warn or error."),
+};
+const size_t ctl_config_n_opts = sizeof ctl_config_opts / sizeof ctl_config_opts[0];
+
+static int check_file(const char *path, const char *flag, cp_err_t *err)
+{
+    if (path != NULL && access(path, R_OK) != 0)
+        return cp_err_set(err, CP_EINVAL, "--%s: cannot read %s", flag, path);
+    return 0;
+}
+
+int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
+{
+    memset(c, 0, sizeof *c);
+    int rc = cp_cfg_parse(ctl_config_opts, ctl_config_n_opts, c, argc, argv, err);
+    if (rc != 0)
+        return rc;
+    if (c->redis_url == NULL) {
+        c->redis_url = strdup("redis://127.0.0.1:6379");
+        if (c->redis_url == NULL)
+            return cp_err_set(err, CP_EINTERNAL, "out of memory");
+    }
+    if ((c->grpc_tls_cert == NULL) != (c->grpc_tls_key == NULL))
+        return cp_err_set(err, CP_EINVAL, "--grpc-tls-cert and --grpc-tls-key go together");
+    if (c->grpc_client_ca != NULL && c->grpc_tls_cert == NULL)
+        return cp_err_set(err, CP_EINVAL,
+                          "--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key");
+    if ((c->eab_kid == NULL) != (c->eab_hmac_key == NULL))
+        return cp_err_set(err, CP_EINVAL, "--eab-kid and --eab-hmac-key go together");
+    if (check_file(c->grpc_tls_cert, "grpc-tls-cert", err) != 0 ||
+        check_file(c->grpc_tls_key, "grpc-tls-key", err) != 0 ||
+        check_file(c->grpc_client_ca, "grpc-client-ca", err) != 0 ||
+        check_file(c->api_tokens_file, "api-tokens-file", err) != 0 ||
+        check_file(c->acme_ca_file, "acme-ca-file", err) != 0)
+        return CP_EINVAL;
+    if (c->api_tokens_file == NULL && c->api_tokens == NULL && !c->insecure_no_auth)
+        return cp_err_set(
+            err, CP_EINVAL,
+            "no API token configured: set --api-tokens-file or CERTPLANE_API_TOKENS, or "
+            "run with --insecure-no-auth on a trusted network");
+    if (c->renew_interval_ms < 1000)
+        return cp_err_set(err, CP_EINVAL, "--renew-interval: at least 1s");
+    if (c->controller_id == NULL) {
+        char host[200] = "controller";
+        gethostname(host, sizeof host - 1);
+        char id[256];
+        snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
+        c->controller_id = strdup(id);
+        if (c->controller_id == NULL)
+            return cp_err_set(err, CP_EINTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+void ctl_config_dispose(ctl_config_t *c)
+{
+    cp_cfg_dispose(ctl_config_opts, ctl_config_n_opts, c);
+}
+
+void ctl_config_help(FILE *out)
+{
+    cp_cfg_help(
+        ctl_config_opts, ctl_config_n_opts, "certplane-controller",
+        "Runs the certplane controller: the ACME client, the renewal scheduler and the gRPC and "
+        "HTTP/JSON API, with all state in Redis. Several controllers may share one Redis.",
+        out);
+}

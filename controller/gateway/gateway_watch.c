@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gateway_watch.c - Watch over HTTP: a ctl_watch_sink_t that queues NDJSON lines for the gateway
+ * loop */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "controller/gateway/gateway_internal.h"
+#include "controller/metrics/metrics.h"
+#include "shared/json.h"
+
+/*
+ * A stream is shared by the service (any thread: send, finish, closed, release) and the gateway
+ * loop (the h2o generator). Two references keep it: the service's until release(), the loop's until
+ * h2o is done with the generator; a third is held while it waits on the gateway's dirty list. `mu`
+ * guards the queue, the flags and `gw`; fields marked "loop" are only touched on the loop thread.
+ * Lock order: a stream's mu, then the gateway's dirty_mu.
+ */
+
+typedef struct line {
+    struct line *next;
+    size_t len;
+    char data[];
+} line_t;
+
+struct ctl_gateway__watch {
+    pthread_mutex_t mu;
+    int refs;
+    ctl_gateway_t *gw; /* NULL once the stream left the gateway: no wake-ups any more */
+    line_t *head, *tail;
+    size_t queued, max_queue;
+    bool closed;   /* the service must stop: sends fail with CP_ECANCELED */
+    bool finished; /* end the response after the queued lines */
+    bool dirty;    /* on the gateway's dirty list */
+    ctl_gateway__watch_t *dirty_next;
+    ctl_watch_sink_t sink;
+    /* loop */
+    h2o_generator_t gen;
+    h2o_req_t *req; /* NULL once h2o is done with the generator */
+    h2o_linklist_t link;
+    bool sending, stopping;
+    char *inflight;
+};
+
+static void unref(ctl_gateway__watch_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int left = --w->refs;
+    pthread_mutex_unlock(&w->mu);
+    if (left > 0)
+        return;
+    for (line_t *l = w->head, *n; l != NULL; l = n) {
+        n = l->next;
+        free(l);
+    }
+    free(w->inflight);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+static void drop_queue(ctl_gateway__watch_t *w)
+{
+    for (line_t *l = w->head, *n; l != NULL; l = n) {
+        n = l->next;
+        free(l);
+    }
+    w->head = w->tail = NULL;
+    w->queued = 0;
+}
+
+static void enqueue(ctl_gateway__watch_t *w, const char *text, size_t len)
+{
+    line_t *l = malloc(sizeof(*l) + len + 1);
+    if (l == NULL)
+        abort();
+    memcpy(l->data, text, len);
+    l->data[len] = '\n';
+    l->len = len + 1;
+    l->next = NULL;
+    if (w->tail != NULL)
+        w->tail->next = l;
+    else
+        w->head = l;
+    w->tail = l;
+    w->queued += l->len;
+}
+
+static void enqueue_error(ctl_gateway__watch_t *w, int code, const char *message)
+{
+    json_t *j =
+        json_pack("{s:{s:i,s:s?,s:[]}}", "error", "code", code, "message", message, "details");
+    if (j == NULL)
+        j = json_pack("{s:{s:i,s:[]}}", "error", "code", code, "details");
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (text == NULL)
+        abort();
+    enqueue(w, text, strlen(text));
+    free(text);
+}
+
+/* Puts w on the gateway's dirty list and wakes the loop. Called with w->mu held. */
+static void wake(ctl_gateway__watch_t *w)
+{
+    ctl_gateway_t *g = w->gw;
+    if (g == NULL || w->dirty)
+        return;
+    w->dirty = true;
+    w->refs++;
+    pthread_mutex_lock(&g->dirty_mu);
+    w->dirty_next = g->dirty;
+    g->dirty = w;
+    bool post = !g->wake_pending;
+    g->wake_pending = true;
+    pthread_mutex_unlock(&g->dirty_mu);
+    if (post)
+        h2o_multithread_send_message(&g->rx, &g->wake_msg);
+}
+
+/* ---- the sink (any thread) ---- */
+
+static int sink_send(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_t *err)
+{
+    ctl_gateway__watch_t *w = u;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cp_json_encode(&ev->base, 0, &text, &len, err);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    if (w->closed) {
+        rc = cp_err_set(err, CP_ECANCELED, "watch: the client is gone");
+    } else if (w->queued + len + 1 > w->max_queue) {
+        /* A slow reader is cut off rather than allowed to grow memory: what it has not read yet is
+         * dropped and it gets the reason as the last line. */
+        drop_queue(w);
+        enqueue_error(w, 8, "watcher too slow");
+        w->finished = w->closed = true;
+        wake(w);
+        rc = cp_err_set(err, CP_ETOOBIG, "watch: the client reads too slowly");
+    } else {
+        enqueue(w, text, len);
+        wake(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(text);
+    return rc;
+}
+
+static void sink_finish(void *u, int grpc_status, const char *message)
+{
+    ctl_gateway__watch_t *w = u;
+    pthread_mutex_lock(&w->mu);
+    if (!w->finished && w->gw != NULL) {
+        if (grpc_status != 0)
+            enqueue_error(w, grpc_status, message);
+        w->finished = w->closed = true;
+        wake(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static bool sink_closed(void *u)
+{
+    ctl_gateway__watch_t *w = u;
+    pthread_mutex_lock(&w->mu);
+    bool c = w->closed;
+    pthread_mutex_unlock(&w->mu);
+    return c;
+}
+
+static void sink_release(void *u)
+{
+    unref(u);
+}
+
+/* ---- the loop side ---- */
+
+/* Takes w out of the gateway: the service sees it closed and nothing wakes the loop for it any
+ * more. */
+static void leave_gateway(ctl_gateway__watch_t *w)
+{
+    if (!h2o_linklist_is_linked(&w->link))
+        return;
+    ctl_gateway_t *g = w->gw;
+    h2o_linklist_unlink(&w->link);
+    atomic_fetch_sub(&g->watchers, 1);
+    ctl_metrics_watch_streams("http", -1);
+    pthread_mutex_lock(&w->mu);
+    w->gw = NULL;
+    w->closed = true;
+    drop_queue(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Ends the response (nothing is in flight) and drops the loop's reference. */
+static void end_stream(ctl_gateway__watch_t *w, h2o_send_state_t state)
+{
+    h2o_req_t *req = w->req;
+    w->req = NULL;
+    leave_gateway(w);
+    h2o_send(req, NULL, 0, state);
+    unref(w);
+}
+
+static void flush(ctl_gateway__watch_t *w)
+{
+    if (w->req == NULL || w->sending)
+        return;
+    if (w->stopping) {
+        end_stream(w, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    line_t *lines = w->head;
+    size_t total = w->queued;
+    bool fin = w->finished;
+    w->head = w->tail = NULL;
+    w->queued = 0;
+    pthread_mutex_unlock(&w->mu);
+    if (lines == NULL) {
+        if (fin)
+            end_stream(w, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    /* One malloc'd buffer per write, freed when h2o calls proceed: the request's pool would grow
+     * for as long as the stream lives. */
+    char *buf = malloc(total), *p = buf;
+    if (buf == NULL)
+        abort();
+    for (line_t *l = lines, *n; l != NULL; l = n) {
+        n = l->next;
+        memcpy(p, l->data, l->len);
+        p += l->len;
+        free(l);
+    }
+    w->inflight = buf;
+    w->sending = true;
+    h2o_iovec_t iov = h2o_iovec_init(buf, total);
+    h2o_send(w->req, &iov, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    ctl_gateway__watch_t *w = H2O_STRUCT_FROM_MEMBER(ctl_gateway__watch_t, gen, gen);
+    (void)req;
+    free(w->inflight);
+    w->inflight = NULL;
+    w->sending = false;
+    flush(w);
+}
+
+/* h2o disposes the request while the response is in progress: the client has gone. */
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    ctl_gateway__watch_t *w = H2O_STRUCT_FROM_MEMBER(ctl_gateway__watch_t, gen, gen);
+    (void)req;
+    free(w->inflight);
+    w->inflight = NULL;
+    w->req = NULL;
+    leave_gateway(w);
+    unref(w);
+}
+
+void ctl_gateway__watch_on_wake(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    ctl_gateway_t *g = H2O_STRUCT_FROM_MEMBER(ctl_gateway_t, rx, rx);
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next); /* only g->wake_msg is ever sent */
+    pthread_mutex_lock(&g->dirty_mu);
+    ctl_gateway__watch_t *list = g->dirty;
+    g->dirty = NULL;
+    g->wake_pending = false;
+    pthread_mutex_unlock(&g->dirty_mu);
+    while (list != NULL) {
+        ctl_gateway__watch_t *w = list;
+        list = w->dirty_next;
+        pthread_mutex_lock(&w->mu);
+        w->dirty = false;
+        pthread_mutex_unlock(&w->mu);
+        flush(w);
+        unref(w);
+    }
+}
+
+/* Whether the peer closed its side: a read would return EOF or an error. */
+static bool peer_gone(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    char c;
+    if (sock == NULL)
+        return false;
+    ssize_t n = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+void ctl_gateway__watch_on_check(h2o_timeout_entry_t *entry)
+{
+    ctl_gateway_t *g = H2O_STRUCT_FROM_MEMBER(ctl_gateway_t, check_entry, entry);
+    /* h2o does not read from an HTTP/1 connection while it answers, so a client that leaves an idle
+     * stream is only noticed by looking. */
+    h2o_linklist_t *node = g->watches.next;
+    while (node != &g->watches) {
+        ctl_gateway__watch_t *w = H2O_STRUCT_FROM_MEMBER(ctl_gateway__watch_t, link, node);
+        node = node->next;
+        if (!w->sending && w->req != NULL && peer_gone(w->req))
+            end_stream(w, H2O_SEND_STATE_ERROR);
+    }
+    h2o_timeout_link(g->loop, &g->check_timeout, &g->check_entry);
+}
+
+void ctl_gateway__watch_stop_all(ctl_gateway_t *g)
+{
+    while (!h2o_linklist_is_empty(&g->watches)) {
+        ctl_gateway__watch_t *w =
+            H2O_STRUCT_FROM_MEMBER(ctl_gateway__watch_t, link, g->watches.next);
+        if (w->sending) {
+            w->stopping = true; /* ended by on_proceed or on_stop */
+            leave_gateway(w);
+        } else {
+            end_stream(w, H2O_SEND_STATE_ERROR);
+        }
+    }
+}
+
+static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g, h2o_req_t *req)
+{
+    ctl_gateway__watch_t *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        abort();
+    pthread_mutex_init(&w->mu, NULL);
+    w->refs = 2; /* the service's and the loop's */
+    w->gw = g;
+    w->max_queue = g->opts.max_watch_queue;
+    w->req = req;
+    w->gen.proceed = on_proceed;
+    w->gen.stop = on_stop;
+    w->sink = (ctl_watch_sink_t){.u = w,
+                                 .send = sink_send,
+                                 .finish = sink_finish,
+                                 .closed = sink_closed,
+                                 .release = sink_release};
+    return w;
+}
+
+void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_t *route)
+{
+    ProtobufCMessage *in = NULL;
+    ctl_caller_t caller;
+    cp_err_t err = {0};
+    int http_status = 0;
+    ctl_thread_t *t = ctl_gateway__thread(g);
+    int rc = ctl_gateway__caller(g, req, &caller, &err);
+    if (rc == 0)
+        rc = ctl_gateway__decode(g, req, route, &certplane__v1__watch_request__descriptor, NULL, 0,
+                                 &in, &http_status, &err);
+    else
+        http_status = 0;
+    ctl_gateway__watch_t *w = NULL;
+    if (rc == 0 && t == NULL)
+        rc = cp_err_set(&err, CP_EUNAVAIL, "storage unavailable");
+    if (rc == 0) {
+        http_status = 0;
+        w = watch_new(g, req);
+        /* Linked before the service may send (it can, from inside this call) so wake-ups find it.
+         */
+        h2o_linklist_insert(&g->watches, &w->link);
+        atomic_fetch_add(&g->watchers, 1);
+        ctl_metrics_watch_streams("http", 1);
+        rc = ctl_service_watch(g->svc, t, &caller, (Certplane__V1__WatchRequest *)in, &w->sink,
+                               &err);
+    }
+    if (in != NULL)
+        protobuf_c_message_free_unpacked(in, NULL);
+    ctl_metrics_request("http", "Watch", cp_err_grpc_status(rc));
+    if (rc != 0) {
+        if (w != NULL) { /* the service never touched the sink */
+            w->req = NULL;
+            leave_gateway(w);
+            unref(w);
+            unref(w);
+        }
+        ctl_gateway__send_error(req, http_status, cp_err_grpc_status(rc),
+                                err.msg[0] ? err.msg : cp_strerror(rc));
+        return;
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/x-ndjson"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    h2o_start_response(req, &w->gen);
+    /* Headers go out now, so a client sees 200 before the first event. */
+    w->sending = true;
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+}

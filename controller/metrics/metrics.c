@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* metrics.c - the metrics registry (fixed label sets, atomics) and its Prometheus text rendering */
+#include "controller/metrics/metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/metrics/metrics_internal.h"
+
+/* The label values are fixed here so that a client sending odd method names cannot grow the
+ * registry. */
+static const char *const k_transports[] = {"grpc", "http", "other"};
+#define N_TRANSPORTS (sizeof(k_transports) / sizeof(k_transports[0]))
+
+static const char *const k_methods[] = {"CreateCertificate",
+                                        "GetCertificate",
+                                        "ListCertificates",
+                                        "DeleteCertificate",
+                                        "RenewCertificate",
+                                        "RevokeCertificate",
+                                        "ImportCertificate",
+                                        "Watch",
+                                        "ReportEdgeStatus",
+                                        "ListEdges",
+                                        "Check",
+                                        "other"};
+#define N_METHODS (sizeof(k_methods) / sizeof(k_methods[0]))
+
+#define N_CODES 17
+static const char *const k_codes[N_CODES] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+/* Upper bounds of the ACME latency buckets in seconds; +Inf is implicit. */
+static const double k_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+#define N_BUCKETS (sizeof(k_buckets) / sizeof(k_buckets[0]))
+
+static const char *const k_states[CTL_METRICS_N_STATES] = {
+    "STATE_UNSPECIFIED", "PENDING", "ISSUING", "VALID", "RENEWING", "FAILED", "REVOKED"};
+
+static atomic_ulong g_requests[N_TRANSPORTS][N_METHODS][N_CODES];
+static atomic_ulong g_acme_buckets[N_BUCKETS + 1]; /* not cumulative; the last is +Inf */
+static atomic_ulong g_acme_count;
+static _Atomic uint64_t g_acme_sum_bits; /* a double, updated with compare-and-swap */
+static atomic_ulong g_issuances[2][2];   /* [renewal][ok] */
+static atomic_long g_watch_streams[N_TRANSPORTS];
+
+static size_t index_of(const char *const *table, size_t n, const char *v)
+{
+    for (size_t i = 0; v != NULL && i + 1 < n; i++)
+        if (strcmp(table[i], v) == 0)
+            return i;
+    return n - 1; /* "other" */
+}
+
+void ctl_metrics_request(const char *transport, const char *method, int grpc_code)
+{
+    if (method != NULL && strrchr(method, '/') != NULL)
+        method = strrchr(method, '/') + 1;
+    size_t ti = index_of(k_transports, N_TRANSPORTS, transport);
+    size_t mi = index_of(k_methods, N_METHODS, method);
+    int ci = (grpc_code >= 0 && grpc_code < N_CODES) ? grpc_code : 2;
+    atomic_fetch_add_explicit(&g_requests[ti][mi][ci], 1, memory_order_relaxed);
+}
+
+void ctl_metrics_acme_latency(double seconds)
+{
+    if (!(seconds > 0)) /* also catches NaN */
+        seconds = 0;
+    size_t b = 0;
+    while (b < N_BUCKETS && seconds > k_buckets[b])
+        b++;
+    atomic_fetch_add_explicit(&g_acme_buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_acme_count, 1, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&g_acme_sum_bits, memory_order_relaxed), nv;
+    do {
+        double d;
+        memcpy(&d, &old, sizeof(d));
+        d += seconds;
+        memcpy(&nv, &d, sizeof(nv));
+    } while (!atomic_compare_exchange_weak_explicit(&g_acme_sum_bits, &old, nv,
+                                                    memory_order_relaxed, memory_order_relaxed));
+}
+
+void ctl_metrics_issuance(bool renewal, bool ok)
+{
+    atomic_fetch_add_explicit(&g_issuances[renewal ? 1 : 0][ok ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void ctl_metrics_watch_streams(const char *transport, int delta)
+{
+    size_t ti = index_of(k_transports, N_TRANSPORTS, transport);
+    atomic_fetch_add_explicit(&g_watch_streams[ti], delta, memory_order_relaxed);
+}
+
+void ctl_metrics_reset(void)
+{
+    for (size_t t = 0; t < N_TRANSPORTS; t++) {
+        for (size_t m = 0; m < N_METHODS; m++)
+            for (size_t c = 0; c < N_CODES; c++)
+                atomic_store(&g_requests[t][m][c], 0);
+        atomic_store(&g_watch_streams[t], 0);
+    }
+    for (size_t b = 0; b <= N_BUCKETS; b++)
+        atomic_store(&g_acme_buckets[b], 0);
+    atomic_store(&g_acme_count, 0);
+    atomic_store(&g_acme_sum_bits, 0);
+    for (int r = 0; r < 2; r++)
+        for (int o = 0; o < 2; o++)
+            atomic_store(&g_issuances[r][o], 0);
+}
+
+/* ---- text buffer ---- */
+
+void ctl_metrics__printf(ctl_metrics__buf_t *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->p != NULL ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            abort();
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = (b->cap + (size_t)n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (b->p == NULL) {
+            fprintf(stderr, "certplane: out of memory\n");
+            abort();
+        }
+    }
+}
+
+void ctl_metrics__escape(ctl_metrics__buf_t *b, const char *v)
+{
+    for (const char *s = v; *s != '\0'; s++) {
+        if (*s == '\\')
+            ctl_metrics__printf(b, "\\\\");
+        else if (*s == '"')
+            ctl_metrics__printf(b, "\\\"");
+        else if (*s == '\n')
+            ctl_metrics__printf(b, "\\n");
+        else
+            ctl_metrics__printf(b, "%c", *s);
+    }
+}
+
+static void header(ctl_metrics__buf_t *b, const char *name, const char *type, const char *help)
+{
+    ctl_metrics__printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* ---- rendering ---- */
+
+static void render_requests(ctl_metrics__buf_t *b)
+{
+    header(b, "certplane_requests_total", "counter",
+           "RPCs answered, by transport, method and gRPC status code.");
+    for (size_t t = 0; t < N_TRANSPORTS; t++)
+        for (size_t m = 0; m < N_METHODS; m++)
+            for (size_t c = 0; c < N_CODES; c++) {
+                unsigned long v = atomic_load_explicit(&g_requests[t][m][c], memory_order_relaxed);
+                if (v != 0) /* series appear when first used, as usual for labelled counters */
+                    ctl_metrics__printf(b,
+                                        "certplane_requests_total{transport=\"%s\",method=\"%s\","
+                                        "code=\"%s\"} %lu\n",
+                                        k_transports[t], k_methods[m], k_codes[c], v);
+            }
+}
+
+static void render_acme(ctl_metrics__buf_t *b)
+{
+    header(b, "certplane_acme_request_duration_seconds", "histogram",
+           "Duration of ACME HTTP requests to the CA.");
+    unsigned long cum = 0;
+    for (size_t i = 0; i <= N_BUCKETS; i++) {
+        cum += atomic_load_explicit(&g_acme_buckets[i], memory_order_relaxed);
+        if (i < N_BUCKETS)
+            ctl_metrics__printf(b,
+                                "certplane_acme_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                                k_buckets[i], cum);
+        else
+            ctl_metrics__printf(
+                b, "certplane_acme_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+    }
+    uint64_t bits = atomic_load_explicit(&g_acme_sum_bits, memory_order_relaxed);
+    double sum;
+    memcpy(&sum, &bits, sizeof(sum));
+    ctl_metrics__printf(b, "certplane_acme_request_duration_seconds_sum %.9g\n", sum);
+    /* The count is the +Inf bucket, so the histogram is self-consistent even during updates. */
+    ctl_metrics__printf(b, "certplane_acme_request_duration_seconds_count %lu\n", cum);
+}
+
+static void render_issuances(ctl_metrics__buf_t *b)
+{
+    header(b, "certplane_issuances_total", "counter",
+           "Finished certificate issuances and renewals, by outcome.");
+    for (int r = 0; r < 2; r++)
+        for (int o = 1; o >= 0; o--)
+            ctl_metrics__printf(b, "certplane_issuances_total{kind=\"%s\",result=\"%s\"} %lu\n",
+                                r ? "renew" : "issue", o ? "success" : "failure",
+                                atomic_load_explicit(&g_issuances[r][o], memory_order_relaxed));
+    header(b, "certplane_watch_streams", "gauge", "Open Watch streams, by transport.");
+    for (size_t t = 0; t + 1 < N_TRANSPORTS; t++)
+        ctl_metrics__printf(b, "certplane_watch_streams{transport=\"%s\"} %ld\n", k_transports[t],
+                            atomic_load_explicit(&g_watch_streams[t], memory_order_relaxed));
+}
+
+static void render_scrape(ctl_metrics__buf_t *b, const ctl_metrics_certs_t *s)
+{
+    header(b, "certplane_certificates_scrape_success", "gauge",
+           "1 when the certificate store could be listed for this scrape.");
+    ctl_metrics__printf(b, "certplane_certificates_scrape_success %d\n", s->ok ? 1 : 0);
+    if (!s->ok)
+        return;
+    header(b, "certplane_certificates", "gauge", "Managed certificates, by state.");
+    for (size_t i = 1; i < CTL_METRICS_N_STATES; i++)
+        ctl_metrics__printf(b, "certplane_certificates{state=\"%s\"} %llu\n", k_states[i],
+                            (unsigned long long)s->by_state[i]);
+    header(b, "certplane_certificate_expiry_seconds", "gauge",
+           "Seconds until the current certificate expires (negative once expired).");
+    for (size_t i = 0; i < s->n_expiry; i++) {
+        ctl_metrics__printf(b, "certplane_certificate_expiry_seconds{name=\"");
+        ctl_metrics__escape(b, s->expiry[i].name);
+        ctl_metrics__printf(b, "\"} %.0f\n", floor(s->expiry[i].seconds));
+    }
+}
+
+char *ctl_metrics_render_text(const ctl_metrics_certs_t *scrape, size_t *len)
+{
+    ctl_metrics__buf_t b = {0};
+    ctl_metrics__printf(&b, "# HELP certplane_build_info Build of this controller.\n"
+                            "# TYPE certplane_build_info gauge\n");
+#ifdef CERTPLANE_VERSION
+    ctl_metrics__printf(&b, "certplane_build_info{version=\"%s\"} 1\n", CERTPLANE_VERSION);
+#endif
+    render_requests(&b);
+    render_acme(&b);
+    render_issuances(&b);
+    if (scrape != NULL)
+        render_scrape(&b, scrape);
+    *len = b.len;
+    return b.p;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service_certs.c - CreateCertificate, GetCertificate, DeleteCertificate, RenewCertificate */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/acme/acme.h"
+#include "controller/service/service_internal.h"
+#include "controller/service/validate.h"
+#include "shared/mem.h"
+
+static bool empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
+
+/* Output-only fields of a Certificate: a client that sends one has misunderstood the API. */
+static int check_output_only(const Certplane__V1__Certificate *c, cp_err_t *err)
+{
+    const struct {
+        const char *field;
+        bool set;
+    } f[] = {
+        {"state", c->state != 0},
+        {"not_before", c->not_before != NULL},
+        {"not_after", c->not_after != NULL},
+        {"renew_after", c->renew_after != NULL},
+        {"serial", !empty(c->serial)},
+        {"issuer", !empty(c->issuer)},
+        {"fullchain_pem", !empty(c->fullchain_pem)},
+        {"private_key_pem", !empty(c->private_key_pem)},
+        {"last_error", !empty(c->last_error)},
+        {"failure_count", c->failure_count != 0},
+        {"revision", c->revision != 0},
+        {"create_time", c->create_time != NULL},
+        {"update_time", c->update_time != NULL},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].set)
+            return cp_err_set(err, CP_EINVAL, "certificate.%s: output only", f[i].field);
+    return 0;
+}
+
+/* A free-text field: at most max bytes, no control characters (it ends up in logs and ACME
+ * requests). */
+static int check_text(const char *field, const char *s, size_t max, bool ascii, cp_err_t *err)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return cp_err_set(err, CP_EINVAL, "%s: longer than %zu bytes", field, max);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || (ascii && (ch > 0x7e || ch == ' ')))
+            return cp_err_set(err, CP_EINVAL, "%s: invalid character at byte %zu", field, i);
+    }
+    return 0;
+}
+
+static int check_provider(const char *provider, cp_err_t *err)
+{
+    int rc = check_text("certificate.provider", provider, 512, true, err);
+    if (rc == 0 && provider[0] != '\0' && ctl_acme_directory_url(provider) == NULL)
+        rc = cp_err_set(
+            err, CP_EINVAL,
+            "certificate.provider: unknown provider \"%s\" (letsencrypt, "
+            "letsencrypt-staging, zerossl, buypass, google or an https:// directory URL)",
+            provider);
+    return rc;
+}
+
+/* Names in their normal form: lower case without a trailing dot, IP addresses canonical. Also says
+ * whether there is a wildcard. */
+static int normalize_names(Certplane__V1__Certificate *c, bool *wildcard, cp_err_t *err)
+{
+    char buf[CTL_VALIDATE_NAME_BUF];
+    int rc = ctl_validate_names((const char *const *)c->domains, c->n_domains,
+                                (const char *const *)c->ip_addresses, c->n_ip_addresses,
+                                CTL_VALIDATE_ALLOW_WILDCARD, err);
+    if (rc != 0) {
+        /* The validator names "domains[2]"; the request's path is "certificate.domains[2]". */
+        char msg[CP_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err != NULL ? err->msg : "");
+        return cp_err_set(err, rc, "certificate.%s", msg);
+    }
+    *wildcard = false;
+    for (size_t i = 0; i < c->n_domains; i++) {
+        rc = ctl_validate_domain_normalize(c->domains[i], CTL_VALIDATE_ALLOW_WILDCARD, buf,
+                                           sizeof buf, err);
+        if (rc != 0)
+            return cp_err_prefix(err, "certificate.domains[%zu]", i), rc;
+        ctl_service__set_string(&c->domains[i], buf);
+        *wildcard = *wildcard || strncmp(buf, "*.", 2) == 0;
+    }
+    for (size_t i = 0; i < c->n_ip_addresses; i++) {
+        rc = ctl_validate_ip(c->ip_addresses[i], buf, sizeof buf, err);
+        if (rc != 0)
+            return cp_err_prefix(err, "certificate.ip_addresses[%zu]", i), rc;
+        ctl_service__set_string(&c->ip_addresses[i], buf);
+    }
+    return 0;
+}
+
+static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_err_t *err)
+{
+    bool wildcard = false;
+    int rc = ctl_service__check_name("certificate.name", c->name, err);
+    if (rc == 0)
+        rc = check_output_only(c, err);
+    if (rc == 0)
+        rc = normalize_names(c, &wildcard, err);
+    if (rc != 0)
+        return rc;
+    if (empty(c->email) && !empty(svc->cfg->acme_email))
+        ctl_service__set_string(&c->email, svc->cfg->acme_email);
+    if (empty(c->email))
+        return cp_err_set(err, CP_EINVAL, "certificate.email: required (no --acme-email default)");
+    if ((rc = ctl_validate_email(c->email, err)) != 0)
+        return cp_err_prefix(err, "certificate.email"), rc;
+    if ((rc = check_provider(c->provider, err)) != 0 ||
+        (rc = check_text("certificate.profile", c->profile, 64, true, err)) != 0 ||
+        (rc = check_text("certificate.preferred_chain", c->preferred_chain, 256, false, err)) != 0)
+        return rc;
+    if ((int)c->key_type < 0 || c->key_type > CERTPLANE__V1__KEY_TYPE__EC_P384)
+        return cp_err_set(err, CP_EINVAL, "certificate.key_type: unknown value %d",
+                          (int)c->key_type);
+    if ((int)c->challenge_type < 0 || c->challenge_type > CERTPLANE__V1__CHALLENGE_TYPE__DNS_01)
+        return cp_err_set(err, CP_EINVAL, "certificate.challenge_type: unknown value %d",
+                          (int)c->challenge_type);
+    if (wildcard && c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__HTTP_01)
+        return cp_err_set(err, CP_EINVAL,
+                          "certificate.challenge_type: wildcard names need DNS_01, not HTTP_01");
+    bool dns = wildcard || c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01;
+    if (dns && empty(svc->cfg->dns_exec))
+        return cp_err_set(err, CP_ESTATE,
+                          "certificate.challenge_type: %s needs DNS-01, and this controller has no "
+                          "DNS provider (--dns-exec)",
+                          wildcard ? "a wildcard name" : "DNS_01");
+    return 0;
+}
+
+int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__CreateCertificateRequest *r = (const void *)req;
+    (void)caller;
+    if (r->certificate == NULL)
+        return cp_err_set(err, CP_EINVAL, "certificate: required");
+    Certplane__V1__Certificate *c = ctl_service__cert_dup(r->certificate);
+    int rc = check_create(svc, c, err);
+    if (rc != 0)
+        goto out;
+    int64_t now = ctl_service__now_ms();
+    c->state = CERTPLANE__V1__STATE__PENDING;
+    c->create_time = ctl_service__timestamp(now);
+    c->update_time = ctl_service__timestamp(now);
+    /* One script: the record, its index entries, the UPSERT event and the issue job, or nothing.
+     * The schedule entry is a lease: should the job ever be lost, the scheduler queues the work
+     * again once --job-timeout has passed without a commit. */
+    double lease = (double)(now + svc->cfg->job_timeout_ms) / 1000.0;
+    rc = ctl_service__cert_store(t, c, CTL_STORE_CREATE, 0, lease, "issue", err);
+out:
+    if (rc != 0)
+        protobuf_c_message_free_unpacked(&c->base, NULL);
+    else
+        *resp = &c->base;
+    return rc;
+}
+
+int ctl_service__get(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                     const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__GetCertificateRequest *r = (const void *)req;
+    Certplane__V1__Certificate *c = NULL;
+    int rc = ctl_service__check_name("name", r->name, err);
+    if (rc != 0)
+        return rc;
+    if (r->include_private_key && (caller->scopes & CTL_SCOPE_ADMIN) != CTL_SCOPE_ADMIN)
+        return cp_err_set(err, CP_EPERM,
+                          "permission denied: include_private_key needs the admin scope");
+    /* The cache holds no private keys: a read that wants the key always goes to Redis. */
+    if (!r->include_private_key && ctl_certcache_get(svc->cache, r->name, &c)) {
+        *resp = &c->base;
+        return 0;
+    }
+    uint64_t gen = ctl_certcache_gen(svc->cache);
+    rc = ctl_service__cert_load(t, r->name, &c, err);
+    if (rc != 0)
+        return rc;
+    ctl_certcache_fill(svc->cache, c, gen);
+    if (!r->include_private_key)
+        ctl_service__strip_key(c);
+    *resp = &c->base;
+    return 0;
+}
+
+int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__DeleteCertificateRequest *r = (const void *)req;
+    (void)caller;
+    int rc = ctl_service__check_name("name", r->name, err);
+    if (rc != 0)
+        return rc;
+    /* Record, index entries and the DELETE event go in one script. */
+    rc = ctl_store_cert_delete(t->store, r->name, 0, NULL, err);
+    ctl_certcache_invalidate(svc->cache, r->name); /* read-your-writes, as in cert_store */
+    if (rc == CP_ENOTFOUND)
+        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", r->name);
+    if (rc != 0)
+        return ctl_service__store_fail(rc, err);
+    Certplane__V1__DeleteCertificateResponse *out = cp_xcalloc(1, sizeof *out);
+    certplane__v1__delete_certificate_response__init(out);
+    *resp = &out->base;
+    return 0;
+}
+
+/* One attempt of RenewCertificate on the certificate as just read. */
+static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, cp_err_t *err)
+{
+    if (c->state == CERTPLANE__V1__STATE__REVOKED)
+        return cp_err_set(err, CP_ESTATE,
+                          "certificate \"%s\" is revoked: delete and create it again instead",
+                          c->name);
+    bool issued = !empty(c->fullchain_pem);
+    if (issued)
+        c->state = CERTPLANE__V1__STATE__RENEWING;
+    else if (c->state != CERTPLANE__V1__STATE__ISSUING)
+        c->state = CERTPLANE__V1__STATE__PENDING; /* never issued: queued for its first issuance */
+    free(c->update_time);
+    c->update_time = ctl_service__timestamp(ctl_service__now_ms());
+    /* The scheduler's entry stays as it is: the job is queued now, and a failure reschedules. */
+    double renew_at = c->renew_after != NULL ? (double)c->renew_after->seconds : -1;
+    return ctl_service__cert_store(t, c, CTL_STORE_MATCH, c->revision, renew_at, "renew", err);
+}
+
+int ctl_service__renew(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                       const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__RenewCertificateRequest *r = (const void *)req;
+    Certplane__V1__Certificate *c = NULL;
+    (void)svc;
+    (void)caller;
+    int rc = ctl_service__check_name("name", r->name, err);
+    for (int i = 0; rc == 0 && i < CTL_SERVICE__RETRIES; i++) {
+        rc = ctl_service__cert_load(t, r->name, &c, err);
+        if (rc == 0)
+            rc = renew_once(t, c, err);
+        if (rc != CP_ECONFLICT)
+            break;
+        /* A worker or another request changed it meanwhile: read it again. */
+        protobuf_c_message_free_unpacked(&c->base, NULL);
+        c = NULL;
+        rc = i + 1 < CTL_SERVICE__RETRIES ? 0 : CP_ECONFLICT;
+    }
+    if (rc == CP_ECONFLICT)
+        cp_err_set(err, CP_ECONFLICT, "certificate \"%s\" keeps changing; retry", r->name);
+    if (rc != 0) {
+        protobuf_c_message_free_unpacked(c != NULL ? &c->base : NULL, NULL);
+        return rc;
+    }
+    ctl_service__strip_key(c);
+    *resp = &c->base;
+    return 0;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service_list.c - ListCertificates: pages by name over the `certs` index, opaque page tokens */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/service/service_internal.h"
+#include "controller/service/validate.h"
+#include "controller/store/certrec.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+/* Names examined per call at most: a state filter that matches little ends a page early (with a
+ * token) rather than reading every record in one request. */
+#define EXAMINE_MAX 5000
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* The page token is the last name of the page in base64url without padding: opaque to clients, and
+ * the next page starts strictly after it, so names created or deleted meanwhile never shift a page.
+ */
+static char *token_encode(const char *name)
+{
+    size_t n = strlen(name);
+    char *out = cp_xcalloc(n / 3 * 4 + 5, 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)name[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)name[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)name[i + 2];
+        out[o++] = B64URL[(v >> 18) & 63];
+        out[o++] = B64URL[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = B64URL[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = B64URL[v & 63];
+    }
+    return out;
+}
+
+static int token_decode(const char *tok, char *out, size_t size, cp_err_t *err)
+{
+    size_t n = strlen(tok), o = 0;
+    unsigned acc = 0, bits = 0;
+    if (n == 0 || n % 4 == 1 || n > (size - 1) / 3 * 4 + 3)
+        goto bad;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = tok[i] != '\0' ? strchr(B64URL, tok[i]) : NULL;
+        if (p == NULL)
+            goto bad;
+        acc = (acc << 6) | (unsigned)(p - B64URL);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    /* Leftover bits must be zero (one spelling per token), and the text a certificate name. */
+    if ((acc & ((1u << bits) - 1)) != 0 || ctl_validate_cert_name(out, NULL) != 0)
+        goto bad;
+    return 0;
+bad:
+    return cp_err_set(err, CP_EINVAL, "invalid page_token");
+}
+
+static int check_list(const Certplane__V1__ListCertificatesRequest *r, char *after, size_t size,
+                      size_t *page, cp_err_t *err)
+{
+    if (r->page_size < 0 || r->page_size > PAGE_MAX)
+        return cp_err_set(err, CP_EINVAL, "page_size: must be 0-%d (0 means %d)", PAGE_MAX,
+                          PAGE_DEFAULT);
+    if ((int)r->state < 0 || r->state > CERTPLANE__V1__STATE__REVOKED)
+        return cp_err_set(err, CP_EINVAL, "state: unknown value %d", (int)r->state);
+    *page = r->page_size == 0 ? PAGE_DEFAULT : (size_t)r->page_size;
+    after[0] = '\0';
+    if (r->page_token != NULL && r->page_token[0] != '\0')
+        return token_decode(r->page_token, after, size, err);
+    return 0;
+}
+
+/* Adds the records that match to out, up to page; *more is set when a further match exists. */
+static void take(Certplane__V1__ListCertificatesResponse *out, char **names, char **jsons, size_t n,
+                 Certplane__V1__State state, size_t page, char *last, size_t last_size, bool *more)
+{
+    for (size_t i = 0; i < n && !*more; i++) {
+        Certplane__V1__Certificate *c = NULL;
+        cp_err_t derr = {0};
+        if (jsons[i] == NULL) /* deleted between the index read and the MGET */
+            goto next;
+        if (ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &c, &derr) != 0) {
+            CP_LOG(CP_LOG_WARN, "service", "listing skips an unreadable record: %s", derr.msg);
+            goto next;
+        }
+        if (state != 0 && c->state != state) {
+            protobuf_c_message_free_unpacked(&c->base, NULL);
+            goto next;
+        }
+        if (out->n_certificates == page) {
+            *more = true; /* the page is full and another one matches: stop before it */
+            protobuf_c_message_free_unpacked(&c->base, NULL);
+            return;
+        }
+        ctl_service__strip_key(c);
+        out->certificates[out->n_certificates++] = c;
+    next:
+        snprintf(last, last_size, "%s", names[i]);
+    }
+}
+
+int ctl_service__list(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                      const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__ListCertificatesRequest *r = (const void *)req;
+    char after[CTL_VALIDATE_CERT_NAME_MAX + 2];
+    size_t page = 0, examined = 0;
+    bool more = false, exhausted = false;
+    (void)svc;
+    (void)caller;
+    int rc = check_list(r, after, sizeof after, &page, err);
+    if (rc != 0)
+        return rc;
+    Certplane__V1__ListCertificatesResponse *out = cp_xcalloc(1, sizeof *out);
+    certplane__v1__list_certificates_response__init(out);
+    out->certificates = cp_xcalloc(page, sizeof *out->certificates);
+    *resp = &out->base; /* freed by ctl_service_invoke() on failure */
+    while (!more && !exhausted && examined < EXAMINE_MAX) {
+        char **names = NULL;
+        size_t n = 0, want = page + 1;
+        rc = ctl_store_cert_list(t->store, after, want, &names, &n, err);
+        if (rc != 0)
+            return ctl_service__store_fail(rc, err);
+        char **jsons = cp_xcalloc(n, sizeof *jsons);
+        rc = n > 0 ? ctl_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
+        if (rc == 0)
+            take(out, names, jsons, n, r->state, page, after, sizeof after, &more);
+        for (size_t i = 0; i < n; i++)
+            free(jsons[i]);
+        free(jsons);
+        ctl_store_strv_free(names, n);
+        if (rc != 0)
+            return ctl_service__store_fail(rc, err);
+        exhausted = n < want;
+        examined += n;
+    }
+    /* A page ends with a token unless the index is exhausted; the token is the last name looked at
+     * (with a filter, past the last one returned: those in between did not match). */
+    if (more && out->n_certificates > 0)
+        snprintf(after, sizeof after, "%s", out->certificates[out->n_certificates - 1]->name);
+    if (!exhausted || more)
+        out->next_page_token = token_encode(after);
+    return 0;
+}

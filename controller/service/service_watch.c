@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service_watch.c - Watch: a replay or a snapshot on the caller's thread, then the relay's live
+ * events */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/service/service_internal.h"
+#include "controller/store/certrec.h"
+#include "controller/store/store_edges.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+
+#define BATCH 1000
+
+/* Where a watch stands while it is being started on the caller's thread. */
+typedef struct start {
+    ctl_thread_t *t;
+    const ctl_watch_sink_t *sink;
+    bool with_keys;
+    bool sent; /* once anything was sent, failures end the stream instead of returning an error */
+    int64_t pos;
+} start_t;
+
+static int send_one(start_t *st, Certplane__V1__CertificateEvent *ev, cp_err_t *err)
+{
+    int rc = ctl_relay_event_send(st->sink, ev, st->with_keys, err);
+    if (rc == 0)
+        st->sent = true;
+    return rc;
+}
+
+/* Sends the events after st->pos up to `upto`, which the stream holds (checked by the caller).
+ * Returns CP_ESTATE when the stream was trimmed past st->pos meanwhile. */
+static int replay(start_t *st, int64_t upto, cp_err_t *err)
+{
+    while (st->pos < upto) {
+        ctl_store_event_t *ev = NULL;
+        size_t n = 0;
+        int rc = ctl_store_events_read(st->t->store, st->pos, BATCH, 0, &ev, &n, err);
+        if (rc != 0)
+            return ctl_service__store_fail(rc, err);
+        if (n == 0 || ev[0].revision > st->pos + 1) {
+            ctl_store_events_free(ev, n);
+            return cp_err_set(err, CP_ESTATE, "event history no longer holds revision %lld",
+                              (long long)(st->pos + 1));
+        }
+        for (size_t i = 0; rc == 0 && i < n && ev[i].revision <= upto; i++) {
+            Certplane__V1__CertificateEvent *pe = NULL;
+            rc = ctl_relay_event_build(st->t->store, &ev[i], &pe, err);
+            if (rc == 0 && pe != NULL)
+                rc = send_one(st, pe, err);
+            if (rc == 0)
+                st->pos = ev[i].revision;
+            protobuf_c_message_free_unpacked(pe != NULL ? &pe->base : NULL, NULL);
+        }
+        ctl_store_events_free(ev, n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int send_cert(start_t *st, const char *name, const char *json, cp_err_t *err)
+{
+    Certplane__V1__Certificate *c = NULL;
+    cp_err_t derr = {0};
+    if (json == NULL) /* deleted since it was listed: its DELETE event follows the snapshot */
+        return 0;
+    if (ctl_certrec_decode(name, json, strlen(json), &c, &derr) != 0) {
+        CP_LOG(CP_LOG_WARN, "watch", "snapshot skips an unreadable record: %s", derr.msg);
+        return 0;
+    }
+    Certplane__V1__CertificateEvent ev = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+    ev.type = CERTPLANE__V1__EVENT_TYPE__UPSERT;
+    ev.revision = c->revision;
+    ev.name = c->name;
+    ev.certificate = c;
+    int rc = send_one(st, &ev, err);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    return rc;
+}
+
+static int snapshot_certs(start_t *st, cp_err_t *err)
+{
+    char after[128] = "";
+    size_t n = BATCH;
+    int rc = 0;
+    while (rc == 0 && n == BATCH) {
+        char **names = NULL;
+        rc = ctl_store_cert_list(st->t->store, after, BATCH, &names, &n, err);
+        if (rc != 0)
+            return ctl_service__store_fail(rc, err);
+        char **jsons = cp_xcalloc(n, sizeof *jsons);
+        if (n > 0)
+            rc = ctl_service__store_fail(
+                ctl_store_cert_mget(st->t->store, (const char *const *)names, n, jsons, err), err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = send_cert(st, names[i], jsons[i], err);
+        if (n > 0)
+            snprintf(after, sizeof after, "%s", names[n - 1]);
+        for (size_t i = 0; i < n; i++)
+            free(jsons[i]);
+        free(jsons);
+        ctl_store_strv_free(names, n);
+    }
+    return rc;
+}
+
+/* Challenges are not in cert records: the snapshot reads the challenge:{token} keys themselves,
+ * which are exactly the answers in use now (cleared ones are deleted, stale ones expire), whereas
+ * the stream may have been trimmed past their CHALLENGE_SET. */
+static int snapshot_challenges(start_t *st, int64_t rev, cp_err_t *err)
+{
+    ctl_store_challenge_t *ch = NULL;
+    size_t n = 0;
+    int rc = ctl_store_challenges_list(st->t->store, &ch, &n, err);
+    if (rc != 0)
+        return ctl_service__store_fail(rc, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        Certplane__V1__Challenge c = CERTPLANE__V1__CHALLENGE__INIT;
+        Certplane__V1__CertificateEvent ev = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+        c.token = ch[i].token;
+        c.key_authorization = ch[i].key_authorization;
+        c.expire_time = ctl_relay_parse_time(ch[i].expires_at);
+        ev.type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_SET;
+        ev.revision = rev;
+        ev.challenge = &c;
+        rc = send_one(st, &ev, err);
+        free(c.expire_time);
+    }
+    ctl_store_challenges_free(ch, n);
+    return rc;
+}
+
+/* SNAPSHOT_BEGIN at `rev`, every certificate and challenge, then SNAPSHOT_END at `rev`, read before
+ * anything else: whatever changed while the snapshot was read comes again as an event after rev,
+ * and events are idempotent (UPSERT carries the certificate as it is, DELETE and CHALLENGE_CLEAR of
+ * what is absent are no-ops). SNAPSHOT_BEGIN tells the client a snapshot, not a replay, follows. */
+static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
+{
+    Certplane__V1__CertificateEvent begin = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+    begin.type = CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BEGIN;
+    begin.revision = rev;
+    int rc = send_one(st, &begin, err);
+    if (rc == 0)
+        rc = snapshot_certs(st, err);
+    if (rc == 0)
+        rc = snapshot_challenges(st, rev, err);
+    if (rc != 0)
+        return rc;
+    Certplane__V1__CertificateEvent end = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+    end.type = CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END;
+    end.revision = rev;
+    rc = send_one(st, &end, err);
+    if (rc == 0)
+        st->pos = rev;
+    return rc;
+}
+
+static int watch_check(ctl_service_t *svc, const ctl_caller_t *caller,
+                       const Certplane__V1__WatchRequest *req, cp_err_t *err)
+{
+    if ((caller->scopes & (CTL_SCOPE_READ | CTL_SCOPE_EDGE)) == 0)
+        return cp_err_set(err, CP_EPERM, "permission denied: Watch needs the read or edge scope");
+    if (req->from_revision < 0)
+        return cp_err_set(err, CP_EINVAL, "from_revision: must be >= 0");
+    if (req->edge_id != NULL && req->edge_id[0] != '\0' &&
+        ctl_service__check_edge_id(req->edge_id, err) != 0)
+        return CP_EINVAL;
+    if (svc->relay == NULL || !ctl_relay_running(svc->relay))
+        return cp_err_set(err, CP_EUNAVAIL, "event relay not running");
+    return 0;
+}
+
+/* Sends the replay or the snapshot; the watcher then has every event up to st->pos. */
+static int watch_begin(start_t *st, int64_t from, cp_err_t *err)
+{
+    int64_t first = 0, rev = 0;
+    int rc = ctl_store_events_first(st->t->store, &first, err);
+    if (rc == 0)
+        rc = ctl_store_revision(st->t->store, &rev, err);
+    if (rc != 0)
+        return ctl_service__store_fail(rc, err);
+    /* A replay needs every event after `from` still in the stream. A client ahead of the counter
+     * knows revisions this Redis never had (it was reset): it needs a snapshot too. */
+    bool can_replay = from > 0 && from <= rev && (from == rev || (first > 0 && from >= first - 1));
+    if (can_replay) {
+        st->pos = from;
+        rc = replay(st, rev, err);
+        if (rc != CP_ESTATE || st->sent)
+            return rc;
+        /* Trimmed while we started, before anything was sent: a snapshot will do. */
+        if ((rc = ctl_store_revision(st->t->store, &rev, err)) != 0)
+            return ctl_service__store_fail(rc, err);
+    }
+    return snapshot(st, rev, err);
+}
+
+int ctl_service_watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                      const Certplane__V1__WatchRequest *req, const ctl_watch_sink_t *sink,
+                      cp_err_t *err)
+{
+    cp_err_t local = {0};
+    if (err == NULL)
+        err = &local;
+    int rc = watch_check(svc, caller, req, err);
+    if (rc != 0)
+        return rc;
+    start_t st = {.t = t, .sink = sink, .with_keys = (caller->scopes & CTL_SCOPE_EDGE) != 0};
+    char who[96];
+    snprintf(who, sizeof who, "%s@%s", req->edge_id[0] != '\0' ? req->edge_id : caller->token_id,
+             caller->peer);
+    rc = watch_begin(&st, req->from_revision, err);
+    if (rc != 0 && !st.sent)
+        return rc; /* the sink was never touched: the transport answers with the error */
+    if (rc == 0)
+        rc = ctl_relay_add(svc->relay, sink, st.with_keys, st.pos, who, err);
+    if (rc != 0) {
+        /* Part of the stream went out: end it with the status, and the service is done with it. */
+        if (rc != CP_ECANCELED && rc != CP_ETOOBIG)
+            sink->finish(sink->u, cp_err_grpc_status(rc), err->msg);
+        sink->release(sink->u);
+        CP_LOG(CP_LOG_INFO, "watch", "watch by %s ended while starting: %s", who, err->msg);
+        return 0;
+    }
+    CP_LOG(CP_LOG_INFO, "watch", "watcher %s joins at revision %lld (asked %lld)", who,
+           (long long)st.pos, (long long)req->from_revision);
+    return 0;
+}

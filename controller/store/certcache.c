@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* certcache.c - the read cache of key-less certificates behind GetCertificate */
+#include "controller/store/certcache.h"
+#include "shared/mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_BUCKETS 4096
+#define DEFAULT_MAX 16384
+
+typedef struct entry {
+    struct entry *next;
+    int64_t revision;
+    size_t len;
+    uint8_t *packed; /* the key-less certificate, protobuf */
+    char name[];
+} entry_t;
+
+struct ctl_certcache {
+    pthread_rwlock_t lock;
+    entry_t *buckets[N_BUCKETS]; /* lock */
+    size_t n, max;               /* lock */
+    bool enabled;                /* lock */
+    uint64_t gen;                /* lock (written under the write side) */
+    atomic_ulong hits, misses, fills;
+};
+
+static size_t hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s != '\0'; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+static entry_t **find(ctl_certcache_t *c, const char *name)
+{
+    entry_t **pe = &c->buckets[hash(name)];
+    while (*pe != NULL && strcmp((*pe)->name, name) != 0)
+        pe = &(*pe)->next;
+    return pe;
+}
+
+static void entry_free(entry_t *e)
+{
+    free(e->packed);
+    free(e);
+}
+
+/* Drops every entry. Called with the write lock held. */
+static void drop_all(ctl_certcache_t *c)
+{
+    for (size_t i = 0; i < N_BUCKETS; i++) {
+        while (c->buckets[i] != NULL) {
+            entry_t *e = c->buckets[i];
+            c->buckets[i] = e->next;
+            entry_free(e);
+        }
+    }
+    c->n = 0;
+}
+
+ctl_certcache_t *ctl_certcache_new(size_t max_entries)
+{
+    ctl_certcache_t *c = cp_xmalloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    pthread_rwlock_init(&c->lock, NULL);
+    c->max = max_entries != 0 ? max_entries : DEFAULT_MAX;
+    atomic_init(&c->hits, 0);
+    atomic_init(&c->misses, 0);
+    atomic_init(&c->fills, 0);
+    return c;
+}
+
+void ctl_certcache_free(ctl_certcache_t *c)
+{
+    if (c == NULL)
+        return;
+    drop_all(c);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+}
+
+int ctl_certcache_get(ctl_certcache_t *c, const char *name, Certplane__V1__Certificate **out)
+{
+    Certplane__V1__Certificate *cert = NULL;
+    if (c == NULL)
+        return 0;
+    pthread_rwlock_rdlock(&c->lock);
+    entry_t *e = c->enabled ? *find(c, name) : NULL;
+    if (e != NULL)
+        cert = certplane__v1__certificate__unpack(NULL, e->len, e->packed);
+    pthread_rwlock_unlock(&c->lock);
+    if (cert == NULL) {
+        atomic_fetch_add_explicit(&c->misses, 1, memory_order_relaxed);
+        return 0;
+    }
+    atomic_fetch_add_explicit(&c->hits, 1, memory_order_relaxed);
+    *out = cert;
+    return 1;
+}
+
+uint64_t ctl_certcache_gen(ctl_certcache_t *c)
+{
+    if (c == NULL)
+        return 0;
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t g = c->gen;
+    pthread_rwlock_unlock(&c->lock);
+    return g;
+}
+
+/* The key-less protobuf of cert, packed outside the lock. The key is hidden for the pack only. */
+static entry_t *entry_make(Certplane__V1__Certificate *cert)
+{
+    size_t nlen = strlen(cert->name);
+    entry_t *e = cp_xmalloc(sizeof *e + nlen + 1);
+    memcpy(e->name, cert->name, nlen + 1);
+    e->next = NULL;
+    e->revision = cert->revision;
+    char *key = cert->private_key_pem;
+    cert->private_key_pem = (char *)protobuf_c_empty_string;
+    e->len = protobuf_c_message_get_packed_size(&cert->base);
+    e->packed = cp_xmalloc(e->len);
+    protobuf_c_message_pack(&cert->base, e->packed);
+    cert->private_key_pem = key;
+    return e;
+}
+
+bool ctl_certcache_fill(ctl_certcache_t *c, Certplane__V1__Certificate *cert, uint64_t gen)
+{
+    if (c == NULL || cert == NULL || cert->name == NULL || cert->name[0] == '\0')
+        return false;
+    entry_t *e = entry_make(cert);
+    bool stored = false;
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->enabled && c->gen == gen) {
+        entry_t **pe = find(c, e->name);
+        if (*pe == NULL && c->n >= c->max) {
+            /* Full: start over rather than track use; a miss only costs one Redis read. */
+            drop_all(c);
+            pe = find(c, e->name);
+        }
+        if (*pe == NULL) {
+            *pe = e;
+            c->n++;
+            stored = true;
+        } else if ((*pe)->revision < e->revision) {
+            e->next = (*pe)->next;
+            entry_free(*pe);
+            *pe = e;
+            stored = true;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (!stored)
+        entry_free(e);
+    else
+        atomic_fetch_add_explicit(&c->fills, 1, memory_order_relaxed);
+    return stored;
+}
+
+void ctl_certcache_invalidate(ctl_certcache_t *c, const char *name)
+{
+    if (c == NULL || name == NULL)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    c->gen++;
+    entry_t **pe = find(c, name);
+    if (*pe != NULL) {
+        entry_t *e = *pe;
+        *pe = e->next;
+        entry_free(e);
+        c->n--;
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void ctl_certcache_reset(ctl_certcache_t *c, bool enabled)
+{
+    if (c == NULL)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    c->gen++;
+    drop_all(c);
+    c->enabled = enabled;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void ctl_certcache_get_stats(ctl_certcache_t *c, ctl_certcache_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c == NULL)
+        return;
+    out->hits = atomic_load(&c->hits);
+    out->misses = atomic_load(&c->misses);
+    out->fills = atomic_load(&c->fills);
+    pthread_rwlock_rdlock(&c->lock);
+    out->entries = c->n;
+    pthread_rwlock_unlock(&c->lock);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store_lua.c - the Lua scripts that make each multi-key change of ctl_store atomic */
+#include "controller/store/store_internal.h"
+
+/* Every script checks all its preconditions before its first write, so a script that returns a
+ * status other than 0 has changed nothing. The event is appended before the other writes because
+ * XADD is the one write that can fail on data we do not control (a stream ahead of the counter). */
+
+/* cp_event appends an event with the ID <revision+1>-0 and then increments the counter, so event
+ * IDs are the revisions. cp_rev_of reads a record's revision: ours start with it; a seed record has
+ * none (0). */
+#define LUA_PRELUDE                                                                                \
+    "local function cp_event(events, revkey, maxlen, ...)\n"                                       \
+    "  local raw = redis.call('GET', revkey) or '0'\n"                                             \
+    "  if not string.match(raw, '^%d+$') then return nil, 'revision counter is not a number' "     \
+    "end\n"                                                                                        \
+    "  local id = string.format('%d-0', tonumber(raw) + 1)\n"                                      \
+    "  local x = redis.pcall('XADD', events, 'MAXLEN', '~', maxlen, id, ...)\n"                    \
+    "  if type(x) == 'table' and x.err then return nil, 'events: ' .. x.err end\n"                 \
+    "  return redis.call('INCR', revkey)\n"                                                        \
+    "end\n"                                                                                        \
+    "local function cp_rev_of(v)\n"                                                                \
+    "  local r = string.match(v, '^{\"revision\":\"(%d+)\"')\n"                                    \
+    "  if r then return tonumber(r) end\n"                                                         \
+    "  local ok, o = pcall(cjson.decode, v)\n"                                                     \
+    "  if ok and type(o) == 'table' and o.revision ~= nil then return tonumber(o.revision) or -1 " \
+    "end\n"                                                                                        \
+    "  return 0\n"                                                                                 \
+    "end\n"                                                                                        \
+    "local function cp_index(byexp, name, at)\n"                                                   \
+    "  if at == '' then redis.call('ZREM', byexp, name)\n"                                         \
+    "  else redis.call('ZADD', byexp, at, name) end\n"                                             \
+    "end\n"
+
+/* KEYS: cert:{name} certs certs:by_expiry events revision jobs
+ * ARGV: name json mode(create|match|any) expected renew_at('' = none) job_kind('' = none) maxlen */
+static const char lua_cert_put[] = LUA_PRELUDE
+    "local ok, obj = pcall(cjson.decode, ARGV[2])\n"
+    "if not ok or type(obj) ~= 'table' then return {4, 'not a JSON object'} end\n"
+    "if obj.revision ~= nil then return {4, 'the JSON must not contain \"revision\"'} end\n"
+    "if next(obj) == nil then return {4, 'the JSON object has no fields'} end\n"
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur and ARGV[3] == 'create' then return {1, 0} end\n"
+    "if ARGV[3] == 'match' then\n"
+    "  if not cur then return {2, 0} end\n"
+    "  local r = cp_rev_of(cur)\n"
+    "  if r ~= tonumber(ARGV[4]) then return {3, r} end\n"
+    "end\n"
+    "local rev, e = cp_event(KEYS[4], KEYS[5], ARGV[7], 'type', 'UPSERT', 'name', ARGV[1])\n"
+    "if not rev then return {5, e} end\n"
+    "redis.call('SET', KEYS[1], string.format('{\"revision\":\"%d\",', rev) .. "
+    "string.sub(ARGV[2], 2))\n"
+    "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
+    "cp_index(KEYS[3], ARGV[1], ARGV[5])\n"
+    "if ARGV[6] ~= '' then\n"
+    "  redis.call('XADD', KEYS[6], '*', 'kind', ARGV[6], 'name', ARGV[1], 'revision', rev)\n"
+    "end\n"
+    "return {0, rev}\n";
+
+/* KEYS: cert:{name} certs certs:by_expiry events revision   ARGV: name expected(0 = any) maxlen */
+static const char lua_cert_delete[] = LUA_PRELUDE
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if not cur then return {2, 0} end\n"
+    "local want = tonumber(ARGV[2])\n"
+    "if want ~= 0 then\n"
+    "  local r = cp_rev_of(cur)\n"
+    "  if r ~= want then return {3, r} end\n"
+    "end\n"
+    "local rev, e = cp_event(KEYS[4], KEYS[5], ARGV[3], 'type', 'DELETE', 'name', ARGV[1])\n"
+    "if not rev then return {5, e} end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "return {0, rev}\n";
+
+/* KEYS: cert:{name} certs certs:by_expiry   ARGV: name renew_at('' = none) */
+static const char lua_cert_index[] =
+    LUA_PRELUDE "if redis.call('EXISTS', KEYS[1]) == 0 then return {2, 0} end\n"
+                "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
+                "cp_index(KEYS[3], ARGV[1], ARGV[2])\n"
+                "return {0, 0}\n";
+
+/* KEYS: challenge:{token} events revision   ARGV: token key_authorization expires_at ttl maxlen.
+ * The record is built field by field to keep the seed's key order. */
+static const char lua_challenge_set[] =
+    LUA_PRELUDE "local rev, e = cp_event(KEYS[2], KEYS[3], ARGV[5], 'type', 'CHALLENGE_SET', "
+                "'token', ARGV[1],\n"
+                "  'key_authorization', ARGV[2], 'expires_at', ARGV[3])\n"
+                "if not rev then return {5, e} end\n"
+                "redis.call('SET', KEYS[1], '{\"token\":' .. cjson.encode(ARGV[1]) .. "
+                "',\"authorization\":' ..\n"
+                "  cjson.encode(ARGV[2]) .. ',\"expires_at\":' .. cjson.encode(ARGV[3]) .. '}', "
+                "'EX', ARGV[4])\n"
+                "return {0, rev}\n";
+
+/* KEYS: challenge:{token} */
+static const char lua_challenge_get[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return {2, 0} end\n"
+    "local ok, o = pcall(cjson.decode, v)\n"
+    "if not ok or type(o) ~= 'table' or type(o.authorization) ~= 'string' then\n"
+    "  return {5, 'not a challenge record'}\n"
+    "end\n"
+    "return {0, o.authorization}\n";
+
+/* KEYS: challenge:{token} events revision   ARGV: token maxlen */
+static const char lua_challenge_clear[] = LUA_PRELUDE
+    "local rev, e = cp_event(KEYS[2], KEYS[3], ARGV[2], 'type', 'CHALLENGE_CLEAR', 'token', "
+    "ARGV[1])\n"
+    "if not rev then return {5, e} end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return {0, rev}\n";
+
+/* KEYS: lock:cert:{name}   ARGV: token ttl_ms */
+static const char lua_lock_extend[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {5, 'lock lost'} end\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "return {0, 1}\n";
+
+/* KEYS: lock:cert:{name}   ARGV: token */
+static const char lua_lock_release[] = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {5, "
+                                       "'lock not held with this token'} end\n"
+                                       "redis.call('DEL', KEYS[1])\n"
+                                       "return {0, 1}\n";
+
+const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
+    [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
+    [CTL_STORE__LUA_CERT_DELETE] = lua_cert_delete,
+    [CTL_STORE__LUA_CERT_INDEX] = lua_cert_index,
+    [CTL_STORE__LUA_CHALLENGE_SET] = lua_challenge_set,
+    [CTL_STORE__LUA_CHALLENGE_GET] = lua_challenge_get,
+    [CTL_STORE__LUA_CHALLENGE_CLEAR] = lua_challenge_clear,
+    [CTL_STORE__LUA_LOCK_EXTEND] = lua_lock_extend,
+    [CTL_STORE__LUA_LOCK_RELEASE] = lua_lock_release,
+};

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* renew.c - renewal policy: renewal time, jitter, ARI window choice and failure back-off */
+#include "controller/work/renew.h"
+
+#include <stddef.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define MINUTE_MS (60LL * 1000)
+#define DAY_MS (86400LL * 1000)
+
+int64_t ctl_renew_lead_ms(int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms)
+{
+    if (not_after_ms <= not_before_ms)
+        return 0;
+    if (renew_before_ms > 0)
+        return renew_before_ms;
+    int64_t lifetime = not_after_ms - not_before_ms;
+    return lifetime < CTL_RENEW_SHORT_LIFETIME_MS ? lifetime / 2 : lifetime / 3;
+}
+
+int64_t ctl_renew_spread_ms(int64_t lead_ms)
+{
+    return lead_ms > 0 ? lead_ms / 10 : 0;
+}
+
+/* FNV-1a: stable across controllers and versions, which is all the fixed part needs. */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)name; p != NULL && *p != '\0'; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int64_t ctl_renew_jitter_ms(const char *name, int64_t spread_ms, uint64_t rnd)
+{
+    uint64_t half = spread_ms > 1 ? (uint64_t)spread_ms / 2 : 0;
+    if (half == 0)
+        return 0;
+    uint64_t fixed = name != NULL ? name_hash(name) % half : 0;
+    return (int64_t)(fixed + rnd % half);
+}
+
+int64_t ctl_renew_at_ms(const char *name, int64_t not_before_ms, int64_t not_after_ms,
+                        int64_t renew_before_ms, uint64_t rnd)
+{
+    if (not_after_ms <= not_before_ms)
+        return not_before_ms;
+    int64_t lead = ctl_renew_lead_ms(not_before_ms, not_after_ms, renew_before_ms);
+    int64_t lifetime = not_after_ms - not_before_ms;
+    /* An explicit --renew-before longer than the lifetime means "as soon as possible", not earlier
+     * than the certificate exists. */
+    if (lead > lifetime)
+        lead = lifetime;
+    int64_t at = not_after_ms - lead - ctl_renew_jitter_ms(name, ctl_renew_spread_ms(lead), rnd);
+    if (at < not_before_ms)
+        at = not_before_ms;
+    return at;
+}
+
+int64_t ctl_renew_pick_ms(const ctl_renew_window_t *suggested, const char *name,
+                          int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms,
+                          uint64_t rnd)
+{
+    if (suggested == NULL || suggested->start_ms > suggested->end_ms)
+        return ctl_renew_at_ms(name, not_before_ms, not_after_ms, renew_before_ms, rnd);
+    /* Unsigned arithmetic: the width of any int64 window fits, and start + offset <= end wraps back
+     * into range exactly. */
+    uint64_t width = (uint64_t)suggested->end_ms - (uint64_t)suggested->start_ms;
+    uint64_t offset = width == UINT64_MAX ? rnd : rnd % (width + 1);
+    return (int64_t)((uint64_t)suggested->start_ms + offset);
+}
+
+int64_t ctl_renew_backoff_ms(int64_t failure_count)
+{
+    switch (failure_count > 4 ? 4 : failure_count) {
+    case 1:
+        return MINUTE_MS;
+    case 2:
+        return 10 * MINUTE_MS;
+    case 3:
+        return 100 * MINUTE_MS;
+    case 4:
+        return DAY_MS;
+    default:
+        return 0;
+    }
+}
+
+uint64_t ctl_renew_random(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+        return v;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    v = (uint64_t)ts.tv_nsec * 6364136223846793005ULL + (uint64_t)ts.tv_sec;
+    return v ^ (v >> 29);
+}

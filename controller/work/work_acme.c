@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* work_acme.c - a worker's ACME clients (one per provider + email) and their hooks into Redis */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "controller/metrics/metrics.h"
+#include "controller/store/store_edges.h"
+#include "controller/work/work_internal.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+
+/* Challenge records live an hour, as the seed's did. */
+#define CHALLENGE_TTL_S 3600
+/* How often a propagation wait looks at the edges' applied revisions. */
+#define EDGE_POLL_MS 50
+
+struct ctl_work_client {
+    char *provider;
+    char *email;
+    ctl_acme_t *acme;
+    ctl_work_client_t *next;
+};
+
+/* Keeps the job's lock for another full TTL: called at every step the ACME client hands back to us.
+ */
+static void extend_lock(ctl_work_thread_t *t)
+{
+    cp_err_t err = {0};
+    if (t->cert_name == NULL)
+        return;
+    if (ctl_store_lock_extend(t->store, t->cert_name, t->lock_token, ctl_work__lock_ttl_ms(t->w),
+                              &err) != 0) {
+        const char *kv[] = {"cert", t->cert_name, NULL};
+        CP_LOGKV(CP_LOG_WARN, "work", kv, "lock extension failed: %s", err.msg);
+    }
+}
+
+/* Edges that are live and have not yet applied revision `rev`; -1 when Redis cannot tell. */
+static int edges_behind(ctl_work_thread_t *t, int64_t rev)
+{
+    ctl_store_edge_t *edges = NULL;
+    size_t n = 0;
+    cp_err_t err = {0};
+    if (ctl_store_edges_live(t->store, ctl_work__now_ms(), t->w->cfg->edge_ttl_ms, &edges, &n,
+                             &err) != 0)
+        return -1;
+    int behind = 0;
+    for (size_t i = 0; i < n; i++)
+        if (edges[i].applied_revision < rev)
+            behind++;
+    ctl_store_edges_free(edges, n);
+    return behind;
+}
+
+/* Waits until every live edge has applied the challenge's revision, so whichever edge the CA
+ * reaches can answer; bounded by --challenge-propagation-timeout, after which the CA is asked
+ * anyway. */
+static int wait_edges(ctl_work_thread_t *t, int64_t rev, cp_err_t *err)
+{
+    int64_t deadline = ctl_work__now_ms() + t->w->cfg->challenge_propagation_ms;
+    for (;;) {
+        int behind = edges_behind(t, rev);
+        if (behind <= 0)
+            return 0;
+        if (ctl_work__now_ms() >= deadline) {
+            const char *kv[] = {"cert", t->cert_name, NULL};
+            CP_LOGKV(CP_LOG_WARN, "work", kv,
+                     "%d edge(s) have not applied the challenge (revision %" PRId64 ") in time",
+                     behind, rev);
+            return 0;
+        }
+        if (ctl_work__sleep(t->w, EDGE_POLL_MS, 0))
+            return cp_err_set(err, CP_ECANCELED, "controller stopping");
+    }
+}
+
+static int hook_present(void *ctx, const char *token, const char *key_authorization, cp_err_t *err)
+{
+    ctl_work_thread_t *t = ctx;
+    int64_t rev = 0;
+    extend_lock(t);
+    int rc =
+        ctl_store_challenge_set(t->store, token, key_authorization, CHALLENGE_TTL_S, &rev, err);
+    if (rc == 0)
+        rc = wait_edges(t, rev, err);
+    return rc;
+}
+
+static int hook_cleanup(void *ctx, const char *token, cp_err_t *err)
+{
+    ctl_work_thread_t *t = ctx;
+    extend_lock(t);
+    return ctl_store_challenge_clear(t->store, token, NULL, err);
+}
+
+/* The store keys accounts by a non-empty email: a contactless account is stored under "-". */
+static const char *account_email(const char *email)
+{
+    return email != NULL && email[0] != '\0' ? email : "-";
+}
+
+static int hook_account_load(void *ctx, const char *provider, const char *email, char **key_pem,
+                             char **account_url, cp_err_t *err)
+{
+    ctl_work_thread_t *t = ctx;
+    return ctl_store_account_get(t->store, provider, account_email(email), key_pem, account_url,
+                                 err);
+}
+
+static int hook_account_save(void *ctx, const char *provider, const char *email,
+                             const char *key_pem, const char *account_url, cp_err_t *err)
+{
+    ctl_work_thread_t *t = ctx;
+    return ctl_store_account_put(t->store, provider, account_email(email), key_pem, account_url,
+                                 err);
+}
+
+static int client_new(ctl_work_thread_t *t, const char *provider, const char *email,
+                      ctl_acme_t **out, cp_err_t *err)
+{
+    const ctl_config_t *cfg = t->w->cfg;
+    ctl_acme_config_t ac = {
+        .directory = provider,
+        .ca_file = cfg->acme_ca_file,
+        .email = email[0] != '\0' ? email : NULL,
+        .account_key_type = CP_KEY_EC_P256,
+        .deadline_ms = (long)cfg->acme_timeout_ms,
+        .observe_request = ctl_metrics_acme_latency,
+        .keypool = t->w->keypool,
+    };
+    /* External account binding belongs to the controller's default CA only. */
+    if (cfg->acme_provider != NULL && strcmp(provider, cfg->acme_provider) == 0) {
+        ac.eab_kid = cfg->eab_kid;
+        ac.eab_hmac_key = cfg->eab_hmac_key;
+    }
+    ctl_acme_hooks_t hooks = {
+        .ctx = t,
+        .challenge_present = hook_present,
+        .challenge_cleanup = hook_cleanup,
+        .account_load = hook_account_load,
+        .account_save = hook_account_save,
+    };
+    return ctl_acme_new(&ac, &hooks, out, err);
+}
+
+/* The thread's client for (provider, email), made on first use. */
+static int client_get(ctl_work_thread_t *t, const char *provider, const char *email,
+                      ctl_acme_t **out, cp_err_t *err)
+{
+    for (ctl_work_client_t *c = t->clients; c != NULL; c = c->next)
+        if (strcmp(c->provider, provider) == 0 && strcmp(c->email, email) == 0) {
+            *out = c->acme;
+            return 0;
+        }
+    ctl_acme_t *acme = NULL;
+    int rc = client_new(t, provider, email, &acme, err);
+    if (rc != 0)
+        return rc;
+    ctl_work_client_t *c = cp_xcalloc(1, sizeof(*c));
+    c->provider = cp_xstrdup(provider != NULL ? provider : "");
+    c->email = cp_xstrdup(email != NULL ? email : "");
+    c->acme = acme;
+    c->next = t->clients;
+    t->clients = c;
+    *out = acme;
+    return 0;
+}
+
+void ctl_work__clients_free(ctl_work_thread_t *t)
+{
+    while (t->clients != NULL) {
+        ctl_work_client_t *c = t->clients;
+        t->clients = c->next;
+        ctl_acme_free(c->acme);
+        free(c->provider);
+        free(c->email);
+        free(c);
+    }
+}
+
+static int needs_dns01(const Certplane__V1__Certificate *c)
+{
+    if (c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01)
+        return 1;
+    for (size_t i = 0; i < c->n_domains; i++)
+        if (strncmp(c->domains[i], "*.", 2) == 0)
+            return 1;
+    return 0;
+}
+
+int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                    ctl_acme_result_t *res, cp_err_t *err)
+{
+    const ctl_config_t *cfg = t->w->cfg;
+    const char *provider =
+        c->provider != NULL && c->provider[0] != '\0' ? c->provider : cfg->acme_provider;
+    const char *email = c->email != NULL && c->email[0] != '\0' ? c->email : cfg->acme_email;
+    size_t n = c->n_domains + c->n_ip_addresses;
+    const char **names = NULL;
+    ctl_acme_t *acme = NULL;
+    int rc = 0;
+    if (provider == NULL || provider[0] == '\0') {
+        rc = cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
+        goto out;
+    }
+    if (needs_dns01(c) && t->w->dns == NULL) {
+        rc = cp_err_set(err, CP_EINVAL,
+                        "DNS-01 needed (wildcard or challenge_type DNS_01) but "
+                        "no --dns-exec is configured");
+        goto out;
+    }
+    names = cp_xcalloc(n > 0 ? n : 1, sizeof(*names));
+    for (size_t i = 0; i < c->n_domains; i++)
+        names[i] = c->domains[i];
+    for (size_t i = 0; i < c->n_ip_addresses; i++)
+        names[c->n_domains + i] = c->ip_addresses[i];
+    rc = client_get(t, provider, email != NULL ? email : "", &acme, err);
+    if (rc != 0)
+        goto out;
+    ctl_acme_request_t req = {
+        .names = names,
+        .n_names = n,
+        .key_type = (cp_key_type_t)c->key_type,
+        .preferred_chain =
+            c->preferred_chain != NULL && c->preferred_chain[0] != '\0' ? c->preferred_chain : NULL,
+        .dns = t->w->dns,
+        .prefer_dns01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01,
+    };
+    rc = ctl_acme_issue(acme, &req, res, err);
+out:
+    free(names);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* work_sched.c - the renewal scheduler: sleeps until the earliest renewal time, enqueues due work
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/store/certrec.h"
+#include "controller/work/work_internal.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+
+/* Certificates taken from certs:by_expiry per round trip. */
+#define DUE_BATCH 100
+/* Shortest sleep between rounds: a certificate that cannot be scheduled does not spin the thread.
+ */
+#define MIN_SLEEP_MS 100
+/* Pause after a Redis failure. */
+#define ERROR_PAUSE_MS 1000
+/* How far an unreadable record is pushed back, so it is looked at again without spinning. */
+#define UNREADABLE_RETRY_MS (3600LL * 1000)
+
+/* Marks one due certificate and enqueues its job in the same write, leased for --job-timeout. A
+ * concurrent change (another controller's scheduler, a worker, the API) makes the write fail with
+ * CP_ECONFLICT: then the other writer's decision stands and nothing is enqueued twice. */
+static void schedule_one(ctl_work_thread_t *t, const char *name)
+{
+    cp_err_t err = {0};
+    Certplane__V1__Certificate *c = NULL;
+    int64_t now = ctl_work__now_ms();
+    int rc = ctl_work__cert_load(t->store, name, &c, &err);
+    if (rc == CP_EINVAL) {
+        ctl_work__log_cert(CP_LOG_ERROR, "sched", name, "unreadable record, not renewed: %s",
+                           err.msg);
+        ctl_store_cert_index(t->store, name, (double)(now + UNREADABLE_RETRY_MS) / 1000.0, NULL);
+    }
+    if (rc != 0)
+        goto out;
+    if (c->state == CERTPLANE__V1__STATE__REVOKED) {
+        ctl_store_cert_index(t->store, name, -1, NULL);
+        goto out;
+    }
+    int state = c->state;
+    const char *kind = ctl_work__has_cert(c) ? "renew" : "issue";
+    if (state == CERTPLANE__V1__STATE__VALID)
+        state = CERTPLANE__V1__STATE__RENEWING;
+    int64_t lease = now + t->w->cfg->job_timeout_ms;
+    Certplane__V1__Certificate m = *c;
+    Google__Protobuf__Timestamp renew_after, update_time;
+    ctl_work__ts_set(&renew_after, lease);
+    ctl_work__ts_set(&update_time, now);
+    m.state = (Certplane__V1__State)state;
+    m.renew_after = &renew_after;
+    m.update_time = &update_time;
+    rc = ctl_work__cert_put(t->store, &m, c->revision, lease, kind, NULL, &err);
+    if (rc == 0) {
+        CTL_WORK_STAT(t->w, enqueued, 1);
+        ctl_work__log_cert(CP_LOG_INFO, "sched", name, "due: %s job queued", kind);
+    } else if (rc == CP_ECONFLICT || rc == CP_ENOTFOUND) {
+        ctl_work__log_cert(CP_LOG_DEBUG, "sched", name, "changed concurrently, not queued: %s",
+                           err.msg);
+    } else {
+        ctl_work__log_cert(CP_LOG_WARN, "sched", name, "cannot queue: %s", err.msg);
+    }
+out:
+    ctl_work__cert_free(c);
+}
+
+/* Enqueues everything due now. Returns 0 or a store error. */
+static int run_due(ctl_work_thread_t *t, cp_err_t *err)
+{
+    for (int rounds = 0; rounds < 1000 && !ctl_work__stopping(t->w); rounds++) {
+        char **names = NULL;
+        size_t n = 0;
+        int rc = ctl_store_due(t->store, (double)ctl_work__now_ms() / 1000.0, DUE_BATCH, &names, &n,
+                               err);
+        if (rc != 0)
+            return rc;
+        for (size_t i = 0; i < n && !ctl_work__stopping(t->w); i++)
+            schedule_one(t, names[i]);
+        ctl_store_strv_free(names, n);
+        if (n < DUE_BATCH)
+            break;
+    }
+    return 0;
+}
+
+/* Gives records without a renewal time (seed data) their certs:by_expiry entry. */
+static void index_one(ctl_work_thread_t *t, const char *name, const char *json)
+{
+    Certplane__V1__Certificate *c = NULL;
+    cp_err_t err = {0};
+    if (json == NULL || ctl_certrec_decode(name, json, strlen(json), &c, &err) != 0)
+        goto out;
+    if (c->renew_after != NULL || c->state == CERTPLANE__V1__STATE__REVOKED)
+        goto out;
+    /* Without a certificate the record's issue job is probably queued: look again after a lease. */
+    int64_t at = ctl_work__has_cert(c) ? ctl_work__policy_renew_at(t->w, c)
+                                       : ctl_work__now_ms() + t->w->cfg->job_timeout_ms;
+    if (ctl_store_cert_index(t->store, name, (double)at / 1000.0, &err) == 0) {
+        char when[32];
+        snprintf(when, sizeof(when), "%" PRId64, at / 1000);
+        ctl_work__log_cert(CP_LOG_INFO, "sched", name, "indexed for renewal at %s", when);
+    }
+out:
+    ctl_work__cert_free(c);
+}
+
+static int index_seeds(ctl_work_thread_t *t, cp_err_t *err)
+{
+    uint64_t cursor = 0;
+    do {
+        char **names = NULL;
+        size_t n = 0;
+        int rc = ctl_store_cert_scan(t->store, cursor, &cursor, &names, &n, err);
+        if (rc != 0)
+            return rc;
+        char **jsons = cp_xcalloc(n, sizeof(*jsons));
+        rc = n > 0 ? ctl_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            index_one(t, names[i], jsons[i]);
+        ctl_store_strv_free(jsons, n);
+        ctl_store_strv_free(names, n);
+        if (rc != 0)
+            return rc;
+    } while (cursor != 0 && !ctl_work__stopping(t->w));
+    return 0;
+}
+
+/* How long to sleep: until the earliest renewal time, at most --renew-interval. */
+static int64_t sleep_ms(ctl_work_thread_t *t, cp_err_t *err)
+{
+    double when = -1;
+    int64_t ms = t->w->cfg->renew_interval_ms;
+    if (ctl_store_next_due(t->store, &when, err) != 0)
+        return ERROR_PAUSE_MS;
+    if (when >= 0) {
+        int64_t until = (int64_t)(when * 1000.0) - ctl_work__now_ms();
+        if (until < ms)
+            ms = until;
+    }
+    return ms < MIN_SLEEP_MS ? MIN_SLEEP_MS : ms;
+}
+
+void *ctl_work__sched_main(void *arg)
+{
+    ctl_work_thread_t *t = arg;
+    int indexed = 0;
+    while (!ctl_work__stopping(t->w)) {
+        cp_err_t err = {0};
+        int rc = indexed ? 0 : index_seeds(t, &err);
+        if (rc == 0) {
+            indexed = 1;
+            rc = run_due(t, &err);
+        }
+        if (rc != 0) {
+            CP_LOG(CP_LOG_WARN, "sched", "scheduler: %s", err.msg);
+            ctl_work__sleep(t->w, ERROR_PAUSE_MS, 0);
+            continue;
+        }
+        ctl_work__sleep(t->w, sleep_ms(t, &err), 1);
+    }
+    return NULL;
+}
