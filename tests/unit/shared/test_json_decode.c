@@ -72,36 +72,62 @@ static void test_null_fields_decode_as_not_set(void **state)
     protobuf_c_message_free_unpacked(&k->base, NULL);
 }
 
+static const char unknown_at_every_level[] =
+    "{\"x\":{\"y\":[1,{\"z\":null}]},\"certificate\":{\"name\":\"web\",\"zzz\":[]},"
+    "\"alsoUnknown\":1}";
+
+static void test_unknown_field_is_refused_without_ignore_unknown(void **state)
+{
+    (void)state;
+    const char *json = unknown_at_every_level;
+    jt_assert_decode_fails(CREATE, json, strlen(json), 0, CP_EINVAL, "x: unknown field");
+}
+
 static void test_ignore_unknown_skips_unknown_fields_at_every_level(void **state)
 {
     (void)state;
-    const char *json =
-        "{\"x\":{\"y\":[1,{\"z\":null}]},\"certificate\":{\"name\":\"web\",\"zzz\":[]},"
-        "\"alsoUnknown\":1}";
-    jt_assert_decode_fails(CREATE, json, strlen(json), 0, CP_EINVAL, "x: unknown field");
     Certplane__V1__CreateCertificateRequest *r =
-        (Certplane__V1__CreateCertificateRequest *)jt_decode_ok(CREATE, json,
+        (Certplane__V1__CreateCertificateRequest *)jt_decode_ok(CREATE, unknown_at_every_level,
                                                                 CP_JSON_IGNORE_UNKNOWN);
     assert_string_equal(r->certificate->name, "web");
     protobuf_c_message_free_unpacked(&r->base, NULL);
-    /* Known fields are still checked. */
-    json = "{\"x\":1,\"certificate\":{\"name\":1}}";
+}
+
+static void test_ignore_unknown_still_checks_known_fields(void **state)
+{
+    (void)state;
+    const char *json = "{\"x\":1,\"certificate\":{\"name\":1}}";
     jt_assert_decode_fails(CREATE, json, strlen(json), CP_JSON_IGNORE_UNKNOWN, CP_EINVAL,
                            "certificate.name: expected string");
+}
+
+/* A {"name":"aaa..."} document of exactly `n` bytes (the buffer holds one more). */
+static char *document_of(size_t n)
+{
+    char *s = cp_xmalloc(n + 2);
+    assert_non_null(s);
+    memset(s, 'a', n + 1);
+    memcpy(s, "{\"name\":\"", 9);
+    memcpy(s + n - 2, "\"}", 3);
+    return s;
+}
+
+static void test_text_of_exactly_max_size_is_accepted(void **state)
+{
+    (void)state;
+    size_t n = CP_JSON_MAX_SIZE;
+    char *s = document_of(n);
+    Certplane__V1__Certificate *c = (Certplane__V1__Certificate *)jt_decode_ok(CERT, s, 0);
+    assert_int_equal(strlen(c->name), n - 11);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    free(s);
 }
 
 static void test_text_larger_than_max_size_is_etoobig(void **state)
 {
     (void)state;
     size_t n = CP_JSON_MAX_SIZE;
-    char *s = cp_xmalloc(n + 2);
-    assert_non_null(s);
-    memset(s, 'a', n + 1);
-    memcpy(s, "{\"name\":\"", 9);
-    memcpy(s + n - 2, "\"}", 3); /* exactly CP_JSON_MAX_SIZE bytes: accepted */
-    Certplane__V1__Certificate *c = (Certplane__V1__Certificate *)jt_decode_ok(CERT, s, 0);
-    assert_int_equal(strlen(c->name), n - 11);
-    protobuf_c_message_free_unpacked(&c->base, NULL);
+    char *s = document_of(n);
     memcpy(s + n - 2, "a\"}", 4);
     jt_assert_decode_fails(CERT, s, n + 1, 0, CP_ETOOBIG,
                            "document of 1048577 bytes is larger than 1048576 bytes");
@@ -113,7 +139,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_accepts_numbers_strings_offsets_and_enum_integers),
         cmocka_unit_test(test_null_fields_decode_as_not_set),
+        cmocka_unit_test(test_unknown_field_is_refused_without_ignore_unknown),
         cmocka_unit_test(test_ignore_unknown_skips_unknown_fields_at_every_level),
+        cmocka_unit_test(test_ignore_unknown_still_checks_known_fields),
+        cmocka_unit_test(test_text_of_exactly_max_size_is_accepted),
         cmocka_unit_test(test_text_larger_than_max_size_is_etoobig),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

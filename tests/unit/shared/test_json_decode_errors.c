@@ -21,8 +21,8 @@ typedef struct {
 
 #define BADTS(text) "{\"notAfter\":\"" text "\"}", "notAfter: invalid timestamp \"" text "\""
 
-static const bad_doc_t bad_docs[] = {
-    /* syntax (jansson's text after our prefix) */
+/* syntax (jansson's text after our prefix) */
+static const bad_doc_t bad_syntax[] = {
     {CERT, "{\"name\":", "invalid JSON at line 1 column 8: unexpected token near end of file"},
     {CERT, "{\"name\":\"a\",}",
      "invalid JSON at line 1 column 13: string or '}' expected near '}'"},
@@ -36,13 +36,19 @@ static const bad_doc_t bad_docs[] = {
     {CERT, "{\"revision\":NaN}", "invalid JSON at line 1 column 15: invalid token near 'NaN'"},
     {CERT, "{\n\"revision\":18446744073709551616}",
      "invalid JSON at line 2 column 31: too big integer near '18446744073709551616'"},
-    /* the document */
+};
+
+/* the document */
+static const bad_doc_t bad_document[] = {
     {CERT, "[]", "document is not an object"},
     {CERT, "\"web\"", "document is not an object"},
     {CERT, "null", "document is not an object"},
     {TSDESC, "{}", "expected RFC 3339 timestamp string"},
     {TSDESC, "\"2024-01-01\"", "invalid timestamp \"2024-01-01\""},
-    /* strings and repeated strings */
+};
+
+/* strings and repeated strings */
+static const bad_doc_t bad_strings[] = {
     {CERT, "{\"name\":1}", "name: expected string"},
     {CERT, "{\"name\":\"a\",\"domains\":[\"a\",\"b\",3]}", "domains[2]: expected string"},
     {CERT, "{\"domains\":\"a\"}", "domains: expected array"},
@@ -50,13 +56,19 @@ static const bad_doc_t bad_docs[] = {
     {CERT, "{\"ip_addresses\":[\"1.2.3.4\",null]}", "ip_addresses[1]: expected string"},
     {CERT, "{\"domains\":[[\"a\"]]}", "domains[0]: expected string"},
     {CERT, "{\"name\":\"a\\u0000b\"}", "name: string contains NUL"},
-    /* names */
+};
+
+/* names */
+static const bad_doc_t bad_names[] = {
     {CERT, "{\"foo\":1}", "foo: unknown field"},
     {CERT, "{\"Name\":\"a\"}", "Name: unknown field"},
     {CERT, "{\"keyType\":\"EC_P256\",\"key_type\":\"EC_P256\"}",
      "key_type: field given twice (also as \"keyType\")"},
     {CREATE, "{\"certificate\":{\"name\":\"a\",\"foo\":1}}", "certificate.foo: unknown field"},
-    /* enums */
+};
+
+/* enums */
+static const bad_doc_t bad_enums[] = {
     {CERT, "{\"keyType\":\"RSA_1024\"}", "keyType: unknown enum value \"RSA_1024\""},
     {CERT, "{\"keyType\":\"rsa_2048\"}", "keyType: unknown enum value \"rsa_2048\""},
     {CERT, "{\"state\":true}", "state: expected enum name or integer"},
@@ -65,7 +77,10 @@ static const bad_doc_t bad_docs[] = {
     {CREATE, "{\"certificate\":{\"keyType\":\"RSA_1024\"}}",
      "certificate.keyType: unknown enum value \"RSA_1024\""},
     {HEALTH, "{\"status\":\"BOGUS\"}", "status: unknown enum value \"BOGUS\""},
-    /* timestamps */
+};
+
+/* timestamps */
+static const bad_doc_t bad_timestamps[] = {
     {CERT, BADTS("2024-13-01T00:00:00Z")},
     {CERT, BADTS("2023-02-29T00:00:00Z")},
     {CERT, BADTS("2024-01-01 00:00:00Z")},
@@ -81,7 +96,10 @@ static const bad_doc_t bad_docs[] = {
     {CERT, "{\"notAfter\":{\"seconds\":\"1\"}}", "notAfter: expected RFC 3339 timestamp string"},
     {CREATE, "{\"certificate\":{\"notAfter\":\"2024-13-01T00:00:00Z\"}}",
      "certificate.notAfter: invalid timestamp \"2024-13-01T00:00:00Z\""},
-    /* 32-bit integers */
+};
+
+/* 32-bit integers */
+static const bad_doc_t bad_int32[] = {
     {CERT, "{\"failureCount\":2147483648}", "failureCount: value out of range for int32"},
     {CERT, "{\"failureCount\":-2147483649}", "failureCount: value out of range for int32"},
     {CERT, "{\"failureCount\":1.5}", "failureCount: value is not an integer"},
@@ -93,7 +111,10 @@ static const bad_doc_t bad_docs[] = {
     {KITCHEN, "{\"fx32\":-1}", "fx32: value out of range for fixed32"},
     {KITCHEN, "{\"sf32\":\"2147483648\"}", "sf32: value out of range for sfixed32"},
     {KITCHEN, "{\"opt\":\"1.5\"}", "opt: invalid integer \"1.5\""},
-    /* 64-bit integers */
+};
+
+/* 64-bit integers */
+static const bad_doc_t bad_int64[] = {
     {CERT, "{\"revision\":\"9223372036854775808\"}", "revision: value out of range for int64"},
     {CERT, "{\"revision\":\"-9223372036854775809\"}", "revision: value out of range for int64"},
     {CERT, "{\"revision\":\"99999999999999999999999\"}", "revision: value out of range for int64"},
@@ -103,7 +124,10 @@ static const bad_doc_t bad_docs[] = {
     {KITCHEN, "{\"u64\":\"-1\"}", "u64: value out of range for uint64"},
     {KITCHEN, "{\"u64\":-1}", "u64: value out of range for uint64"},
     {KITCHEN, "{\"u64\":\"18446744073709551616\"}", "u64: value out of range for uint64"},
-    /* bools, floats, bytes */
+};
+
+/* bools, floats, bytes */
+static const bad_doc_t bad_scalars[] = {
     {GETREQ, "{\"includePrivateKey\":\"true\"}", "includePrivateKey: expected boolean"},
     {GETREQ, "{\"include_private_key\":1}", "include_private_key: expected boolean"},
     {KITCHEN, "{\"floatVal\":1e39}", "floatVal: value out of range for float"},
@@ -116,7 +140,10 @@ static const bad_doc_t bad_docs[] = {
     {KITCHEN, "{\"rawData\":\"ab=\"}", "rawData: invalid base64"},
     {KITCHEN, "{\"raw_data\":5}", "raw_data: expected base64 string"},
     {KITCHEN, "{\"rb\":[\"AA==\",false]}", "rb[1]: expected base64 string"},
-    /* messages, maps, oneofs */
+};
+
+/* messages, maps, oneofs */
+static const bad_doc_t bad_nested[] = {
     {CREATE, "{\"certificate\":[]}", "certificate: expected object"},
     {CREATE, "{\"certificate\":\"web\"}", "certificate: expected object"},
     {LIST, "{\"certificates\":[{\"name\":\"a\"},null]}", "certificates[1]: expected object"},
@@ -136,14 +163,83 @@ static const bad_doc_t bad_docs[] = {
      "stamps[1]: invalid timestamp \"x\""},
 };
 
-static void test_bad_documents_fail_with_exact_messages_and_leave_out_null(void **state)
+#define N(a) (sizeof(a) / sizeof(a[0]))
+
+/* Every document of a table fails with CP_EINVAL, its exact message, and out reset to NULL. */
+static void assert_all_fail(const bad_doc_t *docs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        jt_assert_decode_fails(docs[i].desc, docs[i].json, strlen(docs[i].json), 0, CP_EINVAL,
+                               docs[i].msg);
+}
+
+static void test_invalid_json_is_refused_with_jansson_line_and_column(void **state)
 {
     (void)state;
-    assert_true(sizeof bad_docs / sizeof bad_docs[0] >= 40);
-    for (size_t i = 0; i < sizeof bad_docs / sizeof bad_docs[0]; i++) {
-        const bad_doc_t *b = &bad_docs[i];
-        jt_assert_decode_fails(b->desc, b->json, strlen(b->json), 0, CP_EINVAL, b->msg);
-    }
+    assert_all_fail(bad_syntax, N(bad_syntax));
+}
+
+static void test_a_document_of_the_wrong_json_type_is_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_document, N(bad_document));
+}
+
+static void test_wrong_string_and_array_types_name_the_field_and_index(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_strings, N(bad_strings));
+}
+
+static void test_unknown_and_duplicate_field_names_are_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_names, N(bad_names));
+}
+
+static void test_unknown_or_non_integer_enum_values_are_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_enums, N(bad_enums));
+}
+
+static void test_invalid_timestamps_are_refused_quoting_the_text(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_timestamps, N(bad_timestamps));
+}
+
+static void test_32_bit_integers_out_of_range_or_malformed_are_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_int32, N(bad_int32));
+}
+
+static void test_64_bit_integers_out_of_range_or_malformed_are_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_int64, N(bad_int64));
+}
+
+static void test_bad_booleans_floats_and_base64_are_refused(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_scalars, N(bad_scalars));
+}
+
+static void test_bad_messages_maps_and_oneofs_name_the_path(void **state)
+{
+    (void)state;
+    assert_all_fail(bad_nested, N(bad_nested));
+}
+
+static void test_bad_document_tables_hold_at_least_40_cases(void **state)
+{
+    (void)state;
+    assert_true(N(bad_syntax) + N(bad_document) + N(bad_strings) + N(bad_names) + N(bad_enums) +
+                    N(bad_timestamps) + N(bad_int32) + N(bad_int64) + N(bad_scalars) +
+                    N(bad_nested) >=
+                40);
 }
 
 /* {"child":{"child":...{}}} with n children, and the error path of the deepest one. */
@@ -187,8 +283,12 @@ static void test_nesting_deeper_than_max_depth_is_rejected(void **state)
     jt_assert_decode_fails(KITCHEN, deep, strlen(deep), 0, CP_EINVAL, want);
     free(ok);
     free(deep);
+}
 
-    /* Unknown fields that are skipped are limited too: "foo" is level 2, its arrays go deeper. */
+/* Unknown fields that are skipped are limited too: "foo" is level 2, its arrays go deeper. */
+static void test_skipped_unknown_fields_are_held_to_max_depth_too(void **state)
+{
+    (void)state;
     char arrays[128];
     nested_arrays(arrays, CP_JSON_MAX_DEPTH - 1);
     protobuf_c_message_free_unpacked(jt_decode_ok(CERT, arrays, CP_JSON_IGNORE_UNKNOWN), NULL);
@@ -200,8 +300,19 @@ static void test_nesting_deeper_than_max_depth_is_rejected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_documents_fail_with_exact_messages_and_leave_out_null),
+        cmocka_unit_test(test_invalid_json_is_refused_with_jansson_line_and_column),
+        cmocka_unit_test(test_a_document_of_the_wrong_json_type_is_refused),
+        cmocka_unit_test(test_wrong_string_and_array_types_name_the_field_and_index),
+        cmocka_unit_test(test_unknown_and_duplicate_field_names_are_refused),
+        cmocka_unit_test(test_unknown_or_non_integer_enum_values_are_refused),
+        cmocka_unit_test(test_invalid_timestamps_are_refused_quoting_the_text),
+        cmocka_unit_test(test_32_bit_integers_out_of_range_or_malformed_are_refused),
+        cmocka_unit_test(test_64_bit_integers_out_of_range_or_malformed_are_refused),
+        cmocka_unit_test(test_bad_booleans_floats_and_base64_are_refused),
+        cmocka_unit_test(test_bad_messages_maps_and_oneofs_name_the_path),
+        cmocka_unit_test(test_bad_document_tables_hold_at_least_40_cases),
         cmocka_unit_test(test_nesting_deeper_than_max_depth_is_rejected),
+        cmocka_unit_test(test_skipped_unknown_fields_are_held_to_max_depth_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,12 +21,18 @@ static void assert_encode_fails(const ProtobufCMessage *m, const char *msg)
     assert_null(cp_json_to_jansson(m, 0, &err));
 }
 
-static void test_encode_rejects_bad_utf8_bad_timestamps_and_deep_nesting(void **state)
+static void test_encode_rejects_a_string_that_is_not_utf8(void **state)
 {
     (void)state;
     Certplane__V1__Certificate c = CERTPLANE__V1__CERTIFICATE__INIT;
     c.name = "\xff";
     assert_encode_fails(&c.base, "name: invalid UTF-8");
+}
+
+static void test_encode_rejects_timestamps_out_of_range_naming_the_field(void **state)
+{
+    (void)state;
+    Certplane__V1__Certificate c = CERTPLANE__V1__CERTIFICATE__INIT;
     Certplane__V1__CreateCertificateRequest r = CERTPLANE__V1__CREATE_CERTIFICATE_REQUEST__INIT;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     c.name = "web";
@@ -39,8 +45,12 @@ static void test_encode_rejects_bad_utf8_bad_timestamps_and_deep_nesting(void **
     ts.nanos = -1;
     assert_encode_fails(&r.base,
                         "certificate.notAfter: timestamp out of range (seconds 0, nanos -1)");
+}
 
-    /* The same depth rule as decoding: 31 nested children encode, 32 do not. */
+/* The same depth rule as decoding: 31 nested children encode, 32 do not. */
+static void test_encode_rejects_nesting_deeper_than_max_depth(void **state)
+{
+    (void)state;
     kitchen_t chain[CP_JSON_MAX_DEPTH + 1];
     for (int i = 0; i <= CP_JSON_MAX_DEPTH; i++) {
         kitchen_init(&chain[i].base);
@@ -58,7 +68,7 @@ static void test_encode_rejects_bad_utf8_bad_timestamps_and_deep_nesting(void **
     assert_non_null(strstr(err.msg, ".child: nesting too deep"));
 }
 
-static void test_jansson_entry_points_borrow_and_check_nul(void **state)
+static void test_to_jansson_builds_the_same_object_as_the_text_encoder(void **state)
 {
     (void)state;
     Certplane__V1__Certificate c = CERTPLANE__V1__CERTIFICATE__INIT;
@@ -68,7 +78,11 @@ static void test_jansson_entry_points_borrow_and_check_nul(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "name")), "web");
     assert_int_equal(json_object_size(j), 1);
     json_decref(j);
+}
 
+static void test_from_jansson_rejects_a_nul_in_a_string_and_borrows_the_document(void **state)
+{
+    (void)state;
     json_t *doc = json_object();
     json_object_set_new(doc, "name", json_stringn("a\0b", 3));
     ProtobufCMessage *out = (ProtobufCMessage *)&out;
@@ -83,6 +97,13 @@ static void test_jansson_entry_points_borrow_and_check_nul(void **state)
     protobuf_c_message_free_unpacked(out, NULL);
     assert_int_equal(doc->refcount, 1);
     json_decref(doc);
+}
+
+static void test_from_jansson_rejects_a_document_that_is_no_object(void **state)
+{
+    (void)state;
+    ProtobufCMessage *out = NULL;
+    cp_err_t err = {0};
     json_t *arr = json_array();
     assert_int_equal(cp_json_from_jansson(CERT, arr, 0, &out, &err), CP_EINVAL);
     assert_string_equal(err.msg, "document is not an object");
@@ -92,8 +113,12 @@ static void test_jansson_entry_points_borrow_and_check_nul(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_encode_rejects_bad_utf8_bad_timestamps_and_deep_nesting),
-        cmocka_unit_test(test_jansson_entry_points_borrow_and_check_nul),
+        cmocka_unit_test(test_encode_rejects_a_string_that_is_not_utf8),
+        cmocka_unit_test(test_encode_rejects_timestamps_out_of_range_naming_the_field),
+        cmocka_unit_test(test_encode_rejects_nesting_deeper_than_max_depth),
+        cmocka_unit_test(test_to_jansson_builds_the_same_object_as_the_text_encoder),
+        cmocka_unit_test(test_from_jansson_rejects_a_nul_in_a_string_and_borrows_the_document),
+        cmocka_unit_test(test_from_jansson_rejects_a_document_that_is_no_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
