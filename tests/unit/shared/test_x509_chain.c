@@ -110,7 +110,7 @@ static char *leaf_block(const char *header, size_t extra)
     return pem;
 }
 
-static void test_chain_parse_rejects_trailing_der_bytes_and_pem_headers(void **state)
+static void test_chain_parse_rejects_trailing_der_bytes(void **state)
 {
     (void)state;
     char *plain = leaf_block("", 0);
@@ -119,12 +119,17 @@ static void test_chain_parse_rejects_trailing_der_bytes_and_pem_headers(void **s
     cp_x509_chain_free(chain);
     char *trailing = leaf_block("", 3);
     assert_chain_rejected(trailing, strlen(trailing), "certificate 1: trailing data");
+    free(trailing);
+    free(plain);
+}
+
+static void test_chain_parse_rejects_pem_headers(void **state)
+{
+    (void)state;
     char *headers = leaf_block("Comment: not for certificates\n", 0);
     xt_assert_contains(headers, "Comment: ");
     assert_chain_rejected(headers, strlen(headers), "certificate 1: PEM headers");
     free(headers);
-    free(trailing);
-    free(plain);
 }
 
 static void test_chain_parse_accepts_16_certificates_and_rejects_17(void **state)
@@ -191,7 +196,8 @@ int main(void)
         cmocka_unit_test(test_chain_parse_rejects_input_without_certificates),
         cmocka_unit_test(test_chain_parse_rejects_a_lone_private_key_without_quoting_it),
         cmocka_unit_test(test_chain_parse_rejects_truncated_base64),
-        cmocka_unit_test(test_chain_parse_rejects_trailing_der_bytes_and_pem_headers),
+        cmocka_unit_test(test_chain_parse_rejects_trailing_der_bytes),
+        cmocka_unit_test(test_chain_parse_rejects_pem_headers),
         cmocka_unit_test(test_chain_parse_accepts_16_certificates_and_rejects_17),
         cmocka_unit_test(test_chain_parse_names_the_broken_second_block),
         cmocka_unit_test(test_cert_to_pem_round_trips_through_chain_parse),

@@ -153,7 +153,7 @@ static void test_csr_leaves_a_first_name_over_64_bytes_out_of_the_cn(void **stat
     free(der);
 }
 
-static void test_csr_rejects_bad_ips_and_names_naming_the_index(void **state)
+static void test_csr_rejects_a_bad_ip_naming_its_index(void **state)
 {
     (void)state;
     const char *dns[] = {"ok.example"};
@@ -169,6 +169,11 @@ static void test_csr_rejects_bad_ips_and_names_naming_the_index(void **state)
         assert_null(der);
         assert_int_equal(ERR_peek_error(), 0);
     }
+}
+
+static void test_csr_rejects_a_bad_dns_name_naming_its_index(void **state)
+{
+    (void)state;
     static const char *const bad_names[] = {"", "two words.example", "evil.example\nDNS:x",
                                             "caf\xc3\xa9.example"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
@@ -180,6 +185,12 @@ static void test_csr_rejects_bad_ips_and_names_naming_the_index(void **state)
         xt_assert_prefix(err.msg, "dns_names[1]: ");
         assert_null(der);
     }
+}
+
+static void test_csr_needs_a_name_and_a_key(void **state)
+{
+    (void)state;
+    const char *dns[] = {"ok.example"};
     unsigned char *der = NULL;
     size_t len = 0;
     assert_int_equal(cp_x509_csr_build(g_ec, NULL, 0, NULL, 0, &der, &len, NULL), CP_EINVAL);
@@ -193,7 +204,9 @@ int main(void)
         cmocka_unit_test(test_csr_holds_every_name_and_the_first_dns_name_as_cn),
         cmocka_unit_test(test_csr_with_only_ips_has_no_cn_and_a_critical_san),
         cmocka_unit_test(test_csr_leaves_a_first_name_over_64_bytes_out_of_the_cn),
-        cmocka_unit_test(test_csr_rejects_bad_ips_and_names_naming_the_index),
+        cmocka_unit_test(test_csr_rejects_a_bad_ip_naming_its_index),
+        cmocka_unit_test(test_csr_rejects_a_bad_dns_name_naming_its_index),
+        cmocka_unit_test(test_csr_needs_a_name_and_a_key),
     };
     return cmocka_run_group_tests(tests, xt_group_setup, xt_group_teardown);
 }
