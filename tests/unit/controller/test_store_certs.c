@@ -35,17 +35,36 @@ static void test_put_stores_the_revision_first_and_revisions_increase(void **sta
     assert_string_equal(st_raw_str("ZSCORE certs %s", "b"), "0");
 }
 
-static void test_failed_puts_are_eexist_enotfound_econflict_and_change_nothing(void **state)
+/* Certificate "a" at revision 1, with a renewal time and an issue job. */
+static void put_a_at_revision_1(void)
 {
-    (void)state;
     cp_err_t err = {0};
     int64_t rev = 0;
     ctl_store_cert_write_t w = {
         .name = "a", .json = "{\"v\":1}", .renew_at = 100, .job_kind = "issue"};
     assert_int_equal(ctl_store_cert_put(g_store, &w, &rev, &err), 0);
     assert_int_equal(rev, 1);
+}
+
+static void test_create_of_an_existing_name_is_eexist_and_changes_nothing(void **state)
+{
+    (void)state;
+    put_a_at_revision_1();
     st_assert_put_fails_unchanged("a", "{\"v\":2}", CTL_STORE_CREATE, 0, CP_EEXIST);
+}
+
+static void test_match_of_a_missing_name_is_enotfound_and_changes_nothing(void **state)
+{
+    (void)state;
+    put_a_at_revision_1();
     st_assert_put_fails_unchanged("missing", "{\"v\":2}", CTL_STORE_MATCH, 0, CP_ENOTFOUND);
+}
+
+static void test_match_of_another_revision_is_econflict_naming_the_current_one(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    put_a_at_revision_1();
     st_assert_put_fails_unchanged("a", "{\"v\":2}", CTL_STORE_MATCH, 0, CP_ECONFLICT);
     st_assert_put_fails_unchanged("a", "{\"v\":2}", CTL_STORE_MATCH, 2, CP_ECONFLICT);
     assert_int_equal(st_put("a", "{\"v\":2}", CTL_STORE_MATCH, 7, NULL, &err), CP_ECONFLICT);
@@ -154,7 +173,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, st_setup, st_teardown)
         T(test_put_stores_the_revision_first_and_revisions_increase),
-        T(test_failed_puts_are_eexist_enotfound_econflict_and_change_nothing),
+        T(test_create_of_an_existing_name_is_eexist_and_changes_nothing),
+        T(test_match_of_a_missing_name_is_enotfound_and_changes_nothing),
+        T(test_match_of_another_revision_is_econflict_naming_the_current_one),
         T(test_put_rejects_json_that_is_no_object_or_owns_revision),
         T(test_seed_record_reads_as_is_and_matches_revision_zero),
         T(test_mget_returns_null_where_missing),

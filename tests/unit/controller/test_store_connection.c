@@ -24,7 +24,7 @@ static void test_auth_with_the_password_from_the_url_succeeds(void **state)
     assert_int_equal(rev, 0);
 }
 
-static void test_wrong_or_missing_password_fails_with_eauth(void **state)
+static void test_wrong_password_fails_with_eauth_on_every_call(void **state)
 {
     (void)state;
     char url[256];
@@ -37,9 +37,15 @@ static void test_wrong_or_missing_password_fails_with_eauth(void **state)
     assert_int_equal(ctl_store_revision(s, &rev, &err),
                      CP_EAUTH); /* still refused, still no crash */
     ctl_store_free(s);
+}
 
+static void test_missing_password_fails_with_eauth(void **state)
+{
+    (void)state;
+    char url[256];
+    cp_err_t err = {0};
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", g_redis.port);
-    s = st_open(url, 1000, 0);
+    ctl_store_t *s = st_open(url, 1000, 0);
     assert_int_equal(ctl_store_ping(s, &err), CP_EAUTH); /* NOAUTH */
     ctl_store_free(s);
 }
@@ -132,7 +138,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, st_setup, st_teardown)
         T(test_auth_with_the_password_from_the_url_succeeds),
-        T(test_wrong_or_missing_password_fails_with_eauth),
+        T(test_wrong_password_fails_with_eauth_on_every_call),
+        T(test_missing_password_fails_with_eauth),
         T(test_database_index_from_the_url_is_selected),
         T(test_redis_down_gives_eunavail_quickly_with_a_message),
         T(test_unresponsive_server_times_out_instead_of_hanging),

@@ -15,7 +15,7 @@
 
 #include "tests/unit/controller/store_fixture.h"
 
-static void test_harness_spawns_with_env_and_log_and_reports_exit_status(void **state)
+static void test_spawn_passes_env_logs_output_and_reports_exit_status(void **state)
 {
     (void)state;
     char dir[256], log[300], buf[128] = {0};
@@ -34,17 +34,42 @@ static void test_harness_spawns_with_env_and_log_and_reports_exit_status(void **
     assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
     fclose(f);
     assert_string_equal(buf, "x=42\nerr\n");
+    assert_int_equal(cp_test_rmrf(dir), 0);
+}
+
+static void test_spawn_of_a_missing_program_is_enotfound(void **state)
+{
+    (void)state;
+    cp_test_proc_t p;
     char *missing[] = {"/nonexistent/cp-no-such-program", NULL};
     assert_int_equal(cp_test_spawn(&p, "none", missing, NULL, NULL), CP_ENOTFOUND);
+}
+
+static void test_wait_exit_times_out_and_stop_ends_the_process(void **state)
+{
+    (void)state;
+    cp_test_proc_t p;
     char *sleeper[] = {"sleep", "30", NULL};
     assert_int_equal(cp_test_spawn(&p, "sleep", sleeper, NULL, NULL), 0);
     assert_int_equal(cp_test_wait_exit(&p, 50, NULL), CP_ETIMEDOUT);
     assert_int_equal(cp_test_stop(&p, SIGTERM, 2000), 0);
     assert_int_equal(p.pid, 0);
+}
+
+static void test_rmrf_removes_unless_kept_and_refuses_the_root(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_int_equal(cp_test_tmpdir("cp-harness-", dir, sizeof dir), 0);
     assert_int_equal(cp_test_rmrf(dir), 0);
     const char *keep = getenv("CP_KEEP_TMP");
     assert_int_equal(access(dir, F_OK) == 0, keep != NULL && strcmp(keep, "1") == 0);
     assert_int_equal(cp_test_rmrf("/"), CP_EINVAL);
+}
+
+static void test_wait_port_sees_a_listener_and_times_out_on_a_free_port(void **state)
+{
+    (void)state;
     assert_int_equal(cp_test_wait_port(g_redis.port, 1000), 0);
     assert_int_equal(cp_test_wait_port(cp_test_free_port(), 100), CP_ETIMEDOUT);
 }
@@ -53,7 +78,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, st_setup, st_teardown)
-        cmocka_unit_test(test_harness_spawns_with_env_and_log_and_reports_exit_status),
+        cmocka_unit_test(test_spawn_passes_env_logs_output_and_reports_exit_status),
+        cmocka_unit_test(test_spawn_of_a_missing_program_is_enotfound),
+        cmocka_unit_test(test_wait_exit_times_out_and_stop_ends_the_process),
+        cmocka_unit_test(test_rmrf_removes_unless_kept_and_refuses_the_root),
+        cmocka_unit_test(test_wait_port_sees_a_listener_and_times_out_on_a_free_port),
 #undef T
     };
     return cmocka_run_group_tests(tests, st_group_setup, st_group_teardown);

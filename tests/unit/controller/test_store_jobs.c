@@ -10,25 +10,67 @@
 
 #include "tests/unit/controller/store_fixture.h"
 
-static void test_lock_acquire_busy_extend_release_and_wrong_token(void **state)
+static const char wrong_token[] = "00000000000000000000000000000000";
+
+static void test_lock_acquire_stores_a_32_hex_digit_token(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
+    assert_int_equal(strlen(tok), 32);
+    assert_int_equal(strspn(tok, "0123456789abcdef"), 32);
+    assert_string_equal(st_raw_str("GET %s", "lock:cert:x"), tok);
+}
+
+static void test_lock_held_by_another_is_ebusy(void **state)
 {
     (void)state;
     cp_err_t err = {0};
     char tok[CTL_STORE_LOCK_TOKEN_SIZE], tok2[CTL_STORE_LOCK_TOKEN_SIZE];
     assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
-    assert_int_equal(strlen(tok), 32);
-    assert_int_equal(strspn(tok, "0123456789abcdef"), 32);
-    assert_string_equal(st_raw_str("GET %s", "lock:cert:x"), tok);
     assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok2, &err), CP_EBUSY);
+}
+
+static void test_lock_extend_with_the_token_raises_the_ttl(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
     assert_int_equal(ctl_store_lock_extend(g_store, "x", tok, 60000, &err), 0);
     assert_true(st_raw_int("PTTL %s", "lock:cert:x") > 50000);
-    const char *wrong = "00000000000000000000000000000000";
-    assert_int_equal(ctl_store_lock_extend(g_store, "x", wrong, 60000, &err), CP_ESTATE);
-    assert_int_equal(ctl_store_lock_release(g_store, "x", wrong, &err), CP_ESTATE);
+}
+
+static void test_lock_wrong_token_neither_extends_nor_releases(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
+    assert_int_equal(ctl_store_lock_extend(g_store, "x", wrong_token, 60000, &err), CP_ESTATE);
+    assert_int_equal(ctl_store_lock_release(g_store, "x", wrong_token, &err), CP_ESTATE);
     assert_string_equal(st_raw_str("GET %s", "lock:cert:x"), tok); /* still held */
+}
+
+static void test_lock_released_is_gone_and_cannot_be_extended(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
     assert_int_equal(ctl_store_lock_release(g_store, "x", tok, &err), 0);
     assert_int_equal(st_raw_int("EXISTS %s", "lock:cert:x"), 0);
     assert_int_equal(ctl_store_lock_extend(g_store, "x", tok, 1000, &err), CP_ESTATE); /* lost */
+}
+
+static void test_lock_expired_may_be_taken_and_the_old_token_is_void(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char tok[CTL_STORE_LOCK_TOKEN_SIZE], tok2[CTL_STORE_LOCK_TOKEN_SIZE];
+    assert_int_equal(ctl_store_lock_acquire(g_store, "x", 10000, tok, &err), 0);
+    assert_int_equal(ctl_store_lock_release(g_store, "x", tok, &err), 0);
     assert_int_equal(ctl_store_lock_acquire(g_store, "x", 50, tok2, &err), 0);
     assert_string_not_equal(tok, tok2);
     st_sleep_ms(120); /* expired: anyone may take it */
@@ -109,7 +151,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, st_setup, st_teardown)
-        T(test_lock_acquire_busy_extend_release_and_wrong_token),
+        T(test_lock_acquire_stores_a_32_hex_digit_token),
+        T(test_lock_held_by_another_is_ebusy),
+        T(test_lock_extend_with_the_token_raises_the_ttl),
+        T(test_lock_wrong_token_neither_extends_nor_releases),
+        T(test_lock_released_is_gone_and_cannot_be_extended),
+        T(test_lock_expired_may_be_taken_and_the_old_token_is_void),
         T(test_jobs_enqueue_read_ack),
         T(test_job_read_creates_a_missing_group),
         T(test_unacked_job_is_reclaimed_by_a_second_consumer),
