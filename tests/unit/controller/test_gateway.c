@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,6 +19,9 @@
 #include "controller/config/config.h"
 #include "controller/gateway/gateway.h"
 #include "controller/service/service.h"
+#include "controller/store/certrec.h"
+#include "controller/store/store.h"
+#include "shared/mem.h"
 #include "tests/support/harness.h"
 
 static cp_test_redis_t g_redis;
@@ -264,18 +268,119 @@ static void test_client_errors(void **state)
            400, 3, NULL);
 }
 
-static void test_renew_and_edges(void **state)
+/* ---- renew ---- */
+
+/* Rewrites certificate `name` in Redis, as a worker would, with `state` and (when not NULL) an
+ * issued chain: renew reads the record from the store, so the state it meets is exactly this one.
+ */
+static void force_record(const char *name, Certplane__V1__State state, const char *fullchain)
+{
+    ctl_store_t *s = NULL;
+    char *json = NULL, *enc = NULL;
+    size_t len = 0;
+    Certplane__V1__Certificate *c = NULL;
+    assert_int_equal(ctl_store_new(g_redis.url, NULL, &s, NULL), 0);
+    assert_int_equal(ctl_store_cert_get(s, name, &json, &len, NULL), 0);
+    assert_int_equal(ctl_certrec_decode(name, json, len, &c, NULL), 0);
+    c->state = state;
+    if (fullchain != NULL) {
+        if (c->fullchain_pem != protobuf_c_empty_string)
+            free(c->fullchain_pem);
+        c->fullchain_pem = cp_xstrdup(fullchain);
+    }
+    assert_int_equal(ctl_certrec_encode(c, &enc, &len, NULL), 0);
+    ctl_store_cert_write_t w = {.name = name, .json = enc, .mode = CTL_STORE_ANY, .renew_at = -1};
+    assert_int_equal(ctl_store_cert_put(s, &w, NULL, NULL), 0);
+    free(json);
+    free(enc);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    ctl_store_free(s);
+}
+
+/* Entries in the jobs stream: a renewal that is accepted queues exactly one. */
+static long long jobs_queued(void)
+{
+    redisContext *r = redisConnect("127.0.0.1", g_redis.port);
+    assert_non_null(r);
+    assert_int_equal(r->err, 0);
+    redisReply *x = redisCommand(r, "XLEN jobs");
+    assert_non_null(x);
+    assert_int_equal(x->type, REDIS_REPLY_INTEGER);
+    long long n = x->integer;
+    freeReplyObject(x);
+    redisFree(r);
+    return n;
+}
+
+static void test_renew_of_an_issued_certificate_answers_200_renewing_and_queues_a_job(void **state)
 {
     (void)state;
     expect(post("/v1/certificates", ADMIN, CERT("ren1")), 200, -1, NULL);
+    force_record("ren1", CERTPLANE__V1__STATE__VALID, "-----BEGIN CERTIFICATE-----\n");
+    long long jobs = jobs_queued();
     resp_t r = post("/v1/certificates/ren1:renew", ADMIN, "");
-    assert_true(r.status == 200 || r.status == 400); /* a PENDING certificate may refuse */
-    free(r.body);
+    assert_non_null(strstr(r.body, "\"name\":\"ren1\""));
+    assert_null(strstr(r.body, "privateKeyPem"));
+    expect(r, 200, -1, "\"state\":\"RENEWING\"");
+    assert_int_equal(jobs_queued(), jobs + 1);
+}
+
+static void test_renew_of_a_never_issued_certificate_answers_200_and_stays_pending(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates", ADMIN, CERT("ren2")), 200, -1, NULL);
+    long long jobs = jobs_queued();
+    expect(post("/v1/certificates/ren2:renew", ADMIN, ""), 200, -1, "\"state\":\"PENDING\"");
+    assert_int_equal(jobs_queued(), jobs + 1);
+}
+
+static void test_renew_of_a_certificate_being_issued_answers_200_and_stays_issuing(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates", ADMIN, CERT("ren3")), 200, -1, NULL);
+    force_record("ren3", CERTPLANE__V1__STATE__ISSUING, NULL);
+    expect(post("/v1/certificates/ren3:renew", ADMIN, "{\"name\":\"ren3\"}"), 200, -1,
+           "\"state\":\"ISSUING\"");
+}
+
+static void test_renew_of_a_revoked_certificate_answers_400_failed_precondition(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates", ADMIN, CERT("ren4")), 200, -1, NULL);
+    force_record("ren4", CERTPLANE__V1__STATE__REVOKED, "-----BEGIN CERTIFICATE-----\n");
+    long long jobs = jobs_queued();
+    expect(post("/v1/certificates/ren4:renew", ADMIN, ""), 400, 9,
+           "\"message\":\"certificate \\\"ren4\\\" is revoked: delete and create it again "
+           "instead\"");
+    assert_int_equal(jobs_queued(), jobs); /* refused: nothing queued */
+    expect(http("GET", "/v1/certificates/ren4", READ, NULL, NULL, 0), 200, -1,
+           "\"state\":\"REVOKED\"");
+}
+
+static void test_renew_of_an_unknown_certificate_answers_404(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates/ren-none:renew", ADMIN, ""), 404, 5,
+           "\"message\":\"certificate \\\"ren-none\\\" not found\"");
+}
+
+static void test_renew_needs_the_admin_role(void **state)
+{
+    (void)state;
+    expect(post("/v1/certificates", ADMIN, CERT("ren5")), 200, -1, NULL);
+    expect(post("/v1/certificates/ren5:renew", READ, ""), 403, 7, NULL);
+}
+
+/* ---- edges ---- */
+
+static void test_edge_reports_are_listed_and_counted(void **state)
+{
+    (void)state;
     expect(post("/v1/edges:report", EDGE, "{\"edgeId\":\"edge-a\",\"appliedRevision\":\"3\"}"), 200,
            -1, "ttlSeconds");
     expect(http("GET", "/v1/edges", READ, NULL, NULL, 0), 200, -1, "edge-a");
     expect(post("/v1/edges:report", READ, "{\"edgeId\":\"edge-a\"}"), 403, 7, NULL);
-    r = http("GET", "/metrics", NULL, NULL, NULL, 0);
+    resp_t r = http("GET", "/metrics", NULL, NULL, NULL, 0);
     expect(
         r, 200, -1,
         "certplane_requests_total{transport=\"http\",method=\"ReportEdgeStatus\",code=\"OK\"} 1");
@@ -423,7 +528,13 @@ int main(void)
         cmocka_unit_test(test_create_get_list_delete),
         cmocka_unit_test(test_repeated_reads_follow_each_change),
         cmocka_unit_test(test_client_errors),
-        cmocka_unit_test(test_renew_and_edges),
+        cmocka_unit_test(test_renew_of_an_issued_certificate_answers_200_renewing_and_queues_a_job),
+        cmocka_unit_test(test_renew_of_a_never_issued_certificate_answers_200_and_stays_pending),
+        cmocka_unit_test(test_renew_of_a_certificate_being_issued_answers_200_and_stays_issuing),
+        cmocka_unit_test(test_renew_of_a_revoked_certificate_answers_400_failed_precondition),
+        cmocka_unit_test(test_renew_of_an_unknown_certificate_answers_404),
+        cmocka_unit_test(test_renew_needs_the_admin_role),
+        cmocka_unit_test(test_edge_reports_are_listed_and_counted),
         cmocka_unit_test(test_acme_challenge_is_mounted),
         cmocka_unit_test(test_watch_streams_snapshot_then_live_events),
         cmocka_unit_test(test_readyz_follows_redis),

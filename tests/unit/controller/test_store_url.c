@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_store_url.c - ctl_store_url_parse: which redis:// URLs the store accepts, and that a
+ * rejected one never shows its password */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <string.h>
+
+#include "controller/store/store.h"
+
+static void test_url_parse_accepts_good_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *host, *user, *password;
+        int port, db;
+    } good[] = {
+        {"redis://localhost", "localhost", "", "", 6379, 0},
+        {"redis://127.0.0.1:6380", "127.0.0.1", "", "", 6380, 0},
+        {"redis://h:1/15", "h", "", "", 1, 15},
+        {"redis://h/", "h", "", "", 6379, 0},
+        {"REDIS://h:65535/0", "h", "", "", 65535, 0},
+        {"redis://:p%40ss%3Aw%2Fd@h:7/2", "h", "", "p@ss:w/d", 7, 2},
+        {"redis://secret@h", "h", "", "secret", 6379, 0},
+        {"redis://al%20ice:pw@redis.example:6379/3", "redis.example", "al ice", "pw", 6379, 3},
+        {"redis://[::1]:6380/1", "::1", "", "", 6380, 1},
+        {"redis://[::1]", "::1", "", "", 6379, 0},
+        {"redis://u:p@[fe80::1]:9", "fe80::1", "u", "p", 9, 0},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ctl_store_url_t u;
+        cp_err_t err = {0};
+        int rc = ctl_store_url_parse(good[i].url, &u, &err);
+        if (rc != 0)
+            fail_msg("%s: %s", good[i].url, err.msg);
+        assert_string_equal(u.host, good[i].host);
+        assert_string_equal(u.user, good[i].user);
+        assert_string_equal(u.password, good[i].password);
+        assert_int_equal(u.port, good[i].port);
+        assert_int_equal(u.db, good[i].db);
+    }
+}
+
+static void test_url_parse_rejects_bad_urls_without_leaking_the_password(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        NULL,
+        "",
+        "http://h",
+        "rediss://h",
+        "redis://",
+        "redis://:6379",
+        "redis://h:0",
+        "redis://h:65536",
+        "redis://h:-1",
+        "redis://h:12x",
+        "redis://h:",
+        "redis://h/16",
+        "redis://h/-1",
+        "redis://h/99999999999",
+        "redis://h/1x",
+        "redis://h/1/2",
+        "redis://h?db=1",
+        "redis://[::1",
+        "redis://[::1]x",
+        "redis://h%20x",
+        "redis://:topsecret%zz@h",
+        "redis://:topsecret%4@h",
+        "redis://:topsecret%00@h",
+        "redis://user:@h",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctl_store_url_t u;
+        cp_err_t err = {0};
+        int rc = ctl_store_url_parse(bad[i], &u, &err);
+        if (rc != CP_EINVAL)
+            fail_msg("\"%s\" was accepted", bad[i] ? bad[i] : "(null)");
+        assert_true(err.msg[0] != '\0');
+        assert_null(strstr(err.msg, "topsecret"));
+        assert_string_equal(u.host, "");
+    }
+    ctl_store_t *s = NULL;
+    assert_int_equal(ctl_store_new("redis://h/16", NULL, &s, NULL), CP_EINVAL);
+    assert_null(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_parse_accepts_good_urls),
+        cmocka_unit_test(test_url_parse_rejects_bad_urls_without_leaking_the_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
