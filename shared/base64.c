@@ -93,7 +93,7 @@ int cp_base64_decode(const char *s, size_t len, int flags, uint8_t **out, size_t
     size_t n = 0;
     int rc = cp_base64_decode_to(s, len, flags, buf, &n);
     if (rc != 0) {
-        free(buf);
+        cp_secure_free(buf, CP_BASE64_DECODED_MAX(len) + 1); /* the text may be a key */
         return rc;
     }
     buf[n] = '\0';

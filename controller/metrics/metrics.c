@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "controller/metrics/metrics_internal.h"
+#include "shared/mem.h"
+#include "shared/status.h"
 
 /* The label values are fixed here so that a client sending odd method names cannot grow the
  * registry. */
@@ -31,12 +33,7 @@ static const char *const k_methods[] = {"CreateCertificate",
                                         "other"};
 #define N_METHODS (sizeof(k_methods) / sizeof(k_methods[0]))
 
-#define N_CODES 17
-static const char *const k_codes[N_CODES] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
+#define N_CODES CP_GRPC_N_CODES
 
 /* Upper bounds of the ACME latency buckets in seconds; +Inf is implicit. */
 static const double k_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -66,7 +63,7 @@ void ctl_metrics_request(const char *transport, const char *method, int grpc_cod
         method = strrchr(method, '/') + 1;
     size_t ti = index_of(k_transports, N_TRANSPORTS, transport);
     size_t mi = index_of(k_methods, N_METHODS, method);
-    int ci = (grpc_code >= 0 && grpc_code < N_CODES) ? grpc_code : 2;
+    int ci = (grpc_code >= 0 && grpc_code < N_CODES) ? grpc_code : CP_GRPC_UNKNOWN;
     atomic_fetch_add_explicit(&g_requests[ti][mi][ci], 1, memory_order_relaxed);
 }
 
@@ -134,11 +131,7 @@ void ctl_metrics__printf(ctl_metrics__buf_t *b, const char *fmt, ...)
             return;
         }
         b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (b->p == NULL) {
-            fprintf(stderr, "certplane: out of memory\n");
-            abort();
-        }
+        b->p = cp_xrealloc(b->p, b->cap);
     }
 }
 
@@ -175,7 +168,8 @@ static void render_requests(ctl_metrics__buf_t *b)
                     ctl_metrics__printf(b,
                                         "certplane_requests_total{transport=\"%s\",method=\"%s\","
                                         "code=\"%s\"} %lu\n",
-                                        k_transports[t], k_methods[m], k_codes[c], v);
+                                        k_transports[t], k_methods[m], cp_grpc_status_name((int)c),
+                                        v);
             }
 }
 
