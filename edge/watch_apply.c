@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* watch_apply.c - applying Watch stream events to an unpublished table version */
+#include "edge/watch_apply.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
