@@ -332,8 +332,7 @@ static int key_for_leaf(edge_cert_t *c, const char *pem, size_t len, cp_err_t *e
     int rc = 1;
     if (edge_pem_next(&pos, pem + len, label, &der, &der_len) == 0) {
         rc = edge_key_from_der(label, der, der_len, c->leaf, &c->key);
-        OPENSSL_cleanse(der, der_len);
-        free(der);
+        cp_secure_free(der, der_len);
     }
     if (rc < 0)
         return cp_err_set(err, CP_EINVAL, "private key does not match the certificate");

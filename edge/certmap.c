@@ -167,13 +167,9 @@ static void collect(const char *key, void *value, void *arg)
         return;
     if (d->n == d->cap) {
         d->cap = d->cap == 0 ? 16 : d->cap * 2;
-        d->keys = realloc(d->keys, d->cap * sizeof *d->keys);
-        if (d->keys == NULL)
-            abort();
+        d->keys = cp_xrealloc(d->keys, d->cap * sizeof *d->keys);
     }
-    d->keys[d->n] = strdup(key);
-    if (d->keys[d->n++] == NULL)
-        abort();
+    d->keys[d->n++] = cp_xstrdup(key);
 }
 
 void edge_certmap_prune(edge_certmap_t *m, const edge_hamt_t *keep_names,

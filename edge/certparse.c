@@ -15,20 +15,10 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
+#include "shared/base64.h"
+#include "shared/mem.h"
+
 /* ---- PEM ---------------------------------------------------------------------------------- */
-
-static signed char b64[256];
-static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
-
-static void b64_init(void)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    memset(b64, -1, sizeof b64);
-    for (int i = 0; i < 64; i++)
-        b64[(unsigned char)a[i]] = (signed char)i;
-    b64['='] = -2;
-    b64[' '] = b64['\t'] = b64['\r'] = b64['\n'] = -3;
-}
 
 static const char *find(const char *p, const char *end, const char *what)
 {
@@ -44,41 +34,9 @@ static const char *find(const char *p, const char *end, const char *what)
     return NULL;
 }
 
-/* Decodes base64 text [p, end) (whitespace allowed, '=' only at the end) into out. */
-static int b64_decode(const char *p, const char *end, unsigned char *out, size_t *out_len)
-{
-    uint32_t acc = 0;
-    int bits = 0, pad = 0;
-    size_t n = 0;
-    for (; p < end; p++) {
-        int v = b64[(unsigned char)*p];
-        if (v == -3)
-            continue;
-        if (v == -2) {
-            pad++;
-            continue;
-        }
-        if (v < 0 || pad > 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    /* Whole quanta only: leftover bits must be the padding's zeros. */
-    if (pad > 2 || (bits == 6) || (bits > 0 && (acc & ((1u << bits) - 1)) != 0) ||
-        (bits == 4 && pad != 2) || (bits == 2 && pad != 1) || (bits == 0 && pad != 0))
-        return -1;
-    *out_len = n;
-    return 0;
-}
-
 int edge_pem_next(const char **pos, const char *end, char label[EDGE_PEM_LABEL_MAX],
                   unsigned char **der, size_t *der_len)
 {
-    pthread_once(&b64_once, b64_init);
     static const char begin[] = "-----BEGIN ", dashes[] = "-----";
     const char *b = find(*pos, end, begin);
     if (b == NULL)
@@ -97,12 +55,11 @@ int edge_pem_next(const char **pos, const char *end, char label[EDGE_PEM_LABEL_M
     const char *body = le + sizeof dashes - 1, *e = find(body, end, endline);
     if (e == NULL)
         return -1;
-    unsigned char *out = malloc((size_t)(e - body) / 4 * 3 + 3);
-    if (out == NULL)
-        abort();
+    unsigned char *out = cp_xmalloc(CP_BASE64_DECODED_MAX((size_t)(e - body)));
     /* A header ("Proc-Type: ...", an encrypted key) fails the decoding: ':' is not base64. */
-    if (b64_decode(body, e, out, der_len) != 0 || *der_len == 0) {
-        free(out);
+    if (cp_base64_decode_to(body, (size_t)(e - body), CP_BASE64_PEM, out, der_len) != 0 ||
+        *der_len == 0) {
+        cp_secure_free(out, CP_BASE64_DECODED_MAX((size_t)(e - body))); /* may be a key */
         return -1;
     }
     *der = out;

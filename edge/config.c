@@ -3,6 +3,7 @@
 #include "edge/config.h"
 
 #include "edge/proxy.h"
+#include "shared/mem.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -113,9 +114,7 @@ int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
     if (c->edge_id == NULL) {
         char host[256] = "edge";
         gethostname(host, sizeof host - 1);
-        c->edge_id = strdup(host);
-        if (c->edge_id == NULL)
-            return cp_err_set(err, CP_EINTERNAL, "out of memory");
+        c->edge_id = cp_xstrdup(host);
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - the edge's request handlers: HTTPS routing, HTTP-01 answers and redirects, admin */
+#include "edge/http.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -9,6 +9,7 @@
 
 #include "edge/cert.h"
 #include "edge/hamt.h"
+#include "shared/mem.h"
 
 /* A fixed answer ("respond:STATUS[:BODY]"): called directly by the HTTPS handler, never
  * registered with h2o (it needs no per-loop state). */
@@ -104,9 +105,7 @@ static int on_respond(h2o_handler_t *self, h2o_req_t *req)
 
 static h2o_handler_t *make_responder(edge_proxy_t *p, const char *target, cp_err_t *err)
 {
-    respond_handler_t *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        abort();
+    respond_handler_t *r = cp_xcalloc(1, sizeof *r);
     if (edge_proxy_parse_respond(target, &r->status, &r->body, &r->body_len) != 0) {
         free(r);
         cp_err_set(err, CP_EINVAL, "%s: expected respond:STATUS[:BODY], STATUS 200-599", target);
@@ -145,10 +144,8 @@ int edge_proxy_new(h2o_globalconf_t *conf, const cp_cfg_list_t *routes,
                    const char *default_upstream, uint64_t io_timeout_ms, edge_proxy_t **out,
                    cp_err_t *err)
 {
-    edge_proxy_t *p = calloc(1, sizeof *p);
+    edge_proxy_t *p = cp_xcalloc(1, sizeof *p);
     int rc = 0;
-    if (p == NULL)
-        abort();
     edge_hamt_init(&p->exact, NULL);
     edge_hamt_init(&p->wildcard, NULL);
     conf->proxy.emit_x_forwarded_headers = 1;

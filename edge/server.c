@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "shared/log.h"
+#include "shared/mem.h"
 
 enum { L_HTTPS, L_HTTP, L_ADMIN, N_LISTENERS };
 
@@ -87,9 +88,7 @@ void edge_server_retire(edge_server_t *s, edge_certmap_t *old)
         edge_certmap_release(old);
         return;
     }
-    retire_t *r = calloc(1, sizeof *r + (size_t)s->n_workers * sizeof r->msgs[0]);
-    if (r == NULL)
-        abort();
+    retire_t *r = cp_xcalloc(1, sizeof *r + (size_t)s->n_workers * sizeof r->msgs[0]);
     r->old = old;
     r->pending = s->n_workers;
     r->next = s->pending.next;
@@ -219,10 +218,8 @@ static int worker_init(edge_server_t *s, worker_t *w, cp_err_t *err)
 int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *metrics,
                     edge_server_t **out, cp_err_t *err)
 {
-    edge_server_t *s = calloc(1, sizeof *s);
+    edge_server_t *s = cp_xcalloc(1, sizeof *s);
     int rc = 0;
-    if (s == NULL)
-        abort();
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->ready_cv, NULL);
     s->pending.next = s->pending.prev = &s->pending;
@@ -235,9 +232,7 @@ int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *m
         goto out;
     edge_http__register(&s->conf, &s->app, &s->hosts);
     h2o_ssl_register_alpn_protocols(sni->ctx, h2o_http2_alpn_protocols);
-    s->workers = calloc((size_t)cfg->threads, sizeof *s->workers);
-    if (s->workers == NULL)
-        abort();
+    s->workers = cp_xcalloc((size_t)cfg->threads, sizeof *s->workers);
     for (s->n_workers = 0; s->n_workers < cfg->threads; s->n_workers++) {
         rc = worker_init(s, &s->workers[s->n_workers], err);
         if (rc != 0) {

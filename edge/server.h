@@ -63,7 +63,8 @@ typedef struct edge_server__app {
     int https_port;
 } edge_server__app_t;
 
-void edge_http__register(h2o_globalconf_t *conf, edge_server__app_t *app,
-                         edge_server__hosts_t *hosts);
+/* The parts (each declares the functions of its .c file); included last, so that they see the
+ * types above and users of this header keep the whole API. */
+#include "edge/http.h"
 
 #endif

@@ -18,7 +18,10 @@
 #include <time.h>
 
 #include "edge/watch_internal.h"
+#include "shared/clock.h"
+#include "shared/file.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 #define WATCH_METHOD "/certplane.v1.Certificates/Watch"
 #define REPORT_METHOD "/certplane.v1.Certificates/ReportEdgeStatus"
@@ -43,41 +46,18 @@ struct edge_watch {
 
 enum { TAG_START = 1, TAG_MSG, TAG_STATUS };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static gpr_timespec deadline_in(int64_t ms)
 {
     return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
+/* Largest CA, certificate or key file read for the controller connection. */
+#define MAX_PEM_FILE (1 << 20)
+
 static char *read_file(const char *path, cp_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (f == NULL) {
-        cp_err_set(err, CP_EINVAL, "cannot read %s", path);
-        return NULL;
-    }
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (cap + 4096) * 2;
-            if ((buf = realloc(buf, cap)) == NULL)
-                abort();
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        if (n == 0)
-            break;
-        len += n;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
+    return cp_file_read(path, MAX_PEM_FILE, &buf, NULL, err) == 0 ? buf : NULL;
 }
 
 static int make_creds(edge_watch_t *w, cp_err_t *err)
@@ -103,7 +83,7 @@ static int make_creds(edge_watch_t *w, cp_err_t *err)
 out:
     free(ca);
     free(cert);
-    free(key); /* gRPC copied the PEM text */
+    cp_secure_free_str(key); /* gRPC copied the PEM text */
     return rc;
 }
 
@@ -212,7 +192,7 @@ static void report(edge_watch_t *w, grpc_channel *ch)
            GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(cq);
-    w->next_report_ms = now_ms() + w->o.report_interval_ms;
+    w->next_report_ms = cp_clock_mono_ms() + w->o.report_interval_ms;
 }
 
 /* Publishes the pending batch (one swap) and moves the resume revision to it. Never called inside
@@ -354,13 +334,13 @@ static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
             grpc_call_cancel(st.call, NULL);
             cancelled = true;
         }
-        int64_t now = now_ms(), wait = POLL_MS;
+        int64_t now = cp_clock_mono_ms(), wait = POLL_MS;
         if (b.n > 0 && !b.in_snapshot)
             wait = BATCH_QUIET_MS;
         if (st.got_message && w->next_report_ms - now < wait)
             wait = w->next_report_ms - now;
         grpc_event ev = grpc_completion_queue_next(st.cq, deadline_in(wait < 0 ? 0 : wait), NULL);
-        now = now_ms();
+        now = cp_clock_mono_ms();
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
             if (!cancelled && b.n > 0 && !b.in_snapshot)
                 publish(w, &b, ch);
@@ -430,14 +410,7 @@ static bool stream_run(edge_watch_t *w, grpc_channel *ch, const char *target)
 /* Sleeps up to ms, returning early when stop is asked. */
 static void pause_ms(edge_watch_t *w, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = cp_clock_after(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&w->lock);
     while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cond, &w->lock, &ts) == 0)
         ;
@@ -461,7 +434,7 @@ static void *watch_main(void *arg)
         /* Full back-off with jitter in [backoff/2, backoff], so edges do not reconnect in step. */
         uint32_t r = 0;
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            r = (uint32_t)now_ms();
+            r = (uint32_t)cp_clock_mono_ms();
         int64_t wait = backoff / 2 + (int64_t)(r % (uint32_t)(backoff / 2 + 1));
         CP_LOG(CP_LOG_INFO, "watch", "reconnecting in %lld ms (next: %s)", (long long)wait,
                w->o.targets[(attempt + 1) % w->o.n_targets]);
@@ -474,9 +447,7 @@ static void *watch_main(void *arg)
 int edge_watch_new(const edge_watch_opts_t *opts, edge_sni_t *sni, edge_metrics_t *metrics,
                    edge_watch_t **out, cp_err_t *err)
 {
-    edge_watch_t *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        abort();
+    edge_watch_t *w = cp_xcalloc(1, sizeof *w);
     w->o = *opts;
     if (w->o.backoff_max_ms < 250)
         w->o.backoff_max_ms = 250;
@@ -488,9 +459,7 @@ int edge_watch_new(const edge_watch_opts_t *opts, edge_sni_t *sni, edge_metrics_
     pthread_cond_init(&w->cond, NULL);
     if (opts->token != NULL && opts->token[0] != '\0') {
         size_t len = strlen(opts->token) + 8;
-        w->auth = malloc(len);
-        if (w->auth == NULL)
-            abort();
+        w->auth = cp_xmalloc(len);
         snprintf(w->auth, len, "Bearer %s", opts->token);
     }
     int rc = make_creds(w, err);
@@ -529,10 +498,7 @@ void edge_watch_free(edge_watch_t *w)
         return;
     if (w->creds != NULL)
         grpc_channel_credentials_release(w->creds);
-    if (w->auth != NULL) {
-        memset(w->auth, 0, strlen(w->auth)); /* a secret */
-        free(w->auth);
-    }
+    cp_secure_free_str(w->auth); /* a secret */
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);

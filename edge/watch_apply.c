@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* watch_apply.c - applying Watch stream events to an unpublished table version */
+#include "edge/watch_apply.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,17 +46,14 @@ static void job_run(job_t *j)
         return;
     j->rc = edge_cert_new(j->name, j->chain, j->chain_len, j->key, j->key_len, j->revision,
                           &j->cert, &j->err);
-    OPENSSL_cleanse(j->key, j->key_len); /* a secret */
-    free(j->key);
+    cp_secure_free(j->key, j->key_len); /* a secret */
     free(j->chain);
     j->key = j->chain = NULL;
 }
 
 static void job_free(job_t *j)
 {
-    if (j->key != NULL)
-        OPENSSL_cleanse(j->key, j->key_len);
-    free(j->key);
+    cp_secure_free(j->key, j->key_len);
     free(j->chain);
     free(j->name);
     edge_cert_release(j->cert);
@@ -107,9 +105,7 @@ static void pool_push(edge_watch__pool_t *p, job_t *j)
     pthread_mutex_lock(&p->lock);
     if (p->n == p->cap) {
         p->cap = p->cap == 0 ? 256 : p->cap * 2;
-        p->jobs = realloc(p->jobs, p->cap * sizeof *p->jobs);
-        if (p->jobs == NULL)
-            abort();
+        p->jobs = cp_xrealloc(p->jobs, p->cap * sizeof *p->jobs);
     }
     p->jobs[p->n++] = j;
     pthread_cond_signal(&p->work);

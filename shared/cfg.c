@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cfg.c - configuration from flags and CERTPLANE_* environment variables */
 #include "shared/cfg.h"
-#include "shared/mem.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "shared/mem.h"
 
 #define FIELD(conf, opt, type) ((type *)((char *)(conf) + (opt)->offset))
 
@@ -54,9 +55,7 @@ static int parse_bool(const char *text, bool *out)
 
 static void list_add(cp_cfg_list_t *l, const char *value)
 {
-    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-    if (v == NULL)
-        abort();
+    char **v = cp_xrealloc(l->v, (l->n + 1) * sizeof *v);
     l->v = v;
     l->v[l->n++] = cp_xstrdup(value);
 }
@@ -193,9 +192,7 @@ int cp_cfg_parse(const cp_cfg_opt_t *opts, size_t n_opts, void *conf, int argc, 
     int rc = apply_defaults_and_env(opts, n_opts, conf, err);
     if (rc != 0)
         return rc;
-    bool *seen = calloc(n_opts + 1, sizeof *seen);
-    if (seen == NULL)
-        abort();
+    bool *seen = cp_xcalloc(n_opts + 1, sizeof *seen);
     for (int i = 1; i < argc && rc == 0; i++)
         rc = parse_arg(opts, n_opts, conf, argc, argv, &i, seen, err);
     free(seen);

@@ -34,18 +34,18 @@ const char *cp_errname(int code)
     return "EUNKNOWN";
 }
 
-int cp_err_grpc_status(int code)
+cp_grpc_status_t cp_err_grpc_status(int code)
 {
     switch (code) {
     case CP_OK:
-        return 0;
+        return CP_GRPC_OK;
 #define CP__ERR_GRPC(name, num, grpc, text)                                                        \
     case CP_##name:                                                                                \
-        return grpc;
+        return CP_GRPC_##grpc;
         CP_ERR_MAP(CP__ERR_GRPC)
 #undef CP__ERR_GRPC
     }
-    return 2;
+    return CP_GRPC_UNKNOWN;
 }
 
 int cp_err_set(cp_err_t *err, int code, const char *fmt, ...)

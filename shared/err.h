@@ -5,26 +5,29 @@
 
 #include <stddef.h>
 
+#include "shared/status.h"
+
 /* Every fallible function of certplane returns 0 or one of these negative codes. The grpc column is
- * the gRPC status code the service core answers with (grpc-gateway maps it to HTTP). */
+ * the gRPC status (shared/status.h) the service core answers with (grpc-gateway maps it to HTTP).
+ */
 #define CP_ERR_MAP(X)                                                                              \
-    X(EINVAL, -1, 3, "invalid argument")                                                           \
-    X(ENOTFOUND, -2, 5, "not found")                                                               \
-    X(EEXIST, -3, 6, "already exists")                                                             \
-    X(ECONFLICT, -4, 10, "changed concurrently")                                                   \
-    X(EUNAVAIL, -5, 14, "unavailable")                                                             \
-    X(ETIMEDOUT, -6, 4, "timed out")                                                               \
-    X(EPROTO, -7, 13, "protocol error")                                                            \
-    X(ETOOBIG, -8, 8, "too large")                                                                 \
-    X(EPERM, -9, 7, "permission denied")                                                           \
-    X(EAUTH, -10, 16, "unauthenticated")                                                           \
-    X(ECRYPTO, -11, 13, "cryptography error")                                                      \
-    X(EBUSY, -12, 10, "busy")                                                                      \
-    X(ESTATE, -13, 9, "failed precondition")                                                       \
-    X(ECANCELED, -14, 1, "cancelled")                                                              \
-    X(EACME, -15, 9, "ACME error")                                                                 \
-    X(EIO, -16, 14, "I/O error")                                                                   \
-    X(EINTERNAL, -17, 13, "internal error")
+    X(EINVAL, -1, INVALID_ARGUMENT, "invalid argument")                                            \
+    X(ENOTFOUND, -2, NOT_FOUND, "not found")                                                       \
+    X(EEXIST, -3, ALREADY_EXISTS, "already exists")                                                \
+    X(ECONFLICT, -4, ABORTED, "changed concurrently")                                              \
+    X(EUNAVAIL, -5, UNAVAILABLE, "unavailable")                                                    \
+    X(ETIMEDOUT, -6, DEADLINE_EXCEEDED, "timed out")                                               \
+    X(EPROTO, -7, INTERNAL, "protocol error")                                                      \
+    X(ETOOBIG, -8, RESOURCE_EXHAUSTED, "too large")                                                \
+    X(EPERM, -9, PERMISSION_DENIED, "permission denied")                                           \
+    X(EAUTH, -10, UNAUTHENTICATED, "unauthenticated")                                              \
+    X(ECRYPTO, -11, INTERNAL, "cryptography error")                                                \
+    X(EBUSY, -12, ABORTED, "busy")                                                                 \
+    X(ESTATE, -13, FAILED_PRECONDITION, "failed precondition")                                     \
+    X(ECANCELED, -14, CANCELLED, "cancelled")                                                      \
+    X(EACME, -15, FAILED_PRECONDITION, "ACME error")                                               \
+    X(EIO, -16, UNAVAILABLE, "I/O error")                                                          \
+    X(EINTERNAL, -17, INTERNAL, "internal error")
 
 enum {
     CP_OK = 0,
@@ -50,9 +53,9 @@ const char *cp_strerror(int code);
 /** Name of a CP_E* code ("ENOTFOUND"), or "EUNKNOWN". THREAD SAFETY: any thread. */
 const char *cp_errname(int code);
 
-/** gRPC status code (0-16) for a CP_E* code; 0 for 0, 2 (UNKNOWN) for an unknown code.
- *  THREAD SAFETY: any thread. */
-int cp_err_grpc_status(int code);
+/** The gRPC status for a CP_E* code: the one mapping both transports use. CP_GRPC_OK for 0,
+ *  CP_GRPC_UNKNOWN for an unknown code. THREAD SAFETY: any thread. */
+cp_grpc_status_t cp_err_grpc_status(int code);
 
 /** Sets err (when not NULL) to code and the formatted message, truncated to fit. Returns code, so a
  * caller can write `return cp_err_set(err, CP_EINVAL, "domains[%zu]: empty", i);`. THREAD SAFETY:

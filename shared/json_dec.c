@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
-#include "shared/json_internal.h"
+#include "shared/base64.h"
+#include "shared/clock.h"
+#include "shared/json_dec.h"
+#include "shared/json_util.h"
 #include "shared/mem.h"
 
 /* Every decoder below writes its destination only on success, so a failure leaves the message in a
@@ -211,7 +214,7 @@ static int dec_bytes(cp_json__ctx_t *c, json_t *v, void *dst)
     ProtobufCBinaryData *b = dst;
     uint8_t *data = NULL;
     size_t len = 0;
-    if (cp_json__b64_decode(json_string_value(v), json_string_length(v), &data, &len) != 0)
+    if (cp_base64_decode(json_string_value(v), json_string_length(v), 0, &data, &len) != 0)
         return cp_json__fail(c, CP_EINVAL, "invalid base64");
     b->data = data;
     b->len = len;
@@ -225,7 +228,7 @@ static int dec_timestamp(cp_json__ctx_t *c, const ProtobufCMessageDescriptor *de
         return cp_json__fail(c, CP_EINVAL, "expected RFC 3339 timestamp string");
     int64_t seconds;
     int32_t nanos;
-    if (cp_json__ts_parse(json_string_value(v), json_string_length(v), &seconds, &nanos) != 0)
+    if (cp_clock_rfc3339_parse(json_string_value(v), json_string_length(v), &seconds, &nanos) != 0)
         return cp_json__fail(c, CP_EINVAL, "invalid timestamp \"%s\"", json_string_value(v));
     Google__Protobuf__Timestamp *ts = cp_xmalloc(desc->sizeof_message);
     protobuf_c_message_init(desc, ts);

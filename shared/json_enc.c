@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
-#include "shared/json_internal.h"
+#include "shared/base64.h"
+#include "shared/clock.h"
+#include "shared/json_enc.h"
+#include "shared/json_util.h"
 #include "shared/mem.h"
 
 static int enc_value(cp_json__ctx_t *c, const ProtobufCFieldDescriptor *f, const void *v, int depth,
@@ -111,7 +114,7 @@ static int enc_string(cp_json__ctx_t *c, const char *s, json_t **out)
 
 static json_t *enc_bytes(const ProtobufCBinaryData *b)
 {
-    char *s = cp_json__b64_encode(b->data, b->len);
+    char *s = cp_base64_encode(b->data, b->len, 0);
     json_t *j = must(json_string(s));
     free(s);
     return j;
@@ -157,7 +160,7 @@ static int enc_timestamp(cp_json__ctx_t *c, const ProtobufCMessage *m, json_t **
 {
     const Google__Protobuf__Timestamp *ts = (const Google__Protobuf__Timestamp *)m;
     char buf[64];
-    if (cp_json__ts_format(ts->seconds, ts->nanos, buf, sizeof buf) != 0)
+    if (cp_clock_rfc3339_format(ts->seconds, ts->nanos, buf, sizeof buf) != 0)
         return cp_json__fail(c, CP_EINVAL, "timestamp out of range (seconds %" PRId64 ", nanos %d)",
                              ts->seconds, (int)ts->nanos);
     *out = must(json_string(buf));

@@ -49,3 +49,17 @@ char *cp_xstrndup(const char *s, size_t n)
     p[len] = '\0';
     return p;
 }
+
+void cp_secure_free(void *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, len);
+    free(p);
+}
+
+void cp_secure_free_str(char *s)
+{
+    if (s != NULL)
+        cp_secure_free(s, strlen(s));
+}

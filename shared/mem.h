@@ -24,4 +24,12 @@ char *cp_xstrdup(const char *s);
 /** A malloc'd copy of at most n bytes of s, NUL-terminated, or abort. */
 char *cp_xstrndup(const char *s, size_t n);
 
+/** Wipes len bytes at p (explicit_bzero, which the compiler may not drop as it may a memset before
+ *  free) and frees p. For every buffer that held a secret: a private key PEM, a token, a record
+ *  holding a key. No-op for NULL. */
+void cp_secure_free(void *p, size_t len);
+
+/** cp_secure_free(s, strlen(s)): for a NUL-terminated secret. No-op for NULL. */
+void cp_secure_free_str(char *s);
+
 #endif

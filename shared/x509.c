@@ -15,6 +15,8 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include "shared/mem.h"
+
 /* The key types certplane makes, with the OpenSSL names they are generated from and recognised by.
  */
 static const struct x509_key_spec {
@@ -52,13 +54,7 @@ int cp_x509__ossl_fail(cp_err_t *err, int code, const char *fmt, ...)
 
 void *cp_x509__xcalloc(size_t n, size_t size)
 {
-    /* calloc(0, ...) may return NULL, which must not read as out of memory. */
-    void *p = calloc(n > 0 ? n : 1, size > 0 ? size : 1);
-    if (p == NULL) {
-        fputs("certplane: x509: out of memory\n", stderr);
-        abort();
-    }
-    return p;
+    return cp_xcalloc(n, size); /* never NULL, also for zero sizes */
 }
 
 char *cp_x509__xstrndup(const char *s, size_t len)

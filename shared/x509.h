@@ -55,17 +55,6 @@ typedef struct cp_x509_chain {
     size_t n;
 } cp_x509_chain_t;
 
-/** Parses every CERTIFICATE block of `pem` (len bytes) into *out (caller frees with
- *  cp_x509_chain_free). Text between blocks is ignored; any other PEM block, a malformed block, PEM
- *  headers, bytes after the DER certificate, or no certificate at all is CP_EINVAL ("certificate 2:
- *  ..." names the block, counted from 1). More than CP_X509_CHAIN_MAX blocks is CP_EINVAL too. On
- *  failure *out is unchanged and nothing is allocated. THREAD SAFETY: any thread. */
-int cp_x509_chain_parse(const char *pem, size_t len, cp_x509_chain_t **out, cp_err_t *err);
-
-/** Frees a chain and its certificates; NULL is a no-op. THREAD SAFETY: any thread, on its own
- *  chain. */
-void cp_x509_chain_free(cp_x509_chain_t *chain);
-
 /** Facts about one certificate. Strings are malloc'd; release with cp_x509_info_dispose. */
 typedef struct cp_x509_info {
     int64_t not_before; /* Unix seconds */
@@ -82,48 +71,13 @@ typedef struct cp_x509_info {
     int key_type;             /* as cp_x509_key_type() of its public key */
 } cp_x509_info_t;
 
-/** Fills *info from `cert`. SAN entries of other kinds (email, URI) are skipped. Errors:
- *  CP_ECRYPTO, CP_EINVAL (unreadable validity dates, an unreadable or repeated SAN extension, a NUL
- *  byte inside the CN or a dNSName, an iPAddress of neither 4 nor 16 bytes). *info is overwritten,
- *  not disposed; on failure it is zeroed and holds nothing to free. THREAD SAFETY: any thread. */
-int cp_x509_info_get(X509 *cert, cp_x509_info_t *info, cp_err_t *err);
-
-/** Frees the strings of *info and zeroes it; a zeroed info and NULL are no-ops. THREAD SAFETY: any
- *  thread, on its own info. */
-void cp_x509_info_dispose(cp_x509_info_t *info);
-
 /** 0 when `key` is the private key of `cert`'s public key, CP_EINVAL ("private key does not match
  *  the certificate") otherwise, also for NULL arguments. Only the public halves are compared (a
  *  key from cp_x509_key_from_pem always has its private half). THREAD SAFETY: any thread. */
 int cp_x509_key_matches(X509 *cert, EVP_PKEY *key, cp_err_t *err);
 
-/** Builds a DER CSR signed by `key` (SHA-256) with every DNS name and IP address in a
- *  subjectAltName extension and the first DNS name as CN when it fits in 64 bytes (never an IP
- *  address in the CN). The SAN entries are DNS names then IP addresses, each in the given order;
- *  without a CN the subject is empty and the extension critical (RFC 5280 4.2.1.6). DNS names must
- *  be 1-253 bytes of printable ASCII without spaces (full syntax is ctl_validate's); IP addresses
- *  are IPv4 dotted quads or IPv6 text without a zone. *der is malloc'd (caller frees). Errors:
- *  CP_EINVAL (no names, a bad DNS name, an unparsable IP; the message names the index), CP_ECRYPTO.
- *  THREAD SAFETY: any thread. */
-int cp_x509_csr_build(EVP_PKEY *key, const char *const *dns_names, size_t n_dns,
-                      const char *const *ip_addresses, size_t n_ip, unsigned char **der,
-                      size_t *der_len, cp_err_t *err);
-
 /** Longest validity cp_x509_self_signed accepts, in days. */
 #define CP_X509_SELF_SIGNED_MAX_DAYS 36500
-
-/** Makes a self-signed X.509 v3 certificate for `key` with the given DNS names (CN = the first,
- *  SANs = all, issuer = subject), signed with SHA-256: notBefore is one hour ago, notAfter `days`
- *  days after notBefore, the serial 16 random bytes. Caller frees *out with X509_free. DNS names
- *  are checked as for cp_x509_csr_build. Used for the edge's fallback certificate and in tests.
- *  Errors: CP_EINVAL (no names, a bad name, a first name over 64 bytes, days outside
- *  1..CP_X509_SELF_SIGNED_MAX_DAYS), CP_ECRYPTO. THREAD SAFETY: any thread. */
-int cp_x509_self_signed(EVP_PKEY *key, const char *const *dns_names, size_t n_dns, int days,
-                        X509 **out, cp_err_t *err);
-
-/** PEM text of one certificate, malloc'd NUL-terminated (caller frees). Errors: CP_EINVAL (NULL
- *  argument), CP_ECRYPTO. THREAD SAFETY: any thread. */
-int cp_x509_cert_to_pem(X509 *cert, char **pem, cp_err_t *err);
 
 /* Internal to shared/x509*.c, which share them across the module's files; not part of the API. */
 
@@ -137,5 +91,10 @@ void *cp_x509__xcalloc(size_t n, size_t size);
 char *cp_x509__xstrndup(const char *s, size_t len);
 /** A malloc'd NUL-terminated copy of a memory BIO's content; aborts when out of memory. */
 char *cp_x509__bio_to_string(BIO *bio);
+
+/* The parts (each declares the functions of its .c file); included last, so that they see the
+ * types above and users of this header keep the whole API. */
+#include "shared/x509_cert.h"
+#include "shared/x509_csr.h"
 
 #endif

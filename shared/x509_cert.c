@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* x509_cert.c - certificates: PEM chains, the facts of one certificate, PEM output */
+#include "shared/x509_cert.h"
 #include "shared/x509.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* x509_csr.c - certificate signing requests and self-signed certificates */
+#include "shared/x509_csr.h"
 #include "shared/x509.h"
 
 #include <arpa/inet.h>

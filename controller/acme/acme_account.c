@@ -6,14 +6,8 @@
 #include <openssl/crypto.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/base64.h"
 #include "shared/mem.h"
-
-static void free_secret(char *s)
-{
-    if (s != NULL)
-        OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
 
 const char *ctl_acme_account_url(const ctl_acme_t *c)
 {
@@ -101,7 +95,7 @@ static int account_load(ctl_acme_t *c, char **url, cp_err_t *err)
     rc = pem ? cp_x509_key_from_pem(pem, strlen(pem), &c->account_key, err) : CP_ENOTFOUND;
     if (rc == CP_EINVAL)
         cp_err_prefix(err, "stored account key");
-    free_secret(pem);
+    cp_secure_free_str(pem);
     if (rc != 0) {
         free(*url);
         *url = NULL;
@@ -118,7 +112,7 @@ static int account_save(ctl_acme_t *c, cp_err_t *err)
     if (rc == 0)
         rc = c->hooks.account_save(c->hooks.ctx, c->provider, c->email ? c->email : "", pem,
                                    c->account_url, err);
-    free_secret(pem);
+    cp_secure_free_str(pem);
     return rc;
 }
 
@@ -233,7 +227,7 @@ int ctl_acme_revoke(ctl_acme_t *c, const char *cert_pem, int reason, EVP_PKEY *c
         rc = cp_err_set(err, CP_ECRYPTO, "revokeCert: cannot encode the certificate");
         goto out;
     }
-    der64 = ctl_acme__b64url(der, (size_t)n);
+    der64 = cp_base64_encode(der, (size_t)n, CP_BASE64_URL);
     rc = cert_key ? ctl_acme__directory(c, err) : ctl_acme__account_ready(c, err);
     if (rc != 0)
         goto out;

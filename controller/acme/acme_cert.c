@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/mem.h"
 
 static int name_cn_equals(X509_NAME *name, const char *want)
 {

@@ -8,6 +8,9 @@
 #include <openssl/crypto.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/base64.h"
+#include "shared/clock.h"
+#include "shared/mem.h"
 
 #define NET_ATTEMPTS 4
 #define BAD_NONCE_RETRIES 10
@@ -36,21 +39,14 @@ const char *ctl_acme_directory_url(const char *provider)
     return NULL;
 }
 
-int64_t ctl_acme__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ctl_acme__deadline_start(ctl_acme_t *c)
 {
-    c->deadline = ctl_acme__now_ms() + c->deadline_ms;
+    c->deadline = cp_clock_mono_ms() + c->deadline_ms;
 }
 
 int ctl_acme__sleep(ctl_acme_t *c, long ms, const char *what, cp_err_t *err)
 {
-    if (ctl_acme__now_ms() + ms > c->deadline)
+    if (cp_clock_mono_ms() + ms > c->deadline)
         return cp_err_set(err, CP_ETIMEDOUT,
                           "%s: the deadline of %ld ms ends before the next try in %ld ms", what,
                           c->deadline_ms, ms);
@@ -84,7 +80,8 @@ static int set_eab(ctl_acme_t *c, const ctl_acme_config_t *cfg, cp_err_t *err)
         return 0;
     if (cfg->eab_kid == NULL || cfg->eab_hmac_key == NULL || cfg->eab_kid[0] == '\0')
         return cp_err_set(err, CP_EINVAL, "external account binding needs both a key id and a key");
-    int rc = ctl_acme__b64url_decode(cfg->eab_hmac_key, &c->eab_mac, &c->eab_mac_len, NULL);
+    int rc = cp_base64_decode(cfg->eab_hmac_key, strlen(cfg->eab_hmac_key), 0, &c->eab_mac,
+                              &c->eab_mac_len);
     if (rc != 0 || c->eab_mac_len == 0)
         return cp_err_set(err, CP_EINVAL, "external account binding key is not base64url");
     c->eab_kid = ctl_acme__strdup(cfg->eab_kid);
@@ -99,9 +96,7 @@ int ctl_acme_new(const ctl_acme_config_t *cfg, const ctl_acme_hooks_t *hooks, ct
         return cp_err_set(err, CP_EINVAL,
                           "ACME directory: unknown provider or not an https:// URL: %s",
                           cfg->directory ? cfg->directory : "(none)");
-    ctl_acme_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    ctl_acme_t *c = cp_xcalloc(1, sizeof(*c));
     int rc = ctl_acme__http_init(&c->http, cfg->ca_file,
                                  cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000,
                                  cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000,
@@ -147,9 +142,7 @@ void ctl_acme_free(ctl_acme_t *c)
     forget_directory(c);
     for (size_t i = 0; i < c->n_nonces; i++)
         free(c->nonces[i]);
-    if (c->eab_mac != NULL)
-        OPENSSL_cleanse(c->eab_mac, c->eab_mac_len);
-    free(c->eab_mac);
+    cp_secure_free(c->eab_mac, c->eab_mac_len);
     free(c->eab_kid);
     free(c->provider);
     free(c->dir_url);
@@ -181,7 +174,7 @@ typedef struct retry {
 static int send_once(ctl_acme_t *c, const char *method, const char *url, const char *body,
                      ctl_acme__resp_t *resp, cp_err_t *err)
 {
-    long left = (long)(c->deadline - ctl_acme__now_ms());
+    long left = (long)(c->deadline - cp_clock_mono_ms());
     memset(resp, 0, sizeof(*resp));
     if (left <= 0)
         return cp_err_set(err, CP_ETIMEDOUT, "%s %s: deadline of %ld ms reached", method, url,
@@ -198,7 +191,7 @@ static int net_retry(ctl_acme_t *c, retry_t *rs, int rc, cp_err_t *err)
     rs->net++;
     if (rc != CP_EUNAVAIL || c->http.permanent)
         return 0;
-    if (rs->net < NET_ATTEMPTS && ctl_acme__now_ms() + rs->backoff < c->deadline) {
+    if (rs->net < NET_ATTEMPTS && cp_clock_mono_ms() + rs->backoff < c->deadline) {
         ctl_acme__sleep(c, rs->backoff, "network", NULL);
         rs->backoff = rs->backoff * 2 > 4000 ? 4000 : rs->backoff * 2;
         return 1;
@@ -219,7 +212,7 @@ static int busy_wait(ctl_acme_t *c, retry_t *rs, const ctl_acme__resp_t *r, cons
     time_t now = time(NULL);
     long s = ctl_acme__retry_after_parse(r->retry_after, now);
     long ms = s < 0 ? 1000L << rs->busy : s * 1000L;
-    int past_deadline = ctl_acme__now_ms() + ms > c->deadline;
+    int past_deadline = cp_clock_mono_ms() + ms > c->deadline;
     if (rs->busy < BUSY_RETRIES && !past_deadline) {
         rs->busy++;
         c->stats.busy_retries++;

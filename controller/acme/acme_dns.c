@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/clock.h"
+#include "shared/mem.h"
 
 extern char **environ;
 
@@ -34,7 +36,7 @@ static int drain(int fd, int64_t deadline, char *first, size_t size)
     int line_done = 0;
     char buf[512];
     for (;;) {
-        long left = (long)(deadline - ctl_acme__now_ms());
+        long left = (long)(deadline - cp_clock_mono_ms());
         if (left <= 0)
             return CP_ETIMEDOUT;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -68,7 +70,7 @@ static int reap(pid_t pid, int64_t deadline)
             return status;
         if (w < 0 && errno != EINTR)
             return -1;
-        if (ctl_acme__now_ms() >= deadline) {
+        if (cp_clock_mono_ms() >= deadline) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -100,7 +102,7 @@ static int exec_run(ctl_acme_dns_t *dns, const char *verb, const char *fqdn, con
         close(fds[0]);
         return cp_err_set(err, CP_EIO, "dns exec %s %s: %s", verb, fqdn, strerror(sp));
     }
-    int64_t deadline = ctl_acme__now_ms() + e->timeout_ms;
+    int64_t deadline = cp_clock_mono_ms() + e->timeout_ms;
     int drc = drain(fds[0], deadline, first, sizeof(first));
     close(fds[0]);
     int status = reap(pid, drc == 0 ? deadline : 0);
@@ -144,9 +146,7 @@ int ctl_acme_dns_exec_new(const char *program, long timeout_ms, ctl_acme_dns_t *
     if (access(program, X_OK) != 0)
         return cp_err_set(err, CP_EINVAL, "dns exec: %s is not executable: %s", program,
                           strerror(errno));
-    exec_dns_t *e = calloc(1, sizeof(*e));
-    if (e == NULL)
-        abort();
+    exec_dns_t *e = cp_xcalloc(1, sizeof(*e));
     e->base.ops = &EXEC_OPS;
     e->program = ctl_acme__strdup(program);
     e->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 
 char *ctl_acme__strdup(const char *s)
@@ -77,12 +78,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         size_t cap = rc->cap ? rc->cap : 4096;
         while (cap < r->len + n + 1)
             cap *= 2;
-        char *b = realloc(r->body, cap);
-        if (b == NULL) {
-            fputs("certplane: out of memory\n", stderr);
-            abort();
-        }
-        r->body = b;
+        r->body = cp_xrealloc(r->body, cap);
         rc->cap = cap;
     }
     memcpy(r->body + r->len, data, n);
@@ -231,12 +227,10 @@ int ctl_acme__http_request(ctl_acme__http_t *h, const char *method, const char *
     } else if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(cu, CURLOPT_NOBODY, 1L);
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = cp_clock_mono_ns();
     CURLcode cc = curl_easy_perform(cu);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (h->observe != NULL)
-        h->observe((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        h->observe((double)(cp_clock_mono_ns() - t0) / 1e9);
     if (cc != CURLE_OK) {
         rcode = map_curl_error(h, cc, &rc, total, method, url, errbuf, err);
         ctl_acme__resp_dispose(resp);

@@ -54,12 +54,8 @@ void ctl_acme__resp_dispose(ctl_acme__resp_t *r);
  * object. */
 int ctl_acme__resp_json(const ctl_acme__resp_t *r, const char *what, json_t **out, cp_err_t *err);
 
-/* ---- acme_jws.c: base64url, JWK, thumbprint, JWS, EAB ---- */
+/* ---- acme_jws.c: JWK, thumbprint, JWS, EAB ---- */
 
-/** base64url without padding, malloc'd. */
-char *ctl_acme__b64url(const unsigned char *in, size_t n);
-/** Decodes base64url (padding optional) into a malloc'd buffer. CP_EINVAL on a bad character. */
-int ctl_acme__b64url_decode(const char *in, unsigned char **out, size_t *out_len, cp_err_t *err);
 /** JWS "alg" for the key: RS256 (RSA), ES256 (P-256), ES384 (P-384); NULL for anything else. */
 const char *ctl_acme__jws_alg(EVP_PKEY *key);
 /** Public JWK of the key with only the required members (RFC 7638 order when dumped sorted). */
@@ -119,8 +115,6 @@ struct ctl_acme {
     ctl_acme_stats_t stats;
 };
 
-/** Monotonic clock in milliseconds. */
-int64_t ctl_acme__now_ms(void);
 /** Starts the deadline of one public operation. */
 void ctl_acme__deadline_start(ctl_acme_t *c);
 /** Sleeps `ms`, or fails with CP_ETIMEDOUT ("what") when that would pass the deadline. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* acme_jws.c - base64url, JWK, RFC 7638 thumbprints, JWS (RS256/ES256/ES384) and EAB (HS256) */
+/* acme_jws.c - JWK, RFC 7638 thumbprints, JWS (RS256/ES256/ES384) and EAB (HS256) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,69 +9,8 @@
 #include <openssl/sha.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/base64.h"
 #include "shared/mem.h"
-
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *ctl_acme__b64url(const unsigned char *in, size_t n)
-{
-    char *out = cp_xmalloc(n / 3 * 4 + 5);
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = B64URL[v >> 18 & 63];
-        out[o++] = B64URL[v >> 12 & 63];
-        out[o++] = B64URL[v >> 6 & 63];
-        out[o++] = B64URL[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = B64URL[v >> 18 & 63];
-        out[o++] = B64URL[v >> 12 & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = B64URL[v >> 18 & 63];
-        out[o++] = B64URL[v >> 12 & 63];
-        out[o++] = B64URL[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int b64url_value(char ch)
-{
-    const char *p = ch ? strchr(B64URL, ch) : NULL;
-    return p ? (int)(p - B64URL) : -1;
-}
-
-int ctl_acme__b64url_decode(const char *in, unsigned char **out, size_t *out_len, cp_err_t *err)
-{
-    size_t n = strlen(in);
-    while (n > 0 && in[n - 1] == '=')
-        n--;
-    if (n % 4 == 1)
-        return cp_err_set(err, CP_EINVAL, "base64url: bad length");
-    unsigned char *buf = cp_xmalloc(n * 3 / 4 + 1);
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value(in[i]);
-        if (v < 0) {
-            free(buf);
-            return cp_err_set(err, CP_EINVAL, "base64url: invalid character at offset %zu", i);
-        }
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (unsigned char)(acc >> bits & 0xff);
-        }
-    }
-    *out = buf;
-    *out_len = o;
-    return 0;
-}
 
 /* Curve of an EC key and its coordinate size, or NULL. */
 static const char *ec_curve(EVP_PKEY *key, size_t *coord)
@@ -115,7 +54,7 @@ static char *bn_param_b64(EVP_PKEY *key, const char *name, size_t pad)
     unsigned char *buf = cp_xmalloc(n ? n : 1);
     char *s = NULL;
     if (BN_bn2binpad(bn, buf, (int)n) >= 0)
-        s = ctl_acme__b64url(buf, n);
+        s = cp_base64_encode(buf, n, CP_BASE64_URL);
     free(buf);
     BN_free(bn);
     return s;
@@ -171,7 +110,7 @@ int ctl_acme__thumbprint(EVP_PKEY *key, char *out, size_t out_size, cp_err_t *er
     char *s = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)s, strlen(s), md);
-    char *b = ctl_acme__b64url(md, sizeof(md));
+    char *b = cp_base64_encode(md, sizeof(md), CP_BASE64_URL);
     if (strlen(b) + 1 > out_size)
         rc = cp_err_set(err, CP_EINVAL, "thumbprint buffer too small");
     else
@@ -245,8 +184,8 @@ static int jws_assemble(json_t *protected_hdr, const char *payload, EVP_PKEY *ke
                         const unsigned char *mac, size_t mac_len, json_t **out, cp_err_t *err)
 {
     char *ph = json_dumps(protected_hdr, JSON_COMPACT);
-    char *ph64 = ctl_acme__b64url((const unsigned char *)ph, strlen(ph));
-    char *pl64 = ctl_acme__b64url((const unsigned char *)payload, strlen(payload));
+    char *ph64 = cp_base64_encode((const unsigned char *)ph, strlen(ph), CP_BASE64_URL);
+    char *pl64 = cp_base64_encode((const unsigned char *)payload, strlen(payload), CP_BASE64_URL);
     size_t in_len = strlen(ph64) + 1 + strlen(pl64);
     char *in = cp_xmalloc(in_len + 1);
     unsigned char *sig = NULL;
@@ -264,7 +203,7 @@ static int jws_assemble(json_t *protected_hdr, const char *payload, EVP_PKEY *ke
         sig_len = hl;
     }
     if (rc == 0) {
-        char *s64 = ctl_acme__b64url(sig, sig_len);
+        char *s64 = cp_base64_encode(sig, sig_len, CP_BASE64_URL);
         json_t *j = json_object();
         json_object_set_new(j, "protected", json_string(ph64));
         json_object_set_new(j, "payload", json_string(pl64));

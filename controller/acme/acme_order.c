@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/base64.h"
 #include "shared/mem.h"
 
 /* The states of one issuance; each step is one ACME resource's request/response. */
@@ -177,7 +178,7 @@ static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, c
     if (dns01) {
         unsigned char md[SHA256_DIGEST_LENGTH];
         SHA256((const unsigned char *)ka, strlen(ka), md);
-        ch->txt = ctl_acme__b64url(md, sizeof(md));
+        ch->txt = cp_base64_encode(md, sizeof(md), CP_BASE64_URL);
         const char *base = strncmp(ident_value, "*.", 2) == 0 ? ident_value + 2 : ident_value;
         size_t n = strlen(base) + 18;
         ch->fqdn = cp_xmalloc(n);
@@ -186,8 +187,7 @@ static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, c
     } else {
         rc = c->hooks.challenge_present(c->hooks.ctx, ch->token, ka, err);
     }
-    OPENSSL_cleanse(ka, strlen(ka));
-    free(ka);
+    cp_secure_free_str(ka);
     if (rc != 0) {
         cp_err_prefix(err, "presenting the %s challenge for %s", dns01 ? "dns-01" : "http-01",
                       ch->ident);
@@ -227,9 +227,7 @@ static int step_authz(order_t *o, const char *authz_url, cp_err_t *err)
                        itype, wildcard ? "*." : "", ival);
         goto out;
     }
-    o->chals = realloc(o->chals, (o->n_chals + 1) * sizeof(*o->chals));
-    if (o->chals == NULL)
-        abort();
+    o->chals = cp_xrealloc(o->chals, (o->n_chals + 1) * sizeof(*o->chals));
     chal_t *ch = &o->chals[o->n_chals++];
     memset(ch, 0, sizeof(*ch));
     ch->authz_url = ctl_acme__strdup(authz_url);
@@ -404,7 +402,7 @@ static int step_finalize(order_t *o, cp_err_t *err)
         rc = cp_err_set(err, CP_EPROTO, "order without a finalize URL");
         goto out;
     }
-    char *csr64 = ctl_acme__b64url(der, der_len);
+    char *csr64 = cp_base64_encode(der, der_len, CP_BASE64_URL);
     rc =
         ctl_acme__post_json(o->c, fin, json_pack("{s:s}", "csr", csr64), NULL, "finalize", &r, err);
     free(csr64);
@@ -513,9 +511,7 @@ int ctl_acme_issue(ctl_acme_t *c, const ctl_acme_request_t *req, ctl_acme_result
 
 void ctl_acme_result_dispose(ctl_acme_result_t *res)
 {
-    if (res->private_key_pem != NULL)
-        OPENSSL_cleanse(res->private_key_pem, strlen(res->private_key_pem));
-    free(res->private_key_pem);
+    cp_secure_free_str(res->private_key_pem);
     free(res->fullchain_pem);
     free(res->order_url);
     free(res->cert_url);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "certplane/v1/certplane.pb-c.h"
+#include "shared/mem.h"
 
 #define OPT(flag, env, type, field, def, help)                                                     \
     {                                                                                              \
@@ -309,9 +310,7 @@ int ctl_cli_args_parse(ctl_cli_args_t *a, int argc, char **argv, cp_err_t *err)
     if (a->cmd == NULL)
         return cp_err_set(err, CP_EINVAL, "unknown command \"%s\" (see certplanectl help)",
                           argv[cmd_at]);
-    char **opt_argv = calloc((size_t)argc + 1, sizeof *opt_argv);
-    if (opt_argv == NULL)
-        abort();
+    char **opt_argv = cp_xcalloc((size_t)argc + 1, sizeof *opt_argv);
     int opt_argc = 0;
     int rc = split_args(a, argc, argv, cmd_at, opt_argv, &opt_argc, err);
     if (rc == 0) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_certs.c - certplanectl's certificate commands: create, get, list, delete, renew, revoke,
  * import */
-#include "controller/cli/cmd.h"
+#include "controller/cli/cmd_certs.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,91 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/cli/cmd_util.h"
+#include "controller/cli/cmd_watch.h"
 #include "controller/cli/table.h"
+#include "shared/file.h"
 #include "shared/json.h"
+#include "shared/mem.h"
 
 /* PEM files larger than this are not certificates or keys (the API's body limit is 1 MiB too). */
 #define CTL_CLI_MAX_PEM (1024 * 1024)
-
-int ctl_cli_decode(const ProtobufCMessageDescriptor *desc, const ctl_cli_resp_t *resp,
-                   ProtobufCMessage **out, cp_err_t *err)
-{
-    cp_err_t why = {0};
-    int rc = cp_json_decode(desc, resp->body, resp->len, CP_JSON_IGNORE_UNKNOWN, out, &why);
-    if (rc != 0)
-        return cp_err_set(err, CP_EPROTO, "unexpected answer from the controller: %s", why.msg);
-    return 0;
-}
-
-char *ctl_cli_cert_path(ctl_cli_ctx_t *c, const char *name, const char *suffix)
-{
-    char *e = ctl_cli_http_escape(c->http, name), *path;
-    if (asprintf(&path, "/v1/certificates/%s%s", e, suffix) < 0)
-        abort();
-    free(e);
-    return path;
-}
-
-static void print_field(FILE *out, const char *label, const char *value)
-{
-    if (value != NULL && value[0] != '\0')
-        fprintf(out, "%-13s %s\n", label, value);
-}
-
-static void print_list(FILE *out, const char *label, char **v, size_t n)
-{
-    if (n == 0)
-        return;
-    fprintf(out, "%-13s", label);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s%s", i == 0 ? " " : ", ", v[i]);
-    fputc('\n', out);
-}
-
-static void print_time(FILE *out, const char *label, const Google__Protobuf__Timestamp *ts)
-{
-    char buf[32];
-    ctl_cli_fmt_time(ts, buf, sizeof buf);
-    if (ts != NULL)
-        print_field(out, label, buf);
-}
-
-void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert, bool pems)
-{
-    FILE *out = c->out;
-    char num[32];
-    print_field(out, "Name:", cert->name);
-    print_field(out, "State:", ctl_cli_state_name(cert->state));
-    print_list(out, "Domains:", cert->domains, cert->n_domains);
-    print_list(out, "IP addresses:", cert->ip_addresses, cert->n_ip_addresses);
-    print_field(out, "Email:", cert->email);
-    print_field(out, "Provider:", cert->provider);
-    print_field(out, "Profile:", cert->profile);
-    print_field(out, "Chain:", cert->preferred_chain);
-    if (cert->key_type != 0)
-        print_field(out, "Key type:",
-                    ctl_cli_enum_name(&certplane__v1__key_type__descriptor, cert->key_type));
-    if (cert->challenge_type != 0)
-        print_field(
-            out, "Challenge:",
-            ctl_cli_enum_name(&certplane__v1__challenge_type__descriptor, cert->challenge_type));
-    print_time(out, "Not before:", cert->not_before);
-    print_time(out, "Not after:", cert->not_after);
-    print_time(out, "Renew after:", cert->renew_after);
-    print_field(out, "Serial:", cert->serial);
-    print_field(out, "Issuer:", cert->issuer);
-    print_field(out, "Last error:", cert->last_error);
-    snprintf(num, sizeof num, "%d", (int)cert->failure_count);
-    print_field(out, "Failures:", cert->failure_count != 0 ? num : NULL);
-    snprintf(num, sizeof num, "%" PRId64, (int64_t)cert->revision);
-    print_field(out, "Revision:", num);
-    print_time(out, "Created:", cert->create_time);
-    print_time(out, "Updated:", cert->update_time);
-    if (pems && cert->fullchain_pem[0] != '\0')
-        fprintf(out, "\n%s", cert->fullchain_pem);
-    if (pems && cert->private_key_pem[0] != '\0')
-        fprintf(out, "\n%s", cert->private_key_pem);
-}
 
 /* Prints an answer: the API's JSON as it came (--json) or the human view of the certificate. */
 static void print_answer(ctl_cli_ctx_t *c, const ctl_cli_resp_t *resp,
@@ -210,30 +134,20 @@ int ctl_cli_cmd_revoke(ctl_cli_ctx_t *c, cp_err_t *err)
     return rc;
 }
 
-/* Reads a whole (small) file into a malloc'd NUL-terminated string. */
-static int read_file(const char *flag, const char *path, char **out, cp_err_t *err)
+/* Reads the PEM file of option `flag`. Any failure but a too large file is CP_EIO: CP_ENOTFOUND
+ * would exit with the status of a certificate that is not found. */
+static int read_pem(const char *flag, const char *path, char **out, cp_err_t *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return cp_err_set(err, CP_EIO, "%s %s: %s", flag, path, strerror(errno));
-    char *buf = malloc(CTL_CLI_MAX_PEM + 1);
-    if (buf == NULL)
-        abort();
-    size_t n = fread(buf, 1, CTL_CLI_MAX_PEM + 1, f);
-    int rc = 0;
-    if (ferror(f))
-        rc = cp_err_set(err, CP_EIO, "%s %s: read error", flag, path);
-    else if (n > CTL_CLI_MAX_PEM)
-        rc = cp_err_set(err, CP_ETOOBIG, "%s %s: larger than 1 MiB", flag, path);
-    fclose(f);
-    if (rc != 0) {
-        free(buf);
-        return rc;
+    int rc = cp_file_read(path, CTL_CLI_MAX_PEM, out, NULL, err);
+    if (rc == 0)
+        return 0;
+    if (rc != CP_ETOOBIG) {
+        rc = CP_EIO;
+        if (err != NULL)
+            err->code = rc;
     }
-    buf[n] = '\0';
-    *out = buf;
-    return 0;
+    cp_err_prefix(err, "%s", flag);
+    return rc;
 }
 
 int ctl_cli_cmd_import(ctl_cli_ctx_t *c, cp_err_t *err)
@@ -241,9 +155,9 @@ int ctl_cli_cmd_import(ctl_cli_ctx_t *c, cp_err_t *err)
     const ctl_cli_args_t *a = c->args;
     Certplane__V1__ImportCertificateRequest req = CERTPLANE__V1__IMPORT_CERTIFICATE_REQUEST__INIT;
     char *chain = NULL, *key = NULL, *body = NULL;
-    int rc = read_file("--cert", a->o.cert_file, &chain, err);
+    int rc = read_pem("--cert", a->o.cert_file, &chain, err);
     if (rc == 0)
-        rc = read_file("--key", a->o.key_file, &key, err);
+        rc = read_pem("--key", a->o.key_file, &key, err);
     if (rc != 0)
         goto out;
     req.name = (char *)a->pos[0];
@@ -256,12 +170,8 @@ int ctl_cli_cmd_import(ctl_cli_ctx_t *c, cp_err_t *err)
     rc = body != NULL ? cert_call(c, "POST", "/v1/certificates:import", body, false, err)
                       : CP_EINVAL;
 out:
-    if (key != NULL) /* the private key must not linger in freed memory */
-        memset(key, 0, strlen(key));
-    free(key);
-    if (body != NULL)
-        memset(body, 0, strlen(body));
-    free(body);
+    cp_secure_free_str(key); /* the private key must not linger in freed memory */
+    cp_secure_free_str(body);
     free(chain);
     return rc;
 }
@@ -286,7 +196,7 @@ static int list_page(ctl_cli_ctx_t *c, const ctl_cli_resp_t *resp, ctl_cli_table
         json_decref(doc);
     }
     free(*next);
-    *next = page->next_page_token[0] != '\0' ? strdup(page->next_page_token) : NULL;
+    *next = page->next_page_token[0] != '\0' ? cp_xstrdup(page->next_page_token) : NULL;
     protobuf_c_message_free_unpacked(&page->base, NULL);
     return 0;
 }

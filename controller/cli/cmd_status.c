@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_status.c - certplanectl's controller commands (status, edges) and the command dispatch */
-#include "controller/cli/cmd.h"
+#include "controller/cli/cmd_status.h"
 
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/cli/cmd_certs.h"
+#include "controller/cli/cmd_util.h"
+#include "controller/cli/cmd_watch.h"
 #include "controller/cli/table.h"
 
 int ctl_cli_cmd_run(ctl_cli_ctx_t *c, cp_err_t *err)

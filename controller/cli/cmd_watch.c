@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_watch.c - certplanectl's Watch stream users: the watch command and --wait */
-#include "controller/cli/cmd.h"
+#include "controller/cli/cmd_watch.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/cli/cmd_util.h"
 #include "controller/cli/table.h"
+#include "shared/clock.h"
 #include "shared/json.h"
 
 #define CTL_CLI_WAIT_DEFAULT_MS (5 * 60 * 1000)
@@ -151,13 +153,6 @@ static int on_wait_line(void *arg, const char *line, size_t len)
     return w->result <= 0 ? 1 : 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Prints the settled certificate as `get` does. */
 static int print_final(ctl_cli_ctx_t *c, const char *name, cp_err_t *err)
 {
@@ -182,14 +177,14 @@ static int print_final(ctl_cli_ctx_t *c, const char *name, cp_err_t *err)
 int ctl_cli_cmd_wait(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert, cp_err_t *err)
 {
     int64_t timeout = c->args->o.timeout_ms > 0 ? c->args->o.timeout_ms : CTL_CLI_WAIT_DEFAULT_MS;
-    int64_t deadline = now_ms() + timeout;
+    int64_t deadline = cp_clock_mono_ms() + timeout;
     wait_ctx_t w = {c, err, cert->name, c->args->o.json ? stderr : c->out, -1, cert->revision, 1};
     fprintf(w.progress, "%s: %s\n", w.name, ctl_cli_state_name(cert->state));
     fflush(w.progress);
     w.state = cert->state;
     int rc = 0;
     while (w.result > 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - cp_clock_mono_ms();
         char path[64];
         snprintf(path, sizeof path, "/v1/watch?fromRevision=%" PRId64, w.revision);
         rc = left > 0 ? ctl_cli_http_stream(c->http, path, left, on_wait_line, &w, err)

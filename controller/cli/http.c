@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/mem.h"
+
 /* Larger answers are refused rather than buffered (a full list page is far below this). */
 #define CTL_CLI_MAX_BODY (64u * 1024 * 1024)
 #define CTL_CLI_CONNECT_TIMEOUT_MS 10000L
@@ -43,11 +45,7 @@ static void buf_add(buf_t *b, const char *data, size_t n)
         b->too_big = true;
         return;
     }
-    char *p = realloc(b->p, b->len + n + 1);
-    if (p == NULL) {
-        fprintf(stderr, "certplanectl: out of memory\n");
-        abort();
-    }
+    char *p = cp_xrealloc(b->p, b->len + n + 1);
     b->p = p;
     memcpy(b->p + b->len, data, n);
     b->len += n;
@@ -164,9 +162,7 @@ int ctl_cli_http_new(const char *addr, const char *token, ctl_cli_http_t **out, 
         return cp_err_set(err, CP_EINVAL, "empty controller address");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return cp_err_set(err, CP_EINTERNAL, "libcurl initialisation failed");
-    ctl_cli_http_t *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        abort();
+    ctl_cli_http_t *h = cp_xcalloc(1, sizeof *h);
     h->curl = curl_easy_init();
     if (h->curl == NULL) {
         free(h);
@@ -190,9 +186,7 @@ void ctl_cli_http_free(ctl_cli_http_t *h)
         return;
     curl_easy_cleanup(h->curl);
     free(h->base);
-    if (h->auth != NULL) /* the token must not linger in freed memory */
-        memset(h->auth, 0, strlen(h->auth));
-    free(h->auth);
+    cp_secure_free_str(h->auth); /* the token must not linger in freed memory */
     free(h);
     curl_global_cleanup();
 }
@@ -202,10 +196,8 @@ char *ctl_cli_http_escape(ctl_cli_http_t *h, const char *s)
     char *e = curl_easy_escape(h->curl, s, 0);
     if (e == NULL)
         abort();
-    char *copy = strdup(e);
+    char *copy = cp_xstrdup(e);
     curl_free(e);
-    if (copy == NULL)
-        abort();
     return copy;
 }
 
@@ -264,7 +256,7 @@ static int perform(ctl_cli_http_t *h, const char *method, const char *path, cons
         return rc;
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    resp->body = b.p != NULL ? b.p : strdup("");
+    resp->body = b.p != NULL ? b.p : cp_xstrdup("");
     resp->len = b.len;
     return 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "controller/cli/args.h"
-#include "controller/cli/cmd.h"
+#include "controller/cli/cmd_status.h"
 #include "controller/cli/http.h"
 
 /* The exit status scripts rely on (see `certplanectl help`). */

@@ -15,9 +15,7 @@ struct ctl_cli_table {
 
 ctl_cli_table_t *ctl_cli_table_new(size_t ncols, const char *const *headers)
 {
-    ctl_cli_table_t *t = calloc(1, sizeof *t);
-    if (t == NULL)
-        abort();
+    ctl_cli_table_t *t = cp_xcalloc(1, sizeof *t);
     t->ncols = ncols;
     ctl_cli_table_add(t, headers);
     return t;
@@ -35,9 +33,7 @@ void ctl_cli_table_free(ctl_cli_table_t *t)
 
 void ctl_cli_table_add(ctl_cli_table_t *t, const char *const *cells)
 {
-    char **p = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *p);
-    if (p == NULL)
-        abort();
+    char **p = cp_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *p);
     t->cells = p;
     for (size_t c = 0; c < t->ncols; c++)
         /* An empty or missing cell shows as "-", so columns never collapse. */
@@ -62,9 +58,7 @@ static size_t utf8_len(const char *s)
 
 void ctl_cli_table_print(const ctl_cli_table_t *t, FILE *out)
 {
-    size_t *width = calloc(t->ncols, sizeof *width);
-    if (width == NULL)
-        abort();
+    size_t *width = cp_xcalloc(t->ncols, sizeof *width);
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
             size_t w = utf8_len(t->cells[r * t->ncols + c]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the controller's option table and the checks across options */
 #include "controller/config/config.h"
+#include "shared/mem.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -101,9 +102,7 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
     if (rc != 0)
         return rc;
     if (c->redis_url == NULL) {
-        c->redis_url = strdup("redis://127.0.0.1:6379");
-        if (c->redis_url == NULL)
-            return cp_err_set(err, CP_EINTERNAL, "out of memory");
+        c->redis_url = cp_xstrdup("redis://127.0.0.1:6379");
     }
     if ((c->grpc_tls_cert == NULL) != (c->grpc_tls_key == NULL))
         return cp_err_set(err, CP_EINVAL, "--grpc-tls-cert and --grpc-tls-key go together");
@@ -130,9 +129,7 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
         gethostname(host, sizeof host - 1);
         char id[256];
         snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
-        c->controller_id = strdup(id);
-        if (c->controller_id == NULL)
-            return cp_err_set(err, CP_EINTERNAL, "out of memory");
+        c->controller_id = cp_xstrdup(id);
     }
     return 0;
 }

@@ -10,7 +10,13 @@
 #include "controller/grpc/grpc_server.h"
 #include "controller/metrics/metrics.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "shared/file.h"
+#include "shared/mem.h"
+#include "shared/status.h"
 #include "shared/x509.h"
+
+/* Largest TLS certificate, key or CA file read. */
+#define MAX_PEM_FILE (1 << 20)
 
 #define WATCH_PATH "/certplane.v1.Certificates/Watch"
 #define HEALTH_CHECK_PATH "/grpc.health.v1.Health/Check"
@@ -115,9 +121,7 @@ static int health_check(void *app, const ctl_grpc_call_info_t *ci, const Protobu
         (const Grpc__Health__V1__HealthCheckRequest *)req;
     if (!known_service(r->service))
         return cp_err_set(err, CP_ENOTFOUND, "unknown service \"%s\"", r->service);
-    Grpc__Health__V1__HealthCheckResponse *out = malloc(sizeof *out);
-    if (out == NULL)
-        abort();
+    Grpc__Health__V1__HealthCheckResponse *out = cp_xmalloc(sizeof *out);
     grpc__health__v1__health_check_response__init(out);
     out->status = health_status(app, ci->thread_ctx);
     *resp = &out->base;
@@ -141,7 +145,7 @@ static int health_watch(void *app, const ctl_grpc_call_info_t *ci, const Protobu
         /* The protocol answers an unknown service on Watch with SERVICE_UNKNOWN, not an error. */
         send_health(stream,
                     GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
-        ctl_grpc_stream_finish(stream, 0, "");
+        ctl_grpc_stream_finish(stream, CP_GRPC_OK, "");
         ctl_grpc_stream_unref(stream);
         return 0;
     }
@@ -179,25 +183,11 @@ void ctl_grpc_api_tick(ctl_grpc_api_t *api)
 
 /* ---- lifecycle ---- */
 
-static int read_file(const char *path, char **out, cp_err_t *err)
+/* A PEM file named by an option, or NULL when the option is not set. */
+static int read_pem(const char *path, char **out, cp_err_t *err)
 {
     *out = NULL;
-    if (path == NULL)
-        return 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return cp_err_set(err, CP_EINVAL, "cannot open %s", path);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(mem);
-    fclose(f);
-    *out = buf;
-    return 0;
+    return path != NULL ? cp_file_read(path, MAX_PEM_FILE, out, NULL, err) : 0;
 }
 
 /* The TLS files must make sense before gRPC gets them: gRPC refuses a key that does not match the
@@ -226,9 +216,7 @@ static int check_tls_files(const ctl_config_t *cfg, const char *cert, const char
 static void build_methods(ctl_grpc_api_t *api)
 {
     size_t n = ctl_service_n_rpcs;
-    api->methods = calloc(n + 3, sizeof *api->methods);
-    if (api->methods == NULL)
-        abort();
+    api->methods = cp_xcalloc(n + 3, sizeof *api->methods);
     for (size_t i = 0; i < n; i++)
         api->methods[i] = (ctl_grpc_method_t){.path = ctl_service_rpcs[i].grpc_path,
                                               .input = ctl_service_rpcs[i].input,
@@ -248,19 +236,17 @@ static void build_methods(ctl_grpc_api_t *api)
 int ctl_grpc_api_start(const ctl_config_t *cfg, ctl_service_t *svc, ctl_grpc_api_t **out, int *port,
                        cp_err_t *err)
 {
-    ctl_grpc_api_t *api = calloc(1, sizeof *api);
-    if (api == NULL)
-        abort();
+    ctl_grpc_api_t *api = cp_xcalloc(1, sizeof *api);
     api->svc = svc;
     api->last_status = -1;
     pthread_mutex_init(&api->mu, NULL);
     build_methods(api);
     char *cert = NULL, *key = NULL, *ca = NULL;
-    int rc = read_file(cfg->grpc_tls_cert, &cert, err);
+    int rc = read_pem(cfg->grpc_tls_cert, &cert, err);
     if (rc == 0)
-        rc = read_file(cfg->grpc_tls_key, &key, err);
+        rc = read_pem(cfg->grpc_tls_key, &key, err);
     if (rc == 0)
-        rc = read_file(cfg->grpc_client_ca, &ca, err);
+        rc = read_pem(cfg->grpc_client_ca, &ca, err);
     if (rc == 0)
         rc = check_tls_files(cfg, cert, key, err);
     if (rc == 0) {
@@ -275,9 +261,7 @@ int ctl_grpc_api_start(const ctl_config_t *cfg, ctl_service_t *svc, ctl_grpc_api
                                    port, err);
     }
     free(cert);
-    if (key != NULL)
-        memset(key, 0, strlen(key)); /* the key is a secret: do not leave it in freed memory */
-    free(key);
+    cp_secure_free_str(key);
     free(ca);
     if (rc != 0) {
         ctl_grpc_api_stop(api);
@@ -294,7 +278,8 @@ void ctl_grpc_api_stop(ctl_grpc_api_t *api)
         return;
     pthread_mutex_lock(&api->mu);
     for (size_t i = 0; i < api->n_health_watchers; i++) {
-        ctl_grpc_stream_finish(api->health_watchers[i], 14, "server shutting down");
+        ctl_grpc_stream_finish(api->health_watchers[i], CP_GRPC_UNAVAILABLE,
+                               "server shutting down");
         ctl_grpc_stream_unref(api->health_watchers[i]);
     }
     api->n_health_watchers = 0;

@@ -2,6 +2,7 @@
 /* grpc_server.c - the gRPC transport on the gRPC C core: calls, unary replies and server streams */
 #include "controller/grpc/grpc_server.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -16,6 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The named codes are gRPC's own numbers, so they pass to the core library as they are. */
+#define CP__GRPC_SAME(name, num, http)                                                             \
+    _Static_assert(CP_GRPC_##name == (int)GRPC_STATUS_##name, "gRPC status " #name);
+CP_GRPC_MAP(CP__GRPC_SAME)
+#undef CP__GRPC_SAME
 
 /* Every completion carries a tag; the poller calls its callback with the completion's success bit.
  */
@@ -78,7 +85,7 @@ struct ctl_grpc_stream {
     bool status_sent;
     bool close_fired; /* RECV_CLOSE_ON_SERVER completed: the call is over on the wire */
     bool transport_released;
-    int finish_status;
+    cp_grpc_status_t finish_status;
     grpc_slice finish_details;
     grpc_byte_buffer *in_flight;
 };
@@ -131,7 +138,7 @@ static ProtobufCMessage *unpack_message(const ProtobufCMessageDescriptor *d, grp
 
 /* Ends a call that never reaches a handler, or a unary call: one batch with the reply (if any) and
  * the status; on_done frees the call. */
-static void reply(call_t *c, const ProtobufCMessage *resp, int status, const char *msg)
+static void reply(call_t *c, const ProtobufCMessage *resp, cp_grpc_status_t status, const char *msg)
 {
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
@@ -226,7 +233,7 @@ static void on_new(tag_t *t, bool ok)
         request_call(c->srv);
     c->method = find_method(c->srv, c->details.method);
     if (c->method == NULL) {
-        reply(c, NULL, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
+        reply(c, NULL, CP_GRPC_UNIMPLEMENTED, "unknown method");
         return;
     }
     grpc_op op;
@@ -244,14 +251,14 @@ static void on_recv(tag_t *t, bool ok)
 {
     call_t *c = (call_t *)((char *)t - offsetof(call_t, t_recv));
     if (!ok || c->recv_bb == NULL) {
-        reply(c, NULL, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
+        reply(c, NULL, CP_GRPC_INVALID_ARGUMENT, "no request message");
         return;
     }
     ProtobufCMessage *req = unpack_message(c->method->input, c->recv_bb);
     if (req == NULL) {
         char msg[256];
         snprintf(msg, sizeof msg, "request does not parse as %s", c->method->input->name);
-        reply(c, NULL, GRPC_STATUS_INVALID_ARGUMENT, msg);
+        reply(c, NULL, CP_GRPC_INVALID_ARGUMENT, msg);
         return;
     }
     char *peer = grpc_call_get_peer(c->call);
@@ -265,15 +272,15 @@ static void on_recv(tag_t *t, bool ok)
     gpr_timespec now = gpr_now(GPR_CLOCK_REALTIME);
     if (ci.deadline_ms != INT64_MAX &&
         now.tv_sec * 1000 + now.tv_nsec / 1000000 >= ci.deadline_ms) {
-        reply(c, NULL, GRPC_STATUS_DEADLINE_EXCEEDED, "deadline exceeded before the call started");
+        reply(c, NULL, CP_GRPC_DEADLINE_EXCEEDED, "deadline exceeded before the call started");
     } else if (c->method->unary != NULL) {
         cp_err_t err = {0};
         ProtobufCMessage *resp = NULL;
         int rc = c->method->unary(c->srv->app, &ci, req, &resp, &err);
         if (rc == 0 && resp != NULL)
-            reply(c, resp, GRPC_STATUS_OK, "");
+            reply(c, resp, CP_GRPC_OK, "");
         else
-            reply(c, NULL, rc == 0 ? GRPC_STATUS_INTERNAL : cp_err_grpc_status(rc),
+            reply(c, NULL, rc == 0 ? CP_GRPC_INTERNAL : cp_err_grpc_status(rc),
                   rc == 0 ? "no response" : (err.msg[0] ? err.msg : cp_strerror(rc)));
         if (resp != NULL)
             protobuf_c_message_free_unpacked(resp, NULL);
@@ -422,7 +429,7 @@ int ctl_grpc_stream_send(ctl_grpc_stream_t *s, const ProtobufCMessage *msg, cp_e
         s->head = s->tail = NULL;
         s->queued = 0;
         s->finish_requested = true;
-        s->finish_status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        s->finish_status = CP_GRPC_RESOURCE_EXHAUSTED;
         grpc_slice_unref(s->finish_details);
         s->finish_details = grpc_slice_from_copied_string("watcher too slow: send queue full");
         pump(s);
@@ -446,7 +453,7 @@ int ctl_grpc_stream_send(ctl_grpc_stream_t *s, const ProtobufCMessage *msg, cp_e
     return rc;
 }
 
-void ctl_grpc_stream_finish(ctl_grpc_stream_t *s, int grpc_status, const char *message)
+void ctl_grpc_stream_finish(ctl_grpc_stream_t *s, cp_grpc_status_t grpc_status, const char *message)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->finish_requested) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "shared/err.h"
+#include "shared/status.h"
 
 /* Threads: `threads` completion-queue threads poll one completion queue; every handler runs on one
  * of them. Stream sends may come from any thread. */
@@ -76,7 +77,8 @@ int ctl_grpc_stream_send(ctl_grpc_stream_t *s, const ProtobufCMessage *msg, cp_e
 
 /** Ends the stream with a status after the queued messages are sent. Later calls are no-ops.
  *  THREAD SAFETY: any thread. */
-void ctl_grpc_stream_finish(ctl_grpc_stream_t *s, int grpc_status, const char *message);
+void ctl_grpc_stream_finish(ctl_grpc_stream_t *s, cp_grpc_status_t grpc_status,
+                            const char *message);
 
 /** 1 once the client cancelled, disconnected, passed its deadline, or the stream was finished.
  *  THREAD SAFETY: any thread. */

@@ -10,7 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/metrics/metrics_internal.h"
+#include "shared/mem.h"
+#include "shared/status.h"
+
+/* A growing text buffer (aborts on out of memory). */
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf_t;
+
+static void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The label values are fixed here so that a client sending odd method names cannot grow the
  * registry. */
@@ -31,12 +40,7 @@ static const char *const k_methods[] = {"CreateCertificate",
                                         "other"};
 #define N_METHODS (sizeof(k_methods) / sizeof(k_methods[0]))
 
-#define N_CODES 17
-static const char *const k_codes[N_CODES] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
+#define N_CODES CP_GRPC_N_CODES
 
 /* Upper bounds of the ACME latency buckets in seconds; +Inf is implicit. */
 static const double k_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -66,7 +70,7 @@ void ctl_metrics_request(const char *transport, const char *method, int grpc_cod
         method = strrchr(method, '/') + 1;
     size_t ti = index_of(k_transports, N_TRANSPORTS, transport);
     size_t mi = index_of(k_methods, N_METHODS, method);
-    int ci = (grpc_code >= 0 && grpc_code < N_CODES) ? grpc_code : 2;
+    int ci = (grpc_code >= 0 && grpc_code < N_CODES) ? grpc_code : CP_GRPC_UNKNOWN;
     atomic_fetch_add_explicit(&g_requests[ti][mi][ci], 1, memory_order_relaxed);
 }
 
@@ -119,7 +123,7 @@ void ctl_metrics_reset(void)
 
 /* ---- text buffer ---- */
 
-void ctl_metrics__printf(ctl_metrics__buf_t *b, const char *fmt, ...)
+static void buf_printf(buf_t *b, const char *fmt, ...)
 {
     for (;;) {
         va_list ap;
@@ -134,36 +138,32 @@ void ctl_metrics__printf(ctl_metrics__buf_t *b, const char *fmt, ...)
             return;
         }
         b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (b->p == NULL) {
-            fprintf(stderr, "certplane: out of memory\n");
-            abort();
-        }
+        b->p = cp_xrealloc(b->p, b->cap);
     }
 }
 
-void ctl_metrics__escape(ctl_metrics__buf_t *b, const char *v)
+static void buf_escape(buf_t *b, const char *v)
 {
     for (const char *s = v; *s != '\0'; s++) {
         if (*s == '\\')
-            ctl_metrics__printf(b, "\\\\");
+            buf_printf(b, "\\\\");
         else if (*s == '"')
-            ctl_metrics__printf(b, "\\\"");
+            buf_printf(b, "\\\"");
         else if (*s == '\n')
-            ctl_metrics__printf(b, "\\n");
+            buf_printf(b, "\\n");
         else
-            ctl_metrics__printf(b, "%c", *s);
+            buf_printf(b, "%c", *s);
     }
 }
 
-static void header(ctl_metrics__buf_t *b, const char *name, const char *type, const char *help)
+static void header(buf_t *b, const char *name, const char *type, const char *help)
 {
-    ctl_metrics__printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* ---- rendering ---- */
 
-static void render_requests(ctl_metrics__buf_t *b)
+static void render_requests(buf_t *b)
 {
     header(b, "certplane_requests_total", "counter",
            "RPCs answered, by transport, method and gRPC status code.");
@@ -172,14 +172,14 @@ static void render_requests(ctl_metrics__buf_t *b)
             for (size_t c = 0; c < N_CODES; c++) {
                 unsigned long v = atomic_load_explicit(&g_requests[t][m][c], memory_order_relaxed);
                 if (v != 0) /* series appear when first used, as usual for labelled counters */
-                    ctl_metrics__printf(b,
-                                        "certplane_requests_total{transport=\"%s\",method=\"%s\","
-                                        "code=\"%s\"} %lu\n",
-                                        k_transports[t], k_methods[m], k_codes[c], v);
+                    buf_printf(b,
+                               "certplane_requests_total{transport=\"%s\",method=\"%s\","
+                               "code=\"%s\"} %lu\n",
+                               k_transports[t], k_methods[m], cp_grpc_status_name((int)c), v);
             }
 }
 
-static void render_acme(ctl_metrics__buf_t *b)
+static void render_acme(buf_t *b)
 {
     header(b, "certplane_acme_request_duration_seconds", "histogram",
            "Duration of ACME HTTP requests to the CA.");
@@ -187,63 +187,61 @@ static void render_acme(ctl_metrics__buf_t *b)
     for (size_t i = 0; i <= N_BUCKETS; i++) {
         cum += atomic_load_explicit(&g_acme_buckets[i], memory_order_relaxed);
         if (i < N_BUCKETS)
-            ctl_metrics__printf(b,
-                                "certplane_acme_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
-                                k_buckets[i], cum);
+            buf_printf(b, "certplane_acme_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                       k_buckets[i], cum);
         else
-            ctl_metrics__printf(
-                b, "certplane_acme_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+            buf_printf(b, "certplane_acme_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
     }
     uint64_t bits = atomic_load_explicit(&g_acme_sum_bits, memory_order_relaxed);
     double sum;
     memcpy(&sum, &bits, sizeof(sum));
-    ctl_metrics__printf(b, "certplane_acme_request_duration_seconds_sum %.9g\n", sum);
+    buf_printf(b, "certplane_acme_request_duration_seconds_sum %.9g\n", sum);
     /* The count is the +Inf bucket, so the histogram is self-consistent even during updates. */
-    ctl_metrics__printf(b, "certplane_acme_request_duration_seconds_count %lu\n", cum);
+    buf_printf(b, "certplane_acme_request_duration_seconds_count %lu\n", cum);
 }
 
-static void render_issuances(ctl_metrics__buf_t *b)
+static void render_issuances(buf_t *b)
 {
     header(b, "certplane_issuances_total", "counter",
            "Finished certificate issuances and renewals, by outcome.");
     for (int r = 0; r < 2; r++)
         for (int o = 1; o >= 0; o--)
-            ctl_metrics__printf(b, "certplane_issuances_total{kind=\"%s\",result=\"%s\"} %lu\n",
-                                r ? "renew" : "issue", o ? "success" : "failure",
-                                atomic_load_explicit(&g_issuances[r][o], memory_order_relaxed));
+            buf_printf(b, "certplane_issuances_total{kind=\"%s\",result=\"%s\"} %lu\n",
+                       r ? "renew" : "issue", o ? "success" : "failure",
+                       atomic_load_explicit(&g_issuances[r][o], memory_order_relaxed));
     header(b, "certplane_watch_streams", "gauge", "Open Watch streams, by transport.");
     for (size_t t = 0; t + 1 < N_TRANSPORTS; t++)
-        ctl_metrics__printf(b, "certplane_watch_streams{transport=\"%s\"} %ld\n", k_transports[t],
-                            atomic_load_explicit(&g_watch_streams[t], memory_order_relaxed));
+        buf_printf(b, "certplane_watch_streams{transport=\"%s\"} %ld\n", k_transports[t],
+                   atomic_load_explicit(&g_watch_streams[t], memory_order_relaxed));
 }
 
-static void render_scrape(ctl_metrics__buf_t *b, const ctl_metrics_certs_t *s)
+static void render_scrape(buf_t *b, const ctl_metrics_certs_t *s)
 {
     header(b, "certplane_certificates_scrape_success", "gauge",
            "1 when the certificate store could be listed for this scrape.");
-    ctl_metrics__printf(b, "certplane_certificates_scrape_success %d\n", s->ok ? 1 : 0);
+    buf_printf(b, "certplane_certificates_scrape_success %d\n", s->ok ? 1 : 0);
     if (!s->ok)
         return;
     header(b, "certplane_certificates", "gauge", "Managed certificates, by state.");
     for (size_t i = 1; i < CTL_METRICS_N_STATES; i++)
-        ctl_metrics__printf(b, "certplane_certificates{state=\"%s\"} %llu\n", k_states[i],
-                            (unsigned long long)s->by_state[i]);
+        buf_printf(b, "certplane_certificates{state=\"%s\"} %llu\n", k_states[i],
+                   (unsigned long long)s->by_state[i]);
     header(b, "certplane_certificate_expiry_seconds", "gauge",
            "Seconds until the current certificate expires (negative once expired).");
     for (size_t i = 0; i < s->n_expiry; i++) {
-        ctl_metrics__printf(b, "certplane_certificate_expiry_seconds{name=\"");
-        ctl_metrics__escape(b, s->expiry[i].name);
-        ctl_metrics__printf(b, "\"} %.0f\n", floor(s->expiry[i].seconds));
+        buf_printf(b, "certplane_certificate_expiry_seconds{name=\"");
+        buf_escape(b, s->expiry[i].name);
+        buf_printf(b, "\"} %.0f\n", floor(s->expiry[i].seconds));
     }
 }
 
 char *ctl_metrics_render_text(const ctl_metrics_certs_t *scrape, size_t *len)
 {
-    ctl_metrics__buf_t b = {0};
-    ctl_metrics__printf(&b, "# HELP certplane_build_info Build of this controller.\n"
-                            "# TYPE certplane_build_info gauge\n");
+    buf_t b = {0};
+    buf_printf(&b, "# HELP certplane_build_info Build of this controller.\n"
+                   "# TYPE certplane_build_info gauge\n");
 #ifdef CERTPLANE_VERSION
-    ctl_metrics__printf(&b, "certplane_build_info{version=\"%s\"} 1\n", CERTPLANE_VERSION);
+    buf_printf(&b, "certplane_build_info{version=\"%s\"} 1\n", CERTPLANE_VERSION);
 #endif
     render_requests(&b);
     render_acme(&b);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* certcache.c - the read cache of key-less certificates behind GetCertificate */
 #include "controller/store/certcache.h"
+#include "shared/hash.h"
 #include "shared/mem.h"
 
 #include <pthread.h>
@@ -31,10 +32,7 @@ struct ctl_certcache {
 
 static size_t hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s != '\0'; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h % N_BUCKETS;
+    return cp_hash_fnv1a32_str(s) % N_BUCKETS;
 }
 
 static entry_t **find(ctl_certcache_t *c, const char *name)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/clock.h"
 #include "shared/json.h"
 #include "shared/mem.h"
 #include "shared/x509.h"
@@ -17,14 +18,6 @@ static void set_string(char **field, const char *value)
     if (*field != NULL && *field != protobuf_c_empty_string)
         free(*field);
     *field = cp_xstrdup(value);
-}
-
-static Google__Protobuf__Timestamp *timestamp_new(int64_t seconds)
-{
-    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = seconds;
-    return ts;
 }
 
 int ctl_certrec_encode(const Certplane__V1__Certificate *c, char **json, size_t *len, cp_err_t *err)
@@ -61,9 +54,9 @@ static int normalize_seed(const char *name, Certplane__V1__Certificate *c, cp_er
         goto out;
     c->state = CERTPLANE__V1__STATE__VALID;
     if (c->not_before == NULL)
-        c->not_before = timestamp_new(info.not_before);
+        c->not_before = cp_clock_ts_new(info.not_before * 1000);
     if (c->not_after == NULL)
-        c->not_after = timestamp_new(info.not_after);
+        c->not_after = cp_clock_ts_new(info.not_after * 1000);
     if (c->serial == NULL || c->serial[0] == '\0')
         set_string(&c->serial, info.serial != NULL ? info.serial : "");
     if (c->issuer == NULL || c->issuer[0] == '\0')

@@ -59,14 +59,6 @@ typedef struct ctl_store_url {
 /** Highest database index a URL may select (Redis' default `databases 16`). */
 #define CTL_STORE_MAX_DB 15
 
-/** Parses `redis://[[user]:password@]host[:port][/db]` into out. `redis://password@host` (no colon)
- * is a password alone, as redis-cli reads it. User and password are percent-decoded; an IPv6 host
- * is written in brackets (`redis://[::1]:6380/2`). Errors: CP_EINVAL with a message that never
- * contains the password (bad scheme - `rediss://` is refused because hiredis 0.14 has no TLS -,
- * empty host, bad port, db out of range, bad percent escape, query strings, a user without a
- * password, fields too long). On failure out is zeroed. THREAD SAFETY: any thread. */
-int ctl_store_url_parse(const char *url, ctl_store_url_t *out, cp_err_t *err);
-
 typedef struct ctl_store ctl_store_t;
 
 /** Options of ctl_store_new(); a field <= 0 takes its default. */
@@ -112,65 +104,6 @@ typedef struct ctl_store_cert_write {
     const char *job_kind; /* NULL: no job; else "issue", "renew" or "revoke", enqueued atomically */
 } ctl_store_cert_write_t;
 
-/** Writes a certificate in one script: checks mode and revision, increments `revision`, stores the
- * record with the new revision first, indexes it in `certs` and `certs:by_expiry`, appends an
- * UPSERT event with ID
- *  `<revision>-0` and, when job_kind is set, a job. *new_revision (may be NULL) receives the
- * revision. Errors: CP_EINVAL (bad name, mode or JSON), CP_EEXIST (CREATE on an existing one),
- * CP_ENOTFOUND (MATCH on a missing one), CP_ECONFLICT (revision differs), CP_ESTATE (events stream
- * ahead of the revision counter), CP_EUNAVAIL, CP_EAUTH. A failed call changes nothing in Redis -
- * except that a CP_EUNAVAIL may mean the write was applied before the connection broke: retry it
- * with MATCH/CREATE, never blindly. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_cert_put(ctl_store_t *s, const ctl_store_cert_write_t *w, int64_t *new_revision,
-                       cp_err_t *err);
-
-/** Reads cert:{name} as stored. *json (malloc'd, NUL-terminated, caller frees) and *len (may be
- * NULL). Errors: CP_EINVAL, CP_ENOTFOUND, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a
- * time per s. */
-int ctl_store_cert_get(ctl_store_t *s, const char *name, char **json, size_t *len, cp_err_t *err);
-
-/** Reads n certificates in one MGET. jsons[i] receives a malloc'd copy (the caller frees each) or
- *  NULL where the certificate is missing; on failure every jsons[i] is NULL. Errors: CP_EINVAL,
- *  CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_cert_mget(ctl_store_t *s, const char *const *names, size_t n, char **jsons,
-                        cp_err_t *err);
-
-/** Deletes a certificate with its index entries and appends a DELETE event, in one script.
- *  expected_revision 0 deletes whatever revision is stored. *new_revision (may be NULL) receives
- * the event's revision. Errors: CP_EINVAL, CP_ENOTFOUND, CP_ECONFLICT, CP_ESTATE, CP_EUNAVAIL,
- * CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_cert_delete(ctl_store_t *s, const char *name, int64_t expected_revision,
-                          int64_t *new_revision, cp_err_t *err);
-
-/** Lists up to `limit` names (1..10000) in byte order, strictly after `after` (NULL or "": from the
- * start), from the `certs` index. *names is a malloc'd array of malloc'd strings
- * (ctl_store_strv_free()); a page shorter than limit is the last. Errors: CP_EINVAL, CP_EUNAVAIL,
- * CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_cert_list(ctl_store_t *s, const char *after, size_t limit, char ***names, size_t *n,
-                        cp_err_t *err);
-
-/** Adds an existing certificate to `certs` and sets (renew_at >= 0) or removes (< 0) its
- * certs:by_expiry entry, without a new revision or event: the backfill for seed data. Errors:
- * CP_EINVAL, CP_ENOTFOUND (no cert:{name}), CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a
- * time per s. */
-int ctl_store_cert_index(ctl_store_t *s, const char *name, double renew_at, cp_err_t *err);
-
-/** One step of SCAN over cert:* keys (start with cursor 0; done when *next is 0). *names receives
- * the names without the `cert:` prefix (ctl_store_strv_free()); SCAN may return a name twice.
- *  Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_cert_scan(ctl_store_t *s, uint64_t cursor, uint64_t *next, char ***names, size_t *n,
-                        cp_err_t *err);
-
-/** Names whose renewal time is <= now, earliest first, at most limit (1..10000)
- * (ctl_store_strv_free()). Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a
- * time per s. */
-int ctl_store_due(ctl_store_t *s, double now, size_t limit, char ***names, size_t *n,
-                  cp_err_t *err);
-
-/** Earliest renewal time in certs:by_expiry, or -1 when it is empty.
- *  Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_next_due(ctl_store_t *s, double *when, cp_err_t *err);
-
 /** Current value of the `revision` counter (0 when unset). Errors: CP_EUNAVAIL, CP_EAUTH,
  * CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
 int ctl_store_revision(ctl_store_t *s, int64_t *rev, cp_err_t *err);
@@ -188,81 +121,17 @@ typedef struct ctl_store_event {
     char *expires_at;
 } ctl_store_event_t;
 
-/** Reads up to max (1..10000) events with revision > after_revision, oldest first. With block_ms >
- * 0 and nothing newer, waits up to block_ms for one (the socket timeout is raised meanwhile); 0
- * does not wait. *out is a malloc'd array (ctl_store_events_free()), NULL when *n is 0. A blocking
- * read that fails in flight is not retried. Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH, CP_EPROTO.
- *  THREAD SAFETY: one thread at a time per s. */
-int ctl_store_events_read(ctl_store_t *s, int64_t after_revision, size_t max, int block_ms,
-                          ctl_store_event_t **out, size_t *n, cp_err_t *err);
-
-/** Revision of the oldest event still in the stream, 0 when it is empty. Event IDs are contiguous,
- * so a replay after revision R is complete when R >= first - 1; otherwise R is too old (send a
- * snapshot). Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per s.
- */
-int ctl_store_events_first(ctl_store_t *s, int64_t *first_revision, cp_err_t *err);
-
-/** Frees n events and the array. NULL is a no-op. */
-void ctl_store_events_free(ctl_store_event_t *ev, size_t n);
-
 /* ---- HTTP-01 challenges -------------------------------------------------------------------------
  */
 
-/** Stores challenge:{token} in the seed's JSON format with a TTL (ttl_s <= 0: 3600 s) and appends a
- *  CHALLENGE_SET event (token, key_authorization, expires_at), in one script. *rev (may be NULL)
- * receives the event's revision. Edges expire challenges by expires_at: a TTL expiry emits no
- * event. Errors: CP_EINVAL, CP_ESTATE, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time
- * per s. */
-int ctl_store_challenge_set(ctl_store_t *s, const char *token, const char *key_authorization,
-                            int ttl_s, int64_t *rev, cp_err_t *err);
-
-/** The key authorization of challenge:{token} (malloc'd, caller frees); reads seed records too.
- *  Errors: CP_EINVAL, CP_ENOTFOUND, CP_EPROTO (not the expected JSON), CP_EUNAVAIL, CP_EAUTH.
- *  THREAD SAFETY: one thread at a time per s. */
-int ctl_store_challenge_get(ctl_store_t *s, const char *token, char **key_authorization,
-                            cp_err_t *err);
-
-/** Deletes challenge:{token} (absent is fine: it may have expired) and appends a CHALLENGE_CLEAR
- * event. Errors: CP_EINVAL, CP_ESTATE, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time
- * per s. */
-int ctl_store_challenge_clear(ctl_store_t *s, const char *token, int64_t *rev, cp_err_t *err);
-
 /* ---- ACME accounts ------------------------------------------------------------------------------
  */
-
-/** Reads the account key PEM and URL (both malloc'd, caller frees; *account_url is NULL when only
- * the key is stored, as in seed data; account_url may be NULL). Errors: CP_EINVAL, CP_ENOTFOUND,
- * CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_account_get(ctl_store_t *s, const char *provider, const char *email, char **key_pem,
-                          char **account_url, cp_err_t *err);
-
-/** Writes the account key PEM and URL (NULL: no URL, an old one is removed) in one MULTI/EXEC.
- *  Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_account_put(ctl_store_t *s, const char *provider, const char *email,
-                          const char *key_pem, const char *account_url, cp_err_t *err);
 
 /* ---- per-certificate locks ----------------------------------------------------------------------
  */
 
 /** Size of a lock token with its NUL: 32 hex digits (128 random bits). */
 #define CTL_STORE_LOCK_TOKEN_SIZE 33
-
-/** Takes lock:cert:{name} for ttl_ms with a fresh random token written to `token`.
- *  Errors: CP_EINVAL, CP_EBUSY (held by someone), CP_EIO (no randomness), CP_EUNAVAIL, CP_EAUTH.
- *  THREAD SAFETY: one thread at a time per s. */
-int ctl_store_lock_acquire(ctl_store_t *s, const char *name, int ttl_ms,
-                           char token[CTL_STORE_LOCK_TOKEN_SIZE], cp_err_t *err);
-
-/** Sets the lock's TTL to ttl_ms if it is still held with token. Errors: CP_EINVAL, CP_ESTATE
- * (lost: expired or taken by another), CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time
- * per s. */
-int ctl_store_lock_extend(ctl_store_t *s, const char *name, const char *token, int ttl_ms,
-                          cp_err_t *err);
-
-/** Deletes the lock if it is still held with token (compare-and-delete). Errors: CP_EINVAL,
- * CP_ESTATE (not held with this token; nothing deleted), CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one
- * thread at a time. */
-int ctl_store_lock_release(ctl_store_t *s, const char *name, const char *token, cp_err_t *err);
 
 /* ---- jobs ---------------------------------------------------------------------------------------
  */
@@ -276,33 +145,11 @@ typedef struct ctl_store_job {
     int64_t deliveries; /* how many times it was delivered (1 the first time) */
 } ctl_store_job_t;
 
-/** Creates the consumer group `controllers` on `jobs` (MKSTREAM); an existing group is fine.
- *  Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_jobs_init(ctl_store_t *s, cp_err_t *err);
-
-/** Appends a job (kind issue|renew|revoke). Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH.
- *  THREAD SAFETY: one thread at a time per s. */
-int ctl_store_job_enqueue(ctl_store_t *s, const char *kind, const char *name, int64_t revision,
-                          cp_err_t *err);
-
-/** Takes the next new job for `consumer` (XREADGROUP ... >), waiting up to block_ms (0: no wait).
- * Creates the group when it is missing. job is filled on success only. Errors: CP_EINVAL,
- * CP_ETIMEDOUT (no job), CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per
- * s. */
-int ctl_store_job_read(ctl_store_t *s, const char *consumer, int block_ms, ctl_store_job_t *job,
-                       cp_err_t *err);
-
-/** Claims one job another consumer took and has not acknowledged for min_idle_ms (XAUTOCLAIM COUNT
- * 1). job is filled on success only. Errors: CP_EINVAL, CP_ENOTFOUND (none), CP_EUNAVAIL, CP_EAUTH,
- * CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_job_reclaim(ctl_store_t *s, const char *consumer, int min_idle_ms,
-                          ctl_store_job_t *job, cp_err_t *err);
-
-/** Acknowledges and deletes a job (XACK + XDEL in one MULTI/EXEC). Errors: CP_EINVAL, CP_EUNAVAIL,
- *  CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
-int ctl_store_job_ack(ctl_store_t *s, const ctl_store_job_t *job, cp_err_t *err);
-
-/** Frees job->name and zeroes job. NULL is a no-op. */
-void ctl_store_job_dispose(ctl_store_job_t *job);
+/* The parts (each declares the functions of its .c file); included last, so that they see the
+ * types above and users of this header keep the whole API. */
+#include "controller/store/store_cert.h"
+#include "controller/store/store_events.h"
+#include "controller/store/store_jobs.h"
+#include "controller/store/store_url.h"
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_cert.c - certificate records, their indexes (certs, certs:by_expiry) and the revision
  * counter */
+#include "controller/store/store_cert.h"
 #include "controller/store/store_internal.h"
 #include "shared/mem.h"
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_events.c - the events stream and the HTTP-01 challenges that emit events */
+#include "controller/store/store_events.h"
 #include "controller/store/store_internal.h"
 #include "shared/mem.h"
 

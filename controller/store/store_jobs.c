@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_jobs.c - the jobs stream, per-certificate locks and ACME account keys */
+#include "controller/store/store_jobs.h"
 #include "controller/store/store_internal.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_url.c - parsing of redis:// URLs */
+#include "controller/store/store_url.h"
 #include "controller/store/store.h"
 
 #include <ctype.h>

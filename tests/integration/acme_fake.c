@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "controller/acme/acme_internal.h"
+#include "shared/base64.h"
 #include "shared/x509.h"
 #include "tests/integration/acme_fake.h"
 #include "tests/support/harness.h"
@@ -171,7 +172,7 @@ static void check_nonce(acme_fake_t *f, const char *body, size_t len)
     unsigned char *raw = NULL;
     size_t raw_len = 0;
     json_t *hdr = NULL;
-    if (prot != NULL && ctl_acme__b64url_decode(prot, &raw, &raw_len, NULL) == 0)
+    if (prot != NULL && cp_base64_decode(prot, strlen(prot), 0, &raw, &raw_len) == 0)
         hdr = json_loadb((const char *)raw, raw_len, 0, NULL);
     const char *nonce = json_string_value(json_object_get(hdr, "nonce"));
     unsigned long num = 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* json_internal.h - internals shared by json.c, json_enc.c and json_dec.c (not a public API) */
-#ifndef CP_JSON_INTERNAL_H
-#define CP_JSON_INTERNAL_H
+/* json_util.h - helpers of the JSON codec's encoder and decoder (not a public API) */
+#ifndef CP_JSON_UTIL_H
+#define CP_JSON_UTIL_H
 
 #include <stdint.h>
 
@@ -46,25 +46,5 @@ const char *cp_json__type_name(ProtobufCType type);
 int cp_json__is_map(const ProtobufCFieldDescriptor *f);
 /** Whether desc is google.protobuf.Timestamp. */
 int cp_json__is_timestamp(const ProtobufCMessageDescriptor *desc);
-
-/** Writes seconds/nanos as RFC 3339 UTC ("2023-11-14T22:13:20.5Z" has 3 digits: ".500Z") into buf
- *  (at least 40 bytes). Returns 0, or -1 when outside 0001-01-01..9999-12-31 or nanos not
- * 0..999999999. */
-int cp_json__ts_format(int64_t seconds, int32_t nanos, char *buf, size_t size);
-/** Parses an RFC 3339 timestamp (any offset, 'T'/'t', 'Z'/'z', 1-9 fraction digits) of len bytes.
- *  Returns 0, or -1 when malformed or outside 0001-01-01..9999-12-31 UTC. */
-int cp_json__ts_parse(const char *s, size_t len, int64_t *seconds, int32_t *nanos);
-
-/** Standard base64 with padding of len bytes; malloc'd NUL-terminated string the caller frees. */
-char *cp_json__b64_encode(const uint8_t *data, size_t len);
-/** Decodes standard or URL-safe base64, padded or not, into a malloc'd buffer (NULL when *out_len
- * is 0). Returns 0, or -1 when the text is not base64. */
-int cp_json__b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len);
-
-/** Encodes a message (an object, or a string for a Timestamp) at nesting level depth into *out. */
-int cp_json__enc_message(cp_json__ctx_t *c, const ProtobufCMessage *m, int depth, json_t **out);
-/** Decodes v into a new message of type desc at nesting level depth; *out only set on success. */
-int cp_json__dec_message(cp_json__ctx_t *c, const ProtobufCMessageDescriptor *desc, json_t *v,
-                         int depth, ProtobufCMessage **out);
 
 #endif
