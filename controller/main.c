@@ -2,6 +2,7 @@
 /* main.c - certplane-controller: wires configuration, service core, workers and both transports */
 #include <curl/curl.h>
 #include <grpc/grpc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +17,29 @@
 #include "controller/work/work.h"
 #include "shared/log.h"
 
-/* HTTP-01 answers come straight from Redis on the gateway thread, through a connection of its own
- * that is opened on first use (the lookup only ever runs on that one thread). */
+/* HTTP-01 answers are read from Redis on the gateway's service threads (never on its loop), several
+ * at once: each thread gets a connection of its own, opened on its first lookup and closed when the
+ * thread ends. */
 typedef struct http01_lookup_ctx {
     const char *redis_url;
-    ctl_store_t *store;
+    pthread_key_t store; /* ctl_store_t * of the calling thread */
 } http01_lookup_ctx_t;
+
+static void http01_store_free(void *store)
+{
+    ctl_store_free(store);
+}
 
 static int http01_lookup(void *ctx, const char *token, char **key_authorization)
 {
     http01_lookup_ctx_t *h = ctx;
-    if (h->store == NULL && ctl_store_new(h->redis_url, NULL, &h->store, NULL) != 0)
-        return CP_EUNAVAIL;
-    return ctl_store_challenge_get(h->store, token, key_authorization, NULL);
+    ctl_store_t *store = pthread_getspecific(h->store);
+    if (store == NULL) {
+        if (ctl_store_new(h->redis_url, NULL, &store, NULL) != 0)
+            return CP_EUNAVAIL;
+        pthread_setspecific(h->store, store);
+    }
+    return ctl_store_challenge_get(store, token, key_authorization, NULL);
 }
 
 /* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which
@@ -52,6 +63,7 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     ctl_grpc_api_t *api = NULL;
     int grpc_port = 0, http_port = 0, rc;
     http01_lookup_ctx_t http01 = {.redis_url = cfg->redis_url};
+    pthread_key_create(&http01.store, http01_store_free);
     ctl_gateway_opts_t gw_opts = {
         .listen = cfg->http_listen, .http01_lookup = http01_lookup, .http01_ctx = &http01};
 
@@ -91,7 +103,7 @@ out:
     ctl_gateway_stop(gw);
     ctl_work_stop(work);
     ctl_service_free(svc);
-    ctl_store_free(http01.store);
+    pthread_key_delete(http01.store); /* after the gateway stopped: its threads freed theirs */
     return rc == 0 ? 0 : 1;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gateway.c - the gateway's h2o event loop: listener, thread, dispatch, health, readiness and
- * metrics */
+/* gateway.c - the gateway's h2o event loop: listener, thread, dispatch, health on the loop, and
+ * readiness and metrics handed to the service threads */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -9,65 +9,84 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "controller/gateway/gateway_acme.h"
 #include "controller/gateway/gateway_internal.h"
-#include "controller/metrics/metrics.h"
+#include "controller/gateway/gateway_metrics.h"
+#include "controller/gateway/gateway_pool.h"
+#include "controller/gateway/gateway_req.h"
+#include "controller/gateway/gateway_util.h"
+#include "controller/gateway/gateway_watch.h"
+#include "shared/mem.h"
+
+/* Service threads: CTL_GW_LANE_ANY runs the RPCs, Watch starts, /metrics and /readyz; the read
+ * lane the GetCertificate reads and HTTP-01 lookups (gateway_pool.h). */
+#define ANY_THREADS 4
+#define READ_THREADS 2
 
 typedef struct gw_handler {
     h2o_handler_t super;
     ctl_gateway_t *gw;
 } gw_handler_t;
 
-ctl_thread_t *ctl_gateway__thread(ctl_gateway_t *g)
-{
-    if (g->t == NULL)
-        g->t = ctl_thread_new(g->svc);
-    return g->t;
-}
-
 int ctl_gateway_watchers(const ctl_gateway_t *g)
 {
     return atomic_load(&((ctl_gateway_t *)g)->watchers);
 }
 
-static void send_text(h2o_req_t *req, int status, const char *reason, const char *type,
-                      const char *body, size_t len)
+#define TEXT "text/plain; charset=utf-8"
+#define PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+
+/* /readyz and /metrics: both read Redis, so both are answered from a service thread. */
+typedef struct builtin_job {
+    ctl_gateway_job_t super;
+    ctl_service_t *svc;
+    ctl_gateway_kind_t kind;
+    bool ready;
+    char *text; /* /metrics */
+    size_t len;
+} builtin_job_t;
+
+static void builtin_run(ctl_gateway_job_t *job, ctl_thread_t *t)
 {
-    req->res.status = status;
-    req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
-    h2o_send_inline(req, body, len);
+    builtin_job_t *j = (builtin_job_t *)job;
+    if (j->kind == CTL_GW_READYZ)
+        j->ready = t != NULL && ctl_service_ready(j->svc, t);
+    else
+        j->text = ctl_gateway__metrics(j->svc, t, &j->len);
 }
 
-static void serve_metrics(ctl_gateway_t *g, h2o_req_t *req)
+static void builtin_done(ctl_gateway_job_t *job, h2o_req_t *req)
 {
-    size_t len = 0;
-    char *text = ctl_gateway__metrics(g->svc, ctl_gateway__thread(g), &len);
-    send_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
+    builtin_job_t *j = (builtin_job_t *)job;
+    if (req != NULL && j->kind == CTL_GW_METRICS && j->text != NULL)
+        ctl_gateway__send_text(req, 200, PROMETHEUS, j->text, j->len);
+    else if (req != NULL && j->kind == CTL_GW_READYZ && j->ready)
+        ctl_gateway__send_text(req, 200, TEXT, H2O_STRLIT("ready\n"));
+    else if (req != NULL && j->kind == CTL_GW_READYZ)
+        ctl_gateway__send_text(req, 503, TEXT, H2O_STRLIT("not ready: storage unavailable\n"));
+    else if (req != NULL)
+        ctl_gateway__send_text(req, 503, TEXT, H2O_STRLIT("gateway shutting down\n"));
+    free(j->text);
+    free(j);
 }
 
 static void serve_builtin(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_t *r)
 {
-    ctl_thread_t *t;
-    switch (r->kind) {
-    case CTL_GW_HEALTHZ:
-        send_text(req, 200, "OK", "text/plain; charset=utf-8", H2O_STRLIT("ok\n"));
-        break;
-    case CTL_GW_READYZ:
-        t = ctl_gateway__thread(g);
-        if (t != NULL && ctl_service_ready(g->svc, t))
-            send_text(req, 200, "OK", "text/plain; charset=utf-8", H2O_STRLIT("ready\n"));
-        else
-            send_text(req, 503, "Service Unavailable", "text/plain; charset=utf-8",
-                      H2O_STRLIT("not ready: storage unavailable\n"));
-        break;
-    case CTL_GW_METRICS:
-        serve_metrics(g, req);
-        break;
-    default: /* CTL_GW_ACME without a lookup: the h2o path registered for it answers otherwise */
-        ctl_gateway__send_error(req, 404, 5, "not found");
-        break;
+    if (r->kind == CTL_GW_HEALTHZ) { /* from memory, on the loop */
+        ctl_gateway__send_text(req, 200, TEXT, H2O_STRLIT("ok\n"));
+        return;
     }
+    if (r->kind != CTL_GW_READYZ && r->kind != CTL_GW_METRICS) {
+        /* CTL_GW_ACME without a lookup: with one, the path registered for it answers first */
+        ctl_gateway__send_error(req, 404, 5, "not found");
+        return;
+    }
+    builtin_job_t *j = cp_xcalloc(1, sizeof(*j));
+    j->super.run = builtin_run;
+    j->super.done = builtin_done;
+    j->svc = g->svc;
+    j->kind = r->kind;
+    ctl_gateway_pool_submit(g->pool, &j->super, req, CTL_GW_LANE_ANY);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -113,21 +132,22 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 static void *serve(void *arg)
 {
     ctl_gateway_t *g = arg;
-    ctl_gateway__thread(g); /* a ctl_thread_t belongs to the thread that made it: this one */
     h2o_timeout_link(g->loop, &g->check_timeout, &g->check_entry);
     while (!atomic_load(&g->stop))
         h2o_evloop_run(g->loop, 50);
     h2o_socket_read_stop(g->listener);
     h2o_socket_close(g->listener);
+    /* Calls in flight finish (their answers go out or are dropped), queued ones are refused. */
+    ctl_gateway_pool_stop(g->pool, g->loop);
+    g->pool = NULL;
     ctl_gateway__watch_stop_all(g);
     /* Let the closes and any in-flight responses finish before the context goes away. */
     for (int i = 0; i < 5; i++)
         h2o_evloop_run(g->loop, 10);
     if (h2o_timeout_is_linked(&g->check_entry))
         h2o_timeout_unlink(&g->check_entry);
-    ctl_thread_free(g->t);
-    g->t = NULL;
     ctl_gateway__json_cache_free(g);
+    ctl_gateway__acme_free(g);
     return NULL;
 }
 
@@ -182,8 +202,8 @@ static void configure(ctl_gateway_t *g)
         h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     /* Registration order is match order and matching is by prefix: the longer path first. */
     if (g->opts.http01_lookup != NULL)
-        ctl_http01_register(h2o_config_register_path(hc, "/.well-known/acme-challenge", 0),
-                            g->opts.http01_lookup, g->opts.http01_ctx);
+        ctl_gateway__acme_register(g,
+                                   h2o_config_register_path(hc, "/.well-known/acme-challenge", 0));
     gw_handler_t *h =
         (gw_handler_t *)h2o_create_handler(h2o_config_register_path(hc, "/", 0), sizeof(*h));
     h->super.on_req = on_req;
@@ -195,9 +215,7 @@ int ctl_gateway_start_opts(struct ctl_service *svc, const ctl_gateway_opts_t *op
 {
     if (svc == NULL || opts == NULL || opts->listen == NULL || out == NULL)
         return cp_err_set(err, CP_EINVAL, "gateway: svc, opts->listen and out are required");
-    ctl_gateway_t *g = calloc(1, sizeof(*g));
-    if (g == NULL)
-        abort();
+    ctl_gateway_t *g = cp_xcalloc(1, sizeof(*g));
     g->svc = svc;
     g->opts = *opts;
     g->opts.listen = NULL; /* not kept: the caller's string */
@@ -221,6 +239,7 @@ int ctl_gateway_start_opts(struct ctl_service *svc, const ctl_gateway_opts_t *op
     h2o_linklist_init_anchor(&g->watches);
     /* Registered before the loop thread or any sink exists, so no message can race it. */
     h2o_multithread_register_receiver(g->ctx.queue, &g->rx, ctl_gateway__watch_on_wake);
+    g->pool = ctl_gateway_pool_new(svc, &g->ctx, ANY_THREADS, READ_THREADS);
     h2o_timeout_init(g->loop, &g->check_timeout, g->opts.watch_check_ms);
     g->check_entry.cb = ctl_gateway__watch_on_check;
     g->listener = h2o_evloop_socket_create(g->loop, g->fd, H2O_SOCKET_FLAG_DONT_READ);

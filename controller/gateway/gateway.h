@@ -11,14 +11,18 @@
 
 /*
  * One h2o (evloop) thread serves HTTP/1.1 on --http-listen (design decision 6: one gateway event
- * loop). Every REST route decodes its request with the shared proto3-JSON codec (body, path and
- * query parameters merged), calls the service core on the loop thread with the gateway's own
- * ctl_thread_t, and encodes the answer; errors map from gRPC codes to HTTP as grpc-gateway does,
- * with the body
- * {"code": <gRPC code>, "message": "...", "details": []}. docs/api.md describes every route.
+ * loop), and that loop never waits on Redis or the network. Every REST route authenticates and
+ * builds its request message on the loop (body, path and query parameters merged, decoded once with
+ * the shared proto3-JSON codec), calls the service core on one of the gateway's service threads
+ * (each with its own ctl_thread_t; gateway_pool.h), and encodes and sends the answer back on the
+ * loop; errors map from gRPC codes to HTTP as grpc-gateway does, with the body
+ * {"code": <gRPC code>, "message": "...", "details": []}. Watch starts, /readyz, /metrics and
+ * HTTP-01 lookups go to the service threads the same way; /healthz answers on the loop. A client
+ * that leaves while its call runs only loses the answer. docs/api.md describes every route.
  *
- * THREAD SAFETY (module): ctl_gateway_start/stop from one thread; everything else in the gateway
- * runs on its loop thread. The Watch sinks it hands to the service may be called from any thread.
+ * THREAD SAFETY (module): ctl_gateway_start/stop from one thread; the gateway's own code runs on
+ * its loop thread and its service threads. The Watch sinks it hands to the service may be called
+ * from any thread.
  */
 
 struct ctl_service;
@@ -75,8 +79,10 @@ int ctl_gateway_match(const char *path, size_t path_len, const char *method, siz
 typedef struct ctl_gateway_opts {
     const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses); port 0
                            picks a free one */
-    ctl_http01_lookup_fn http01_lookup; /* NULL: /.well-known/acme-challenge/ answers 404 */
-    void *http01_ctx;                   /* passed to http01_lookup on the gateway thread */
+    ctl_http01_lookup_fn http01_lookup; /* NULL: /.well-known/acme-challenge/ answers 404. Called
+                                           on the gateway's service threads, several at once: it
+                                           may block, and must be thread-safe */
+    void *http01_ctx;                   /* passed to http01_lookup */
     size_t max_body;                    /* largest request body, bytes (default and cap: 1 MiB) */
     size_t max_watch_queue;  /* bytes queued to one Watch stream before it is cut off (16 MiB) */
     unsigned watch_check_ms; /* how often idle Watch streams check for a closed client (1000) */

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller/gateway/gateway_internal.h"
+#include "controller/gateway/gateway_metrics.h"
 #include "controller/metrics/metrics.h"
-#include "controller/service/service.h"
+#include "shared/mem.h"
 
 /* A scrape lists at most this many pages of 1000, so a huge store cannot make /metrics unbounded.
  */
@@ -29,10 +29,8 @@ static void add_page(ctl_metrics_certs_t *s, const Certplane__V1__ListCertificat
             s->by_state[c->state]++;
         if (c->not_after == NULL || c->name == NULL)
             continue;
-        s->expiry = realloc(s->expiry, (s->n_expiry + 1) * sizeof(*s->expiry));
-        char *name = strdup(c->name);
-        if (s->expiry == NULL || name == NULL)
-            abort();
+        s->expiry = cp_xrealloc(s->expiry, (s->n_expiry + 1) * sizeof(*s->expiry));
+        char *name = cp_xstrdup(c->name);
         double na = (double)c->not_after->seconds + (double)c->not_after->nanos / 1e9;
         s->expiry[s->n_expiry++] = (ctl_metrics_expiry_t){.name = name, .seconds = na - now};
     }
@@ -61,7 +59,7 @@ static bool scrape(ctl_service_t *svc, ctl_thread_t *t, ctl_metrics_certs_t *s)
             (Certplane__V1__ListCertificatesResponse *)resp;
         add_page(s, page, now);
         if (page->next_page_token != NULL && page->next_page_token[0] != '\0')
-            token = strdup(page->next_page_token);
+            token = cp_xstrdup(page->next_page_token);
         protobuf_c_message_free_unpacked(resp, NULL);
         if (token == NULL)
             return true;
@@ -74,7 +72,7 @@ char *ctl_gateway__metrics(ctl_service_t *svc, ctl_thread_t *t, size_t *len)
 {
     char *text;
     ctl_metrics_certs_t s = {0};
-    s.ok = scrape(svc, t, &s);
+    s.ok = t != NULL && scrape(svc, t, &s);
     text = ctl_metrics_render_text(&s, len);
     for (size_t i = 0; i < s.n_expiry; i++)
         free(s.expiry[i].name);

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "controller/gateway/gateway_internal.h"
+#include "controller/gateway/gateway_pool.h"
+#include "controller/gateway/gateway_util.h"
+#include "controller/gateway/gateway_watch.h"
 #include "controller/metrics/metrics.h"
 #include "shared/json.h"
+#include "shared/mem.h"
 
 /*
  * A stream is shared by the service (any thread: send, finish, closed, release) and the gateway
@@ -72,9 +75,7 @@ static void drop_queue(ctl_gateway__watch_t *w)
 
 static void enqueue(ctl_gateway__watch_t *w, const char *text, size_t len)
 {
-    line_t *l = malloc(sizeof(*l) + len + 1);
-    if (l == NULL)
-        abort();
+    line_t *l = cp_xmalloc(sizeof(*l) + len + 1);
     memcpy(l->data, text, len);
     l->data[len] = '\n';
     l->len = len + 1;
@@ -227,9 +228,7 @@ static void flush(ctl_gateway__watch_t *w)
     }
     /* One malloc'd buffer per write, freed when h2o calls proceed: the request's pool would grow
      * for as long as the stream lives. */
-    char *buf = malloc(total), *p = buf;
-    if (buf == NULL)
-        abort();
+    char *buf = cp_xmalloc(total), *p = buf;
     for (line_t *l = lines, *n; l != NULL; l = n) {
         n = l->next;
         memcpy(p, l->data, l->len);
@@ -325,16 +324,16 @@ void ctl_gateway__watch_stop_all(ctl_gateway_t *g)
     }
 }
 
-static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g, h2o_req_t *req)
+static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g)
 {
-    ctl_gateway__watch_t *w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        abort();
+    ctl_gateway__watch_t *w = cp_xcalloc(1, sizeof(*w));
     pthread_mutex_init(&w->mu, NULL);
     w->refs = 2; /* the service's and the loop's */
     w->gw = g;
     w->max_queue = g->opts.max_watch_queue;
-    w->req = req;
+    /* Until the service accepted the sink: no request (flush does nothing) and "sending" (the
+     * checks and the stop leave it to the start job). */
+    w->sending = true;
     w->gen.proceed = on_proceed;
     w->gen.stop = on_stop;
     w->sink = (ctl_watch_sink_t){.u = w,
@@ -345,47 +344,30 @@ static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g, h2o_req_t *req)
     return w;
 }
 
-void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_t *route)
-{
-    ProtobufCMessage *in = NULL;
+/* The start of one Watch: ctl_service_watch replays from Redis, so it runs on a service thread. */
+typedef struct watch_job {
+    ctl_gateway_job_t super;
+    ctl_gateway__watch_t *w;
+    ctl_service_t *svc;
     ctl_caller_t caller;
-    cp_err_t err = {0};
-    int http_status = 0;
-    ctl_thread_t *t = ctl_gateway__thread(g);
-    int rc = ctl_gateway__caller(g, req, &caller, &err);
-    if (rc == 0)
-        rc = ctl_gateway__decode(g, req, route, &certplane__v1__watch_request__descriptor, NULL, 0,
-                                 &in, &http_status, &err);
-    else
-        http_status = 0;
-    ctl_gateway__watch_t *w = NULL;
-    if (rc == 0 && t == NULL)
-        rc = cp_err_set(&err, CP_EUNAVAIL, "storage unavailable");
-    if (rc == 0) {
-        http_status = 0;
-        w = watch_new(g, req);
-        /* Linked before the service may send (it can, from inside this call) so wake-ups find it.
-         */
-        h2o_linklist_insert(&g->watches, &w->link);
-        atomic_fetch_add(&g->watchers, 1);
-        ctl_metrics_watch_streams("http", 1);
-        rc = ctl_service_watch(g->svc, t, &caller, (Certplane__V1__WatchRequest *)in, &w->sink,
-                               &err);
-    }
-    if (in != NULL)
-        protobuf_c_message_free_unpacked(in, NULL);
-    ctl_metrics_request("http", "Watch", cp_err_grpc_status(rc));
-    if (rc != 0) {
-        if (w != NULL) { /* the service never touched the sink */
-            w->req = NULL;
-            leave_gateway(w);
-            unref(w);
-            unref(w);
-        }
-        ctl_gateway__send_error(req, http_status, cp_err_grpc_status(rc),
-                                err.msg[0] ? err.msg : cp_strerror(rc));
-        return;
-    }
+    ProtobufCMessage *in;
+    int rc;
+    cp_err_t err;
+} watch_job_t;
+
+static void watch_run(ctl_gateway_job_t *job, ctl_thread_t *t)
+{
+    watch_job_t *j = (watch_job_t *)job;
+    j->rc = t == NULL
+                ? cp_err_set(&j->err, CP_EUNAVAIL, "storage unavailable")
+                : ctl_service_watch(j->svc, t, &j->caller, (Certplane__V1__WatchRequest *)j->in,
+                                    &j->w->sink, &j->err);
+}
+
+/* Sends the 200 and the headers; the lines follow as the sink queues them. */
+static void start_stream(ctl_gateway__watch_t *w, h2o_req_t *req)
+{
+    w->req = req;
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
@@ -393,7 +375,66 @@ void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_rout
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                    H2O_STRLIT("no-store"));
     h2o_start_response(req, &w->gen);
-    /* Headers go out now, so a client sees 200 before the first event. */
-    w->sending = true;
+    /* Headers go out now, so a client sees 200 before the first event; w->sending is still true,
+     * on_proceed sends what the service queued meanwhile. */
     h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void watch_done(ctl_gateway_job_t *job, h2o_req_t *req)
+{
+    watch_job_t *j = (watch_job_t *)job;
+    ctl_gateway__watch_t *w = j->w;
+    if (job->cancelled)
+        j->rc = cp_err_set(&j->err, CP_EUNAVAIL, "gateway shutting down");
+    protobuf_c_message_free_unpacked(j->in, NULL);
+    ctl_metrics_request("http", "Watch", cp_err_grpc_status(j->rc));
+    if (j->rc == 0 && req != NULL && !w->stopping) {
+        start_stream(w, req);
+    } else {
+        /* The client or the gateway is gone, or the service refused: the stream never starts. */
+        w->sending = false;
+        leave_gateway(w); /* the service, when it holds the sink, sees it closed and releases it */
+        if (j->rc != 0)
+            unref(w); /* the service never touched the sink: its reference too */
+        unref(w);
+        if (req != NULL && j->rc == 0)
+            j->rc = cp_err_set(&j->err, CP_EUNAVAIL, "gateway shutting down");
+        if (req != NULL)
+            ctl_gateway__send_error(req, 0, cp_err_grpc_status(j->rc),
+                                    j->err.msg[0] ? j->err.msg : cp_strerror(j->rc));
+    }
+    free(j);
+}
+
+void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_t *route)
+{
+    ProtobufCMessage *in = NULL;
+    ctl_caller_t caller;
+    cp_err_t err = {0};
+    int http_status = 0;
+    int rc = ctl_gateway__caller(g->svc, req, &caller, &err);
+    if (rc == 0)
+        rc = ctl_gateway__decode(req, g->opts.max_body, route,
+                                 &certplane__v1__watch_request__descriptor, NULL, 0, &in,
+                                 &http_status, &err);
+    else
+        http_status = 0;
+    if (rc != 0) {
+        ctl_metrics_request("http", "Watch", cp_err_grpc_status(rc));
+        ctl_gateway__send_error(req, http_status, cp_err_grpc_status(rc),
+                                err.msg[0] ? err.msg : cp_strerror(rc));
+        return;
+    }
+    watch_job_t *j = cp_xcalloc(1, sizeof(*j));
+    j->super.run = watch_run;
+    j->super.done = watch_done;
+    j->svc = g->svc;
+    j->caller = caller;
+    j->in = in;
+    j->w = watch_new(g);
+    /* Linked before the service may send (it can, from inside its call) so wake-ups find it. */
+    h2o_linklist_insert(&g->watches, &j->w->link);
+    atomic_fetch_add(&g->watchers, 1);
+    ctl_metrics_watch_streams("http", 1);
+    ctl_gateway_pool_submit(g->pool, &j->super, req, CTL_GW_LANE_ANY);
 }

@@ -13,9 +13,9 @@
 #include <h2o.h>
 
 #include "controller/gateway/http01.h"
+#include "shared/mem.h"
 
 #define PREFIX "/.well-known/acme-challenge/"
-#define TOKEN_MAX 256
 
 typedef struct http01_handler {
     h2o_handler_t super;
@@ -26,7 +26,7 @@ typedef struct http01_handler {
 
 int ctl_http01_token_valid(const char *token, size_t len)
 {
-    if (len == 0 || len > TOKEN_MAX)
+    if (len == 0 || len > CTL_HTTP01_TOKEN_MAX)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char ch = token[i];
@@ -38,14 +38,9 @@ int ctl_http01_token_valid(const char *token, size_t len)
     return 1;
 }
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
+int ctl_http01_parse(h2o_req_t *req, char token[CTL_HTTP01_TOKEN_MAX + 1])
 {
-    http01_handler_t *h = (http01_handler_t *)self;
-    char token[TOKEN_MAX + 1];
-    char *ka = NULL;
     size_t plen = sizeof(PREFIX) - 1;
-    if (h->requests != NULL)
-        atomic_fetch_add(h->requests, 1);
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
         h2o_send_error_generic(req, 405, "Method Not Allowed", "method not allowed", 0);
@@ -59,24 +54,41 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     memcpy(token, path.base + plen, path.len - plen);
     token[path.len - plen] = '\0';
-    int rc = h->lookup(h->ctx, token, &ka);
+    return 1;
+}
+
+void ctl_http01_answer(h2o_req_t *req, int rc, const char *ka)
+{
     if (rc == CP_ENOTFOUND || (rc == 0 && ka == NULL)) {
         h2o_send_error_404(req, "Not Found", "not found", 0);
-        return 0;
+        return;
     }
     if (rc != 0) {
         h2o_send_error_503(req, "Service Unavailable", "challenge lookup failed", 0);
-        return 0;
+        return;
     }
     size_t n = strlen(ka);
     char *body = h2o_mem_alloc_pool(&req->pool, n ? n : 1);
     memcpy(body, ka, n);
-    free(ka);
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("text/plain"));
     h2o_send_inline(req, body, n);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    http01_handler_t *h = (http01_handler_t *)self;
+    char token[CTL_HTTP01_TOKEN_MAX + 1];
+    char *ka = NULL;
+    if (h->requests != NULL)
+        atomic_fetch_add(h->requests, 1);
+    if (!ctl_http01_parse(req, token))
+        return 0;
+    int rc = h->lookup(h->ctx, token, &ka);
+    ctl_http01_answer(req, rc, ka);
+    free(ka);
     return 0;
 }
 
@@ -162,9 +174,7 @@ static int listen_on(const char *host, uint16_t port, int *fd_out, uint16_t *por
 int ctl_http01_server_start(const char *host, uint16_t port, ctl_http01_lookup_fn lookup, void *ctx,
                             ctl_http01_server_t **out, cp_err_t *err)
 {
-    ctl_http01_server_t *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        abort();
+    ctl_http01_server_t *s = cp_xcalloc(1, sizeof(*s));
     int rc = listen_on(host, port, &s->fd, &s->port, err);
     if (rc != 0) {
         free(s);

@@ -7,10 +7,14 @@
 
 #include "shared/err.h"
 
-/* THREAD SAFETY (module): the handler runs on the h2o loop thread that accepted the request; the
- * lookup callback is called on that thread and must be safe there (the controller's is a
- * synchronous store read on the gateway thread's own connection). ctl_http01_server_* may be called
- * from any one thread. */
+/* THREAD SAFETY (module): the handler of ctl_http01_register and the standalone server run on the
+ * h2o loop thread that accepted the request and call the lookup there (fine for a lookup that does
+ * not wait: tests, small deployments). The controller's gateway does not use that handler: it
+ * parses and answers with ctl_http01_parse/ctl_http01_answer on its loop and runs its lookup on a
+ * service thread (gateway_acme.c). ctl_http01_server_* may be called from any one thread. */
+
+/** Longest token accepted. */
+#define CTL_HTTP01_TOKEN_MAX 256
 
 /** Finds the key authorization of `token`: 0 with *key_authorization malloc'd (caller frees),
  *  CP_ENOTFOUND when unknown, another CP_E* code on failure (answered with 503). */
@@ -21,6 +25,17 @@ int ctl_http01_token_valid(const char *token, size_t len);
 
 struct st_h2o_pathconf_t;
 struct st_h2o_handler_t;
+struct st_h2o_req_t;
+
+/** Checks an HTTP-01 request: for GET or HEAD of /.well-known/acme-challenge/<valid token> copies
+ * the token into `token` and returns 1; otherwise answers it (405 for other methods, 404 for a
+ * malformed path or token) and returns 0. THREAD SAFETY: the request's loop thread. */
+int ctl_http01_parse(struct st_h2o_req_t *req, char token[CTL_HTTP01_TOKEN_MAX + 1]);
+
+/** Answers an HTTP-01 request from a lookup's result: 200 text/plain with `ka` (borrowed) when rc
+ * is 0, 404 for CP_ENOTFOUND (or a NULL ka), 503 for other errors. THREAD SAFETY: the request's
+ * loop thread. */
+void ctl_http01_answer(struct st_h2o_req_t *req, int rc, const char *ka);
 
 /** Registers the responder on `pathconf` (registered by the caller for
  * "/.well-known/acme-challenge"): GET/HEAD /.well-known/acme-challenge/<token> answers 200
