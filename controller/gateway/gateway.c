@@ -17,6 +17,7 @@
 #include "controller/gateway/gateway_util.h"
 #include "controller/gateway/gateway_watch.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 /* Service threads: CTL_GW_LANE_ANY runs the RPCs, Watch starts, /metrics and /readyz; the read
  * lane the GetCertificate reads and HTTP-01 lookups (gateway_pool.h). */
@@ -78,7 +79,7 @@ static void serve_builtin(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_ro
     }
     if (r->kind != CTL_GW_READYZ && r->kind != CTL_GW_METRICS) {
         /* CTL_GW_ACME without a lookup: with one, the path registered for it answers first */
-        ctl_gateway__send_error(req, 404, 5, "not found");
+        ctl_gateway__send_error(req, 0, CP_GRPC_NOT_FOUND, "not found");
         return;
     }
     builtin_job_t *j = cp_xcalloc(1, sizeof(*j));
@@ -101,14 +102,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int st = ctl_gateway_match(req->path.base, path_len, req->method.base, req->method.len, &route,
                                &param, &param_len, allow, sizeof(allow));
     if (st == 404) {
-        ctl_gateway__send_error(req, 404, 5, "no such route");
+        ctl_gateway__send_error(req, 0, CP_GRPC_NOT_FOUND, "no such route");
         return 0;
     }
     if (st == 405) {
         char *a = h2o_mem_alloc_pool(&req->pool, strlen(allow));
         memcpy(a, allow, strlen(allow));
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, a, strlen(allow));
-        ctl_gateway__send_error(req, 405, 12, "method not allowed");
+        ctl_gateway__send_error(req, 405, CP_GRPC_UNIMPLEMENTED, "method not allowed");
         return 0;
     }
     if (route->kind == CTL_GW_RPC)

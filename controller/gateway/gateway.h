@@ -62,11 +62,6 @@ typedef struct ctl_gateway_route {
 extern const ctl_gateway_route_t ctl_gateway_routes[];
 extern const size_t ctl_gateway_n_routes;
 
-/** HTTP status for a gRPC status code, as grpc-gateway maps them (INVALID_ARGUMENT 400, NOT_FOUND
- * 404,
- *  ..., unknown codes 500). THREAD SAFETY: any thread. */
-int ctl_gateway_http_status(int grpc_code);
-
 /** Finds the route for a raw request path (no query string) and method. On 200, *route is set and
  *  param/param_len point into `path` at the raw (still percent-encoded) `{param}` text (len 0 when
  * the route has none). Returns 200, 404 (no route has this path) or 405 (other methods do: `allow`,

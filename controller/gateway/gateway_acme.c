@@ -9,6 +9,8 @@
 #include "controller/gateway/gateway_acme.h"
 #include "controller/gateway/gateway_pool.h"
 #include "controller/gateway/http01.h"
+#include "shared/clock.h"
+#include "shared/hash.h"
 #include "shared/mem.h"
 
 #define SLOTS 256 /* direct-mapped by token: a collision only costs a lookup */
@@ -36,19 +38,9 @@ typedef struct acme_job {
     char *ka; /* malloc'd by the lookup */
 } acme_job_t;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static slot_t *slot_of(struct ctl_gateway__acme *a, const char *token)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = token; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return &a->slots[h % SLOTS];
+    return &a->slots[cp_hash_fnv1a32_str(token) % SLOTS];
 }
 
 static void slot_clear(slot_t *s)
@@ -64,7 +56,7 @@ static const char *recent(struct ctl_gateway__acme *a, const char *token)
     slot_t *s = slot_of(a, token);
     if (s->token == NULL || strcmp(s->token, token) != 0)
         return NULL;
-    if (now_ms() >= s->expires_ms) {
+    if (cp_clock_mono_ms() >= s->expires_ms) {
         slot_clear(s);
         return NULL;
     }
@@ -77,7 +69,7 @@ static void keep(struct ctl_gateway__acme *a, const char *token, const char *ka)
     slot_clear(s);
     s->token = cp_xstrdup(token);
     s->ka = cp_xstrdup(ka);
-    s->expires_ms = now_ms() + CTL_GATEWAY__ACME_TTL_MS;
+    s->expires_ms = cp_clock_mono_ms() + CTL_GATEWAY__ACME_TTL_MS;
 }
 
 static void lookup_run(ctl_gateway_job_t *job, ctl_thread_t *t)

@@ -7,18 +7,12 @@
 
 #include "controller/gateway/gateway_metrics.h"
 #include "controller/metrics/metrics.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 
 /* A scrape lists at most this many pages of 1000, so a huge store cannot make /metrics unbounded.
  */
 #define SCRAPE_MAX_PAGES 100
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void add_page(ctl_metrics_certs_t *s, const Certplane__V1__ListCertificatesResponse *page,
                      double now)
@@ -42,7 +36,7 @@ static bool scrape(ctl_service_t *svc, ctl_thread_t *t, ctl_metrics_certs_t *s)
     const ctl_rpc_t *rpc = ctl_service_rpc_by_name("ListCertificates");
     ctl_caller_t caller = {.scopes = CTL_SCOPE_READ, .token_id = "metrics", .peer = "internal"};
     char *token = NULL;
-    double now = now_seconds();
+    double now = (double)cp_clock_wall_ms() / 1000.0;
     if (rpc == NULL)
         return false;
     for (int page_no = 0; page_no < SCRAPE_MAX_PAGES; page_no++) {

@@ -8,8 +8,10 @@
 #include "controller/gateway/gateway_req.h"
 #include "controller/gateway/gateway_util.h"
 #include "controller/metrics/metrics.h"
+#include "shared/hash.h"
 #include "shared/json.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 /* One RPC in flight. */
 typedef struct rpc_job {
@@ -27,10 +29,7 @@ typedef struct rpc_job {
 /* The slot of the encoded-answer cache for a certificate name (FNV-1a). */
 static ctl_gateway__json_slot_t *json_slot(ctl_gateway_t *g, const char *name)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = name; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return &g->json_cache[h % CTL_GATEWAY__JSON_SLOTS];
+    return &g->json_cache[cp_hash_fnv1a32_str(name) % CTL_GATEWAY__JSON_SLOTS];
 }
 
 static void json_slot_clear(ctl_gateway__json_slot_t *s)
@@ -141,7 +140,7 @@ void ctl_gateway__rpc(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_route_
     cp_err_t err = {0};
     int http_status = 0, rc;
     if (rpc == NULL) {
-        ctl_gateway__send_error(req, 501, 12, "not implemented");
+        ctl_gateway__send_error(req, 0, CP_GRPC_UNIMPLEMENTED, "not implemented");
         return;
     }
     rc = ctl_gateway__caller(g->svc, req, &caller, &err);

@@ -29,39 +29,6 @@ const ctl_gateway_route_t ctl_gateway_routes[] = {
 };
 const size_t ctl_gateway_n_routes = sizeof(ctl_gateway_routes) / sizeof(ctl_gateway_routes[0]);
 
-int ctl_gateway_http_status(int grpc_code)
-{
-    switch (grpc_code) {
-    case 0:
-        return 200;
-    case 1: /* CANCELLED: nginx's "client closed request", as grpc-gateway */
-        return 499;
-    case 3:  /* INVALID_ARGUMENT */
-    case 9:  /* FAILED_PRECONDITION */
-    case 11: /* OUT_OF_RANGE */
-        return 400;
-    case 4: /* DEADLINE_EXCEEDED */
-        return 504;
-    case 5: /* NOT_FOUND */
-        return 404;
-    case 6:  /* ALREADY_EXISTS */
-    case 10: /* ABORTED */
-        return 409;
-    case 7: /* PERMISSION_DENIED */
-        return 403;
-    case 8: /* RESOURCE_EXHAUSTED */
-        return 429;
-    case 12: /* UNIMPLEMENTED */
-        return 501;
-    case 14: /* UNAVAILABLE */
-        return 503;
-    case 16: /* UNAUTHENTICATED */
-        return 401;
-    default: /* UNKNOWN, INTERNAL, DATA_LOSS and anything else */
-        return 500;
-    }
-}
-
 /* Whether path matches pattern; the parameter's raw text goes to *param. */
 static int match_pattern(const char *pattern, const char *path, size_t len, const char **param,
                          size_t *param_len)

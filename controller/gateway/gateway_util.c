@@ -11,6 +11,7 @@
 
 #include "controller/gateway/gateway_util.h"
 #include "shared/json.h"
+#include "shared/status.h"
 
 static const char *reason(int status)
 {
@@ -65,7 +66,7 @@ void ctl_gateway__send_json(h2o_req_t *req, int status, const char *body, size_t
 void ctl_gateway__send_error(h2o_req_t *req, int http_status, int grpc_code, const char *msg)
 {
     if (http_status == 0)
-        http_status = ctl_gateway_http_status(grpc_code);
+        http_status = cp_grpc_http_status(grpc_code);
     json_t *j = json_pack("{s:i,s:s?,s:[]}", "code", grpc_code, "message", msg, "details");
     /* A message that is not UTF-8 (it may quote client input) still gets a valid body. */
     if (j == NULL)

@@ -13,6 +13,7 @@
 #include "controller/metrics/metrics.h"
 #include "shared/json.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 /*
  * A stream is shared by the service (any thread: send, finish, closed, release) and the gateway
@@ -137,7 +138,7 @@ static int sink_send(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_
         /* A slow reader is cut off rather than allowed to grow memory: what it has not read yet is
          * dropped and it gets the reason as the last line. */
         drop_queue(w);
-        enqueue_error(w, 8, "watcher too slow");
+        enqueue_error(w, CP_GRPC_RESOURCE_EXHAUSTED, "watcher too slow");
         w->finished = w->closed = true;
         wake(w);
         rc = cp_err_set(err, CP_ETOOBIG, "watch: the client reads too slowly");

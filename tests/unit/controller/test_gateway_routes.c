@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "controller/gateway/gateway.h"
+#include "shared/status.h"
 
 static int match(const char *method, const char *path, const ctl_gateway_route_t **r, char *param,
                  char *allow)
@@ -67,8 +68,8 @@ static void test_grpc_codes_map_like_grpc_gateway(void **state)
     static const int want[17] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
                                  400, 409, 400, 501, 500, 503, 500, 401};
     for (int c = 0; c < 17; c++)
-        assert_int_equal(ctl_gateway_http_status(c), want[c]);
-    assert_int_equal(ctl_gateway_http_status(99), 500);
+        assert_int_equal(cp_grpc_http_status(c), want[c]);
+    assert_int_equal(cp_grpc_http_status(99), 500);
 }
 
 /* "METHOD PATH" pairs of the `paths:` section of docs/openapi.yaml: a path is a key indented by two
