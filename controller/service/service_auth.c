@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "controller/service/service_internal.h"
+#include "controller/service/service_auth.h"
 #include "shared/log.h"
 
 /* Longest token accepted; longer lines are configuration mistakes (a key file pasted by accident).
@@ -157,7 +157,7 @@ int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err)
     return 0;
 }
 
-int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
+int ctl_service__tokens_reload(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
 {
     int rc = ctl_service__tokens_load(svc, err);
     if (rc == 0 && n_tokens != NULL) {
@@ -168,8 +168,8 @@ int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *er
     return rc;
 }
 
-int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *peer,
-                             ctl_caller_t *caller, cp_err_t *err)
+int ctl_service__authenticate(ctl_service_t *svc, const char *token, const char *peer,
+                              ctl_caller_t *caller, cp_err_t *err)
 {
     memset(caller, 0, sizeof *caller);
     snprintf(caller->peer, sizeof caller->peer, "%s", peer != NULL ? peer : "");
