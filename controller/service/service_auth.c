@@ -11,6 +11,7 @@
 
 #include "controller/service/service_auth.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 /* Longest token accepted; longer lines are configuration mistakes (a key file pasted by accident).
  */
@@ -48,12 +49,7 @@ static int token_add(ctl_service__tokens_t *tt, const char *tok, size_t tlen, co
     if (scope_parse(scope, slen, &scopes) != 0)
         return cp_err_set(err, CP_EINVAL, "%s: unknown scope \"%.*s\" (admin, read or edge)", where,
                           (int)(slen > 32 ? 32 : slen), scope);
-    ctl_service__token_t *n = realloc(tt->v, (tt->n + 1) * sizeof *n);
-    if (n == NULL) {
-        fputs("ctl_service: out of memory\n", stderr);
-        abort();
-    }
-    tt->v = n;
+    tt->v = cp_xrealloc(tt->v, (tt->n + 1) * sizeof *tt->v);
     ctl_service__token_t *t = &tt->v[tt->n++];
     SHA256((const unsigned char *)tok, tlen, t->digest);
     t->scopes = scopes;

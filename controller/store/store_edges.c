@@ -168,9 +168,7 @@ static int challenges_get(ctl_store_t *s, const redisReply *keys, ctl_store_chal
     else if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != nk))
         rc = ctl_store__proto(err, "MGET");
     if (rc == 0) {
-        *v = realloc(*v, (*n + nk) * sizeof **v);
-        if (*v == NULL)
-            abort();
+        *v = cp_xrealloc(*v, (*n + nk) * sizeof **v);
         for (size_t i = 0; i < nk; i++)
             if (challenge_parse(keys->element[i]->str, r->element[i], &(*v)[*n]))
                 (*n)++;
