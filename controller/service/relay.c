@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller/store/certrec.h"
+#include "controller/store/certrepo.h"
 #include "shared/json.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -71,23 +71,22 @@ Google__Protobuf__Timestamp *ctl_relay_parse_time(const char *text)
 static int build_upsert(ctl_store_t *s, const char *name, Certplane__V1__CertificateEvent *ev,
                         bool *skip, cp_err_t *err)
 {
-    char *json = NULL;
-    size_t len = 0;
-    cp_err_t derr = {0};
-    int rc = ctl_store_cert_get(s, name, &json, &len, err);
+    const ctl_certrepo_t repo = {.store = s};
+    cp_err_t lerr = {0};
+    int rc = ctl_certrepo_load(&repo, name, &ev->certificate, &lerr);
     if (rc == CP_ENOTFOUND) {
         /* Deleted since: its DELETE event follows. */
         *skip = true;
         return 0;
     }
-    if (rc != 0)
-        return rc;
-    if (ctl_certrec_decode(name, json, len, &ev->certificate, &derr) != 0) {
-        CP_LOG(CP_LOG_WARN, "relay", "skipping an unreadable certificate record: %s", derr.msg);
+    if (rc == CP_EINVAL) {
+        CP_LOG(CP_LOG_WARN, "relay", "skipping an unreadable certificate record: %s", lerr.msg);
         *skip = true;
+        return 0;
     }
-    free(json);
-    return 0;
+    if (rc != 0 && err != NULL)
+        *err = lerr;
+    return rc;
 }
 
 int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "controller/service/service.h"
+#include "controller/service/watch_sink.h"
 #include "controller/store/certcache.h"
 #include "controller/store/store.h"
 

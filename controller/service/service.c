@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* service.c - the service core: lifetime, the RPC table, scope checks and shared helpers */
+/* service.c - the service core: lifetime, the RPC table, scope checks, the entry points of
+ * service.h */
 #include "controller/service/service.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <openssl/crypto.h>
-
-#include "controller/service/service_internal.h"
-#include "controller/service/validate.h"
-#include "controller/store/certrec.h"
+#include "controller/service/relay.h"
+#include "controller/service/service_auth.h"
+#include "controller/service/service_certs.h"
+#include "controller/service/service_edges.h"
+#include "controller/service/service_import.h"
+#include "controller/service/service_list.h"
+#include "controller/service/service_revoke.h"
+#include "controller/service/service_types.h"
+#include "controller/service/service_watch.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -156,6 +159,8 @@ ctl_thread_t *ctl_thread_new(ctl_service_t *svc)
         free(t); /* cannot happen: ctl_service_new() checked the URL */
         return NULL;
     }
+    t->repo.store = t->store;
+    t->repo.cache = svc->cache;
     return t;
 }
 
@@ -173,140 +178,22 @@ bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t)
     return t != NULL && ctl_store_ping(t->store, NULL) == 0;
 }
 
-/* ---- helpers -------------------------------------------------------------------------------- */
+/* ---- entry points implemented by the parts -------------------------------------------------- */
 
-void ctl_service__set_string(char **field, const char *value)
+int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *peer,
+                             ctl_caller_t *caller, cp_err_t *err)
 {
-    if (*field != NULL && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = value[0] != '\0' ? cp_xstrdup(value) : (char *)protobuf_c_empty_string;
+    return ctl_service__authenticate(svc, token, peer, caller, err);
 }
 
-int64_t ctl_service__now_ms(void)
+int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ctl_service__tokens_reload(svc, n_tokens, err);
 }
 
-Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms)
+int ctl_service_watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                      const Certplane__V1__WatchRequest *req, const ctl_watch_sink_t *sink,
+                      cp_err_t *err)
 {
-    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
-    return ts;
-}
-
-Certplane__V1__Certificate *ctl_service__cert_dup(const Certplane__V1__Certificate *c)
-{
-    size_t n = protobuf_c_message_get_packed_size(&c->base);
-    uint8_t *buf = cp_xcalloc(n, 1);
-    protobuf_c_message_pack(&c->base, buf);
-    Certplane__V1__Certificate *d = certplane__v1__certificate__unpack(NULL, n, buf);
-    free(buf);
-    if (d == NULL) {
-        fputs("ctl_service: out of memory\n", stderr);
-        abort();
-    }
-    return d;
-}
-
-void ctl_service__strip_key(Certplane__V1__Certificate *c)
-{
-    if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string) {
-        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem));
-        free(c->private_key_pem);
-    }
-    c->private_key_pem = (char *)protobuf_c_empty_string;
-}
-
-/* The store's failures as the client sees them: Redis trouble of any kind is UNAVAILABLE (an AUTH
- * failure is ours, not the caller's), and what a validated request should never meet is INTERNAL.
- */
-int ctl_service__store_fail(int rc, cp_err_t *err)
-{
-    if (rc == CP_EAUTH || rc == CP_EIO) {
-        if (err != NULL)
-            err->code = CP_EUNAVAIL;
-        return CP_EUNAVAIL;
-    }
-    if (rc == CP_EINVAL || rc == CP_ESTATE || rc == CP_EPROTO) {
-        cp_err_prefix(err, "storage");
-        if (err != NULL)
-            err->code = CP_EINTERNAL;
-        return CP_EINTERNAL;
-    }
-    return rc;
-}
-
-int ctl_service__cert_load(ctl_thread_t *t, const char *name, Certplane__V1__Certificate **out,
-                           cp_err_t *err)
-{
-    char *json = NULL;
-    size_t len = 0;
-    int rc = ctl_store_cert_get(t->store, name, &json, &len, err);
-    *out = NULL;
-    if (rc == CP_ENOTFOUND)
-        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", name);
-    if (rc != 0)
-        return ctl_service__store_fail(rc, err);
-    rc = ctl_certrec_decode(name, json, len, out, err);
-    free(json);
-    if (rc != 0) {
-        if (err != NULL)
-            err->code = CP_EINTERNAL;
-        rc = CP_EINTERNAL;
-    }
-    return rc;
-}
-
-int ctl_service__cert_store(ctl_thread_t *t, Certplane__V1__Certificate *c, int mode,
-                            int64_t expected, double renew_at, const char *job, cp_err_t *err)
-{
-    char *json = NULL;
-    size_t len = 0;
-    int64_t rev = 0;
-    int rc = ctl_certrec_encode(c, &json, &len, err);
-    if (rc != 0)
-        return rc; /* CP_EINVAL: a string that is not UTF-8, named by the codec */
-    ctl_store_cert_write_t w = {.name = c->name,
-                                .json = json,
-                                .json_len = len,
-                                .mode = mode,
-                                .expected_revision = expected,
-                                .renew_at = renew_at,
-                                .job_kind = job};
-    rc = ctl_store_cert_put(t->store, &w, &rev, err);
-    /* Read-your-writes on this controller: the old value leaves the cache before the caller hears
-     * back (also on failure: the write may have happened before a connection broke). */
-    ctl_certcache_invalidate(t->svc->cache, c->name);
-    if (json != NULL)
-        OPENSSL_cleanse(json, len); /* it holds the private key */
-    free(json);
-    if (rc == CP_EEXIST)
-        return cp_err_set(err, CP_EEXIST, "certificate \"%s\" already exists", c->name);
-    if (rc == CP_ENOTFOUND)
-        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", c->name);
-    if (rc != 0)
-        return rc == CP_ECONFLICT ? rc : ctl_service__store_fail(rc, err);
-    c->revision = rev;
-    return 0;
-}
-
-int ctl_service__check_name(const char *field, const char *name, cp_err_t *err)
-{
-    int rc = ctl_validate_cert_name(name != NULL ? name : "", err);
-    if (rc != 0)
-        cp_err_prefix(err, "%s", field);
-    return rc;
-}
-
-double ctl_service__renew_at(const ctl_service_t *svc, int64_t nb, int64_t na)
-{
-    int64_t life = na - nb;
-    int64_t before = life < 10 * 86400 ? life / 2 : life / 3;
-    if (svc->cfg->renew_before_ms > 0)
-        before = svc->cfg->renew_before_ms / 1000;
-    return (double)(na - before);
+    return ctl_service__watch(svc, t, caller, req, sink, err);
 }

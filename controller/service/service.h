@@ -9,6 +9,7 @@
 
 #include "certplane/v1/certplane.pb-c.h"
 #include "controller/config/config.h"
+#include "controller/service/watch_sink.h"
 #include "shared/err.h"
 
 /*
@@ -84,23 +85,6 @@ const ctl_rpc_t *ctl_service_rpc_by_name(const char *name);
 int ctl_service_invoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                        const ctl_rpc_t *rpc, const ProtobufCMessage *req, ProtobufCMessage **resp,
                        cp_err_t *err);
-
-/** Where Watch events go: implemented by each transport (a gRPC server stream, an NDJSON response).
- */
-typedef struct ctl_watch_sink {
-    void *u;
-    /** Queues one event without blocking. CP_ECANCELED: the client is gone; CP_ETOOBIG: too slow
-     * (the transport has ended the stream with a clear status). Either way the watcher is dropped.
-     */
-    int (*send)(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_t *err);
-    /** Ends the stream with a gRPC status code and message. */
-    void (*finish)(void *u, int grpc_status, const char *message);
-    /** Whether the client is already gone. */
-    bool (*closed)(void *u);
-    /** The service is done with the sink (called exactly once after a successful
-     * ctl_service_watch). */
-    void (*release)(void *u);
-} ctl_watch_sink_t;
 
 /** Starts a watch: replays events after req->from_revision, or sends a snapshot ended by
  * SNAPSHOT_END when it is 0 or older than the event history, then live events until the client

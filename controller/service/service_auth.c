@@ -9,8 +9,9 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "controller/service/service_internal.h"
+#include "controller/service/service_auth.h"
 #include "shared/log.h"
+#include "shared/mem.h"
 
 /* Longest token accepted; longer lines are configuration mistakes (a key file pasted by accident).
  */
@@ -48,12 +49,7 @@ static int token_add(ctl_service__tokens_t *tt, const char *tok, size_t tlen, co
     if (scope_parse(scope, slen, &scopes) != 0)
         return cp_err_set(err, CP_EINVAL, "%s: unknown scope \"%.*s\" (admin, read or edge)", where,
                           (int)(slen > 32 ? 32 : slen), scope);
-    ctl_service__token_t *n = realloc(tt->v, (tt->n + 1) * sizeof *n);
-    if (n == NULL) {
-        fputs("ctl_service: out of memory\n", stderr);
-        abort();
-    }
-    tt->v = n;
+    tt->v = cp_xrealloc(tt->v, (tt->n + 1) * sizeof *tt->v);
     ctl_service__token_t *t = &tt->v[tt->n++];
     SHA256((const unsigned char *)tok, tlen, t->digest);
     t->scopes = scopes;
@@ -157,7 +153,7 @@ int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err)
     return 0;
 }
 
-int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
+int ctl_service__tokens_reload(ctl_service_t *svc, size_t *n_tokens, cp_err_t *err)
 {
     int rc = ctl_service__tokens_load(svc, err);
     if (rc == 0 && n_tokens != NULL) {
@@ -168,8 +164,8 @@ int ctl_service_reload_tokens(ctl_service_t *svc, size_t *n_tokens, cp_err_t *er
     return rc;
 }
 
-int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *peer,
-                             ctl_caller_t *caller, cp_err_t *err)
+int ctl_service__authenticate(ctl_service_t *svc, const char *token, const char *peer,
+                              ctl_caller_t *caller, cp_err_t *err)
 {
     memset(caller, 0, sizeof *caller);
     snprintf(caller->peer, sizeof caller->peer, "%s", peer != NULL ? peer : "");

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "controller/acme/acme.h"
-#include "controller/service/service_internal.h"
+#include "controller/service/service_certs.h"
+#include "controller/service/service_util.h"
 #include "controller/service/validate.h"
 #include "shared/mem.h"
 
@@ -34,6 +35,8 @@ static int check_output_only(const Certplane__V1__Certificate *c, cp_err_t *err)
         {"revision", c->revision != 0},
         {"create_time", c->create_time != NULL},
         {"update_time", c->update_time != NULL},
+        {"revoke_request_time", c->revoke_request_time != NULL},
+        {"revocation_reason", c->revocation_reason != 0},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].set)
@@ -156,8 +159,10 @@ int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     /* One script: the record, its index entries, the UPSERT event and the issue job, or nothing.
      * The schedule entry is a lease: should the job ever be lost, the scheduler queues the work
      * again once --job-timeout has passed without a commit. */
-    double lease = (double)(now + svc->cfg->job_timeout_ms) / 1000.0;
-    rc = ctl_service__cert_store(t, c, CTL_STORE_CREATE, 0, lease, "issue", err);
+    ctl_certrepo_write_t w = {.mode = CTL_STORE_CREATE,
+                              .renew_at_ms = now + svc->cfg->job_timeout_ms,
+                              .job_kind = "issue"};
+    rc = ctl_service__cert_store(t, c, &w, err);
 out:
     if (rc != 0)
         protobuf_c_message_free_unpacked(&c->base, NULL);
@@ -201,13 +206,11 @@ int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     int rc = ctl_service__check_name("name", r->name, err);
     if (rc != 0)
         return rc;
+    (void)svc;
     /* Record, index entries and the DELETE event go in one script. */
-    rc = ctl_store_cert_delete(t->store, r->name, 0, NULL, err);
-    ctl_certcache_invalidate(svc->cache, r->name); /* read-your-writes, as in cert_store */
-    if (rc == CP_ENOTFOUND)
-        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", r->name);
+    rc = ctl_certrepo_delete(&t->repo, r->name, 0, NULL, err);
     if (rc != 0)
-        return ctl_service__store_fail(rc, err);
+        return rc == CP_ENOTFOUND ? rc : ctl_service__store_fail(rc, err);
     Certplane__V1__DeleteCertificateResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__delete_certificate_response__init(out);
     *resp = &out->base;
@@ -221,6 +224,8 @@ static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, cp_err_t *
         return cp_err_set(err, CP_ESTATE,
                           "certificate \"%s\" is revoked: delete and create it again instead",
                           c->name);
+    if (c->revoke_request_time != NULL)
+        return cp_err_set(err, CP_ESTATE, "certificate \"%s\" is being revoked", c->name);
     bool issued = !empty(c->fullchain_pem);
     if (issued)
         c->state = CERTPLANE__V1__STATE__RENEWING;
@@ -229,8 +234,13 @@ static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, cp_err_t *
     free(c->update_time);
     c->update_time = ctl_service__timestamp(ctl_service__now_ms());
     /* The scheduler's entry stays as it is: the job is queued now, and a failure reschedules. */
-    double renew_at = c->renew_after != NULL ? (double)c->renew_after->seconds : -1;
-    return ctl_service__cert_store(t, c, CTL_STORE_MATCH, c->revision, renew_at, "renew", err);
+    ctl_certrepo_write_t w = {
+        .mode = CTL_STORE_MATCH,
+        .expected_revision = c->revision,
+        .renew_at_ms = c->renew_after != NULL ? c->renew_after->seconds * 1000 : -1,
+        .job_kind = "renew",
+    };
+    return ctl_service__cert_store(t, c, &w, err);
 }
 
 int ctl_service__renew(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,

@@ -3,29 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/service/service_internal.h"
+#include "controller/service/service_edges.h"
+#include "controller/service/service_util.h"
 #include "controller/store/store_edges.h"
 #include "shared/mem.h"
 
-#define EDGE_ID_MAX 253
 #define VERSION_MAX 64
-
-int ctl_service__check_edge_id(const char *id, cp_err_t *err)
-{
-    size_t n = id != NULL ? strlen(id) : 0;
-    if (n == 0)
-        return cp_err_set(err, CP_EINVAL, "edge_id: required");
-    if (n > EDGE_ID_MAX)
-        return cp_err_set(err, CP_EINVAL, "edge_id: longer than %d characters", EDGE_ID_MAX);
-    for (size_t i = 0; i < n; i++) {
-        char ch = id[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-        if (!ok)
-            return cp_err_set(err, CP_EINVAL, "edge_id: only letters, digits, '.', '_' and '-'");
-    }
-    return 0;
-}
 
 static int ttl_seconds(const ctl_service_t *svc)
 {

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* service_import.c - ImportCertificate (externally issued) and RevokeCertificate (at the CA) */
+/* service_import.c - ImportCertificate: an externally issued certificate, checked and stored */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
-#include "controller/acme/acme.h"
-#include "controller/service/service_internal.h"
+#include "controller/service/service_import.h"
+#include "controller/service/service_util.h"
 #include "controller/service/validate.h"
-#include "shared/log.h"
+#include "controller/work/renew.h"
 #include "shared/mem.h"
 #include "shared/x509.h"
 
@@ -136,7 +134,7 @@ static int import_email(ctl_service_t *svc, const Certplane__V1__ImportCertifica
  * UPSERT), keeping the existing create_time; creates it when there is none. A write that loses a
  * race with another writer reads the record again and retries. Errors as ctl_service__cert_store,
  * CP_ECONFLICT after CTL_SERVICE__RETRIES lost races. */
-static int import_replace(ctl_thread_t *t, Certplane__V1__Certificate *c, double renew_at,
+static int import_replace(ctl_thread_t *t, Certplane__V1__Certificate *c, int64_t renew_at_ms,
                           cp_err_t *err)
 {
     int rc = CP_ECONFLICT;
@@ -144,7 +142,8 @@ static int import_replace(ctl_thread_t *t, Certplane__V1__Certificate *c, double
         Certplane__V1__Certificate *old = NULL;
         rc = ctl_service__cert_load(t, c->name, &old, err);
         if (rc == CP_ENOTFOUND) {
-            rc = ctl_service__cert_store(t, c, CTL_STORE_CREATE, 0, renew_at, NULL, err);
+            ctl_certrepo_write_t w = {.mode = CTL_STORE_CREATE, .renew_at_ms = renew_at_ms};
+            rc = ctl_service__cert_store(t, c, &w, err);
             if (rc == CP_EEXIST)
                 rc = CP_ECONFLICT; /* created meanwhile: replace that one */
             continue;
@@ -157,7 +156,9 @@ static int import_replace(ctl_thread_t *t, Certplane__V1__Certificate *c, double
         }
         int64_t expected = old->revision;
         protobuf_c_message_free_unpacked(&old->base, NULL);
-        rc = ctl_service__cert_store(t, c, CTL_STORE_MATCH, expected, renew_at, NULL, err);
+        ctl_certrepo_write_t w = {
+            .mode = CTL_STORE_MATCH, .expected_revision = expected, .renew_at_ms = renew_at_ms};
+        rc = ctl_service__cert_store(t, c, &w, err);
         if (rc == CP_ENOTFOUND)
             rc = CP_ECONFLICT; /* deleted meanwhile: create it */
     }
@@ -171,7 +172,7 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
 {
     const Certplane__V1__ImportCertificateRequest *r = (const void *)req;
     Certplane__V1__Certificate *c = cp_xcalloc(1, sizeof *c);
-    double renew_at = -1;
+    int64_t renew_at_ms = -1;
     (void)caller;
     certplane__v1__certificate__init(c);
     int rc = ctl_service__check_name("name", r->name, err);
@@ -187,144 +188,22 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     c->create_time = ctl_service__timestamp(now);
     c->update_time = ctl_service__timestamp(now);
     if (r->auto_renew) {
-        renew_at = ctl_service__renew_at(svc, c->not_before->seconds, c->not_after->seconds);
-        c->renew_after = ctl_service__timestamp((int64_t)renew_at * 1000);
+        /* The one renewal policy (renew.h), jitter and clamp included, as for an issued one. */
+        renew_at_ms =
+            ctl_renew_at_ms(c->name, c->not_before->seconds * 1000, c->not_after->seconds * 1000,
+                            svc->cfg->renew_before_ms, ctl_renew_random());
+        c->renew_after = ctl_service__timestamp(renew_at_ms);
     }
     /* Never renewed without auto_renew: it stays out of certs:by_expiry. */
-    if (r->overwrite)
-        rc = import_replace(t, c, renew_at, err);
-    else
-        rc = ctl_service__cert_store(t, c, CTL_STORE_CREATE, 0, renew_at, NULL, err);
+    if (r->overwrite) {
+        rc = import_replace(t, c, renew_at_ms, err);
+    } else {
+        ctl_certrepo_write_t w = {.mode = CTL_STORE_CREATE, .renew_at_ms = renew_at_ms};
+        rc = ctl_service__cert_store(t, c, &w, err);
+    }
 out:
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&c->base, NULL);
-        return rc;
-    }
-    ctl_service__strip_key(c);
-    *resp = &c->base;
-    return 0;
-}
-
-/* ---- RevokeCertificate ---------------------------------------------------------------------- */
-
-static int hook_load(void *ctx, const char *provider, const char *email, char **key_pem, char **url,
-                     cp_err_t *err)
-{
-    return ctl_store_account_get(ctx, provider, email, key_pem, url, err);
-}
-
-static int hook_save(void *ctx, const char *provider, const char *email, const char *key_pem,
-                     const char *url, cp_err_t *err)
-{
-    return ctl_store_account_put(ctx, provider, email, key_pem, url, err);
-}
-
-/* Revokes c at its CA with an ACME client on this thread's store (accounts are shared with
- * workers). */
-static int revoke_at_ca(ctl_service_t *svc, ctl_thread_t *t, const Certplane__V1__Certificate *c,
-                        int reason, cp_err_t *err)
-{
-    const ctl_config_t *cfg = svc->cfg;
-    ctl_acme_t *acme = NULL;
-    ctl_acme_hooks_t hooks = {
-        .ctx = t->store, .account_load = hook_load, .account_save = hook_save};
-    ctl_acme_config_t ac = {
-        .directory = !empty(c->provider) ? c->provider : cfg->acme_provider,
-        .ca_file = cfg->acme_ca_file,
-        .email = !empty(c->email) ? c->email : cfg->acme_email,
-        .account_key_type = CP_KEY_EC_P256,
-        .eab_kid = cfg->eab_kid,
-        .eab_hmac_key = cfg->eab_hmac_key,
-        .deadline_ms = cfg->acme_timeout_ms,
-    };
-    int rc = ctl_acme_new(&ac, &hooks, &acme, err);
-    if (rc == 0)
-        rc = ctl_acme_revoke(acme, c->fullchain_pem, reason, NULL, err);
-    ctl_acme_free(acme);
-    /* Revoked before (a stored REVOKED that failed to be written): the CA's state is what we want.
-     */
-    if (rc == CP_EACME && err != NULL && strstr(err->msg, "alreadyRevoked") != NULL)
-        rc = 0;
-    return rc;
-}
-
-static int revoke_check(const char *name, const Certplane__V1__Certificate *c, cp_err_t *err)
-{
-    if (c->state == CERTPLANE__V1__STATE__REVOKED)
-        return cp_err_set(err, CP_ESTATE, "certificate \"%s\" is already revoked", name);
-    if (empty(c->fullchain_pem))
-        return cp_err_set(err, CP_ESTATE, "certificate \"%s\" has no issued certificate to revoke",
-                          name);
-    return 0;
-}
-
-/* Marks the certificate REVOKED; the CA has revoked it, so a concurrent change is re-read, not
- * lost. */
-static int revoke_store(ctl_thread_t *t, const char *name, Certplane__V1__Certificate **cp,
-                        cp_err_t *err)
-{
-    int rc = CP_ECONFLICT;
-    for (int i = 0; rc == CP_ECONFLICT && i < CTL_SERVICE__RETRIES; i++) {
-        Certplane__V1__Certificate *c = *cp;
-        if (i > 0) {
-            protobuf_c_message_free_unpacked(&c->base, NULL);
-            *cp = NULL;
-            if ((rc = ctl_service__cert_load(t, name, cp, err)) != 0)
-                return rc;
-            c = *cp;
-        }
-        c->state = CERTPLANE__V1__STATE__REVOKED;
-        free(c->renew_after);
-        c->renew_after = NULL;
-        free(c->update_time);
-        c->update_time = ctl_service__timestamp(ctl_service__now_ms());
-        rc = ctl_service__cert_store(t, c, CTL_STORE_MATCH, c->revision, -1, NULL, err);
-    }
-    return rc;
-}
-
-int ctl_service__revoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
-                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
-{
-    const Certplane__V1__RevokeCertificateRequest *r = (const void *)req;
-    Certplane__V1__Certificate *c = NULL;
-    char lock[CTL_STORE_LOCK_TOKEN_SIZE] = "";
-    (void)caller;
-    int rc = ctl_service__check_name("name", r->name, err);
-    if (rc != 0)
-        return rc;
-    if (r->reason < 0 || r->reason > 10 || r->reason == 7)
-        return cp_err_set(err, CP_EINVAL,
-                          "reason: must be an RFC 5280 reason code 0-10 other than 7");
-    /* Checked before the lock for a quick answer, and again under it, where it counts. */
-    if ((rc = ctl_service__cert_load(t, r->name, &c, err)) != 0 ||
-        (rc = revoke_check(r->name, c, err)) != 0)
-        goto out;
-    int ttl = (int)(svc->cfg->acme_timeout_ms > 0 ? svc->cfg->acme_timeout_ms : 300000) + 30000;
-    rc = ctl_store_lock_acquire(t->store, r->name, ttl, lock, err);
-    if (rc == CP_EBUSY) {
-        rc = cp_err_set(err, CP_EUNAVAIL, "certificate is being worked on, retry");
-        goto out;
-    }
-    if (rc != 0) {
-        lock[0] = '\0';
-        rc = ctl_service__store_fail(rc, err);
-        goto out;
-    }
-    protobuf_c_message_free_unpacked(&c->base, NULL);
-    c = NULL;
-    if ((rc = ctl_service__cert_load(t, r->name, &c, err)) != 0 ||
-        (rc = revoke_check(r->name, c, err)) != 0 ||
-        (rc = revoke_at_ca(svc, t, c, r->reason, err)) != 0)
-        goto out;
-    CP_LOGKV(CP_LOG_INFO, "service", ((const char *[]){"cert", r->name, NULL}),
-             "revoked at the CA (reason %d)", (int)r->reason);
-    rc = revoke_store(t, r->name, &c, err);
-out:
-    if (lock[0] != '\0')
-        ctl_store_lock_release(t->store, r->name, lock, NULL);
-    if (rc != 0) {
-        protobuf_c_message_free_unpacked(c != NULL ? &c->base : NULL, NULL);
         return rc;
     }
     ctl_service__strip_key(c);

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/service/service_internal.h"
+#include "controller/service/service_list.h"
+#include "controller/service/service_util.h"
 #include "controller/service/validate.h"
-#include "controller/store/certrec.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -83,31 +83,25 @@ static int check_list(const Certplane__V1__ListCertificatesRequest *r, char *aft
     return 0;
 }
 
-/* Adds the records that match to out, up to page; *more is set when a further match exists. */
-static void take(Certplane__V1__ListCertificatesResponse *out, char **names, char **jsons, size_t n,
-                 Certplane__V1__State state, size_t page, char *last, size_t last_size, bool *more)
+/* Adds the records that match to out, up to page, taking them from certs (the rest stay there for
+ * the caller to free); *more is set when a further match exists. */
+static void take(Certplane__V1__ListCertificatesResponse *out, char **names,
+                 Certplane__V1__Certificate **certs, size_t n, Certplane__V1__State state,
+                 size_t page, char *last, size_t last_size, bool *more)
 {
     for (size_t i = 0; i < n && !*more; i++) {
-        Certplane__V1__Certificate *c = NULL;
-        cp_err_t derr = {0};
-        if (jsons[i] == NULL) /* deleted between the index read and the MGET */
-            goto next;
-        if (ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &c, &derr) != 0) {
-            CP_LOG(CP_LOG_WARN, "service", "listing skips an unreadable record: %s", derr.msg);
-            goto next;
+        Certplane__V1__Certificate *c = certs[i];
+        /* NULL: deleted between the index read and the MGET, or unreadable (counted by the caller).
+         */
+        if (c != NULL && (state == 0 || c->state == state)) {
+            if (out->n_certificates == page) {
+                *more = true; /* the page is full and another one matches: stop before it */
+                return;
+            }
+            ctl_service__strip_key(c);
+            out->certificates[out->n_certificates++] = c;
+            certs[i] = NULL;
         }
-        if (state != 0 && c->state != state) {
-            protobuf_c_message_free_unpacked(&c->base, NULL);
-            goto next;
-        }
-        if (out->n_certificates == page) {
-            *more = true; /* the page is full and another one matches: stop before it */
-            protobuf_c_message_free_unpacked(&c->base, NULL);
-            return;
-        }
-        ctl_service__strip_key(c);
-        out->certificates[out->n_certificates++] = c;
-    next:
         snprintf(last, last_size, "%s", names[i]);
     }
 }
@@ -134,13 +128,16 @@ int ctl_service__list(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *c
         rc = ctl_store_cert_list(t->store, after, want, &names, &n, err);
         if (rc != 0)
             return ctl_service__store_fail(rc, err);
-        char **jsons = cp_xcalloc(n, sizeof *jsons);
-        rc = n > 0 ? ctl_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
+        Certplane__V1__Certificate **certs = cp_xcalloc(n > 0 ? n : 1, sizeof *certs);
+        size_t bad = 0;
+        rc = ctl_certrepo_load_many(&t->repo, (const char *const *)names, n, certs, &bad, err);
+        if (bad > 0)
+            CP_LOG(CP_LOG_WARN, "service", "listing skips %zu unreadable record(s)", bad);
         if (rc == 0)
-            take(out, names, jsons, n, r->state, page, after, sizeof after, &more);
+            take(out, names, certs, n, r->state, page, after, sizeof after, &more);
         for (size_t i = 0; i < n; i++)
-            free(jsons[i]);
-        free(jsons);
+            ctl_certrepo_cert_free(certs[i]);
+        free(certs);
         ctl_store_strv_free(names, n);
         if (rc != 0)
             return ctl_service__store_fail(rc, err);

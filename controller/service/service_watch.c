@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/service/service_internal.h"
-#include "controller/store/certrec.h"
+#include "controller/service/relay.h"
+#include "controller/service/service_util.h"
+#include "controller/service/service_watch.h"
 #include "controller/store/store_edges.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -61,24 +62,16 @@ static int replay(start_t *st, int64_t upto, cp_err_t *err)
     return 0;
 }
 
-static int send_cert(start_t *st, const char *name, const char *json, cp_err_t *err)
+static int send_cert(start_t *st, const Certplane__V1__Certificate *c, cp_err_t *err)
 {
-    Certplane__V1__Certificate *c = NULL;
-    cp_err_t derr = {0};
-    if (json == NULL) /* deleted since it was listed: its DELETE event follows the snapshot */
+    if (c == NULL) /* deleted since it was listed (its DELETE event follows), or unreadable */
         return 0;
-    if (ctl_certrec_decode(name, json, strlen(json), &c, &derr) != 0) {
-        CP_LOG(CP_LOG_WARN, "watch", "snapshot skips an unreadable record: %s", derr.msg);
-        return 0;
-    }
     Certplane__V1__CertificateEvent ev = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
     ev.type = CERTPLANE__V1__EVENT_TYPE__UPSERT;
     ev.revision = c->revision;
     ev.name = c->name;
-    ev.certificate = c;
-    int rc = send_one(st, &ev, err);
-    protobuf_c_message_free_unpacked(&c->base, NULL);
-    return rc;
+    ev.certificate = (Certplane__V1__Certificate *)c;
+    return send_one(st, &ev, err);
 }
 
 static int snapshot_certs(start_t *st, cp_err_t *err)
@@ -88,20 +81,23 @@ static int snapshot_certs(start_t *st, cp_err_t *err)
     int rc = 0;
     while (rc == 0 && n == BATCH) {
         char **names = NULL;
+        size_t bad = 0;
         rc = ctl_store_cert_list(st->t->store, after, BATCH, &names, &n, err);
         if (rc != 0)
             return ctl_service__store_fail(rc, err);
-        char **jsons = cp_xcalloc(n, sizeof *jsons);
-        if (n > 0)
-            rc = ctl_service__store_fail(
-                ctl_store_cert_mget(st->t->store, (const char *const *)names, n, jsons, err), err);
+        Certplane__V1__Certificate **certs = cp_xcalloc(n > 0 ? n : 1, sizeof *certs);
+        rc = ctl_service__store_fail(
+            ctl_certrepo_load_many(&st->t->repo, (const char *const *)names, n, certs, &bad, err),
+            err);
+        if (bad > 0)
+            CP_LOG(CP_LOG_WARN, "watch", "snapshot skips %zu unreadable record(s)", bad);
         for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = send_cert(st, names[i], jsons[i], err);
+            rc = send_cert(st, certs[i], err);
         if (n > 0)
             snprintf(after, sizeof after, "%s", names[n - 1]);
         for (size_t i = 0; i < n; i++)
-            free(jsons[i]);
-        free(jsons);
+            ctl_certrepo_cert_free(certs[i]);
+        free(certs);
         ctl_store_strv_free(names, n);
     }
     return rc;
@@ -197,9 +193,9 @@ static int watch_begin(start_t *st, int64_t from, cp_err_t *err)
     return snapshot(st, rev, err);
 }
 
-int ctl_service_watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
-                      const Certplane__V1__WatchRequest *req, const ctl_watch_sink_t *sink,
-                      cp_err_t *err)
+int ctl_service__watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                       const Certplane__V1__WatchRequest *req, const ctl_watch_sink_t *sink,
+                       cp_err_t *err)
 {
     cp_err_t local = {0};
     if (err == NULL)

@@ -2,6 +2,8 @@
 /* validate.c - validation of domain names, IP addresses, certificate names and email addresses */
 #include "controller/service/validate.h"
 
+#include "shared/mem.h"
+
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -438,11 +440,7 @@ int ctl_validate_names(const char *const *domains, size_t n_domains, const char 
     if (rc != 0)
         return rc;
     /* Up to 25 KB of normal forms: on the heap, as callers may run on small thread stacks. */
-    name_slot_t *norm = malloc((n_domains + n_ips) * sizeof *norm);
-    if (norm == NULL) {
-        fputs("ctl_validate_names: out of memory\n", stderr);
-        abort();
-    }
+    name_slot_t *norm = cp_xcalloc(n_domains + n_ips > 0 ? n_domains + n_ips : 1, sizeof *norm);
     for (size_t i = 0; i < n_domains + n_ips && rc == 0; i++) {
         if (i < n_domains) {
             rc = check_domain(domains[i], flags, norm[i], sizeof norm[i], err);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* work.c - ACME worker threads on the jobs stream; start, stop and counters of the work machinery
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "controller/work/work_internal.h"
+#include "controller/work/work.h"
+#include "controller/work/work_acme.h"
+#include "controller/work/work_job.h"
+#include "controller/work/work_sched.h"
+#include "controller/work/work_util.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -19,46 +20,6 @@
 #define BUSY_RETRY_MS 2000
 /* Pause after a Redis failure, so a dead Redis does not spin the workers. */
 #define ERROR_PAUSE_MS 1000
-
-int64_t ctl_work__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int ctl_work__stopping(ctl_work_t *w)
-{
-    return atomic_load(&w->stopping);
-}
-
-int ctl_work__sleep(ctl_work_t *w, int64_t ms, int wake_on_kick)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    int64_t ns = (int64_t)until.tv_nsec + (ms > 0 ? ms : 0) % 1000 * 1000000;
-    until.tv_sec += (ms > 0 ? ms : 0) / 1000 + ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    pthread_mutex_lock(&w->mu);
-    while (!atomic_load(&w->stopping) && !(wake_on_kick && w->kicked))
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
-            break;
-    if (wake_on_kick)
-        w->kicked = 0;
-    int stop = atomic_load(&w->stopping);
-    pthread_mutex_unlock(&w->mu);
-    return stop;
-}
-
-int ctl_work__lock_ttl_ms(const ctl_work_t *w)
-{
-    /* A margin of a tenth of the deadline (5-30 s) covers the commit after the last ACME step; the
-     * hooks extend the lock at every step anyway. A controller that dies holds it this long. */
-    int64_t margin = w->cfg->acme_timeout_ms / 10;
-    margin = margin < 5000 ? 5000 : margin > 30000 ? 30000 : margin;
-    int64_t ttl = w->cfg->acme_timeout_ms + w->cfg->challenge_propagation_ms + margin;
-    return ttl > 24LL * 3600 * 1000 ? 24 * 3600 * 1000 : (int)ttl;
-}
 
 /* A job from the deferred list whose retry time has come, removed from the list; 0 when none. */
 static int take_deferred(ctl_work_thread_t *t, ctl_store_job_t *job)
@@ -164,7 +125,9 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
         snprintf(t->consumer, sizeof(t->consumer), "%s/%d", w->cfg->controller_id, index);
     else
         snprintf(t->consumer, sizeof(t->consumer), "%s/scheduler", w->cfg->controller_id);
-    return ctl_store_new(w->cfg->redis_url, NULL, &t->store, err);
+    int rc = ctl_store_new(w->cfg->redis_url, NULL, &t->store, err);
+    t->repo.store = t->store;
+    return rc;
 }
 
 static int check_config(const ctl_config_t *cfg, cp_err_t *err)
@@ -263,10 +226,7 @@ void ctl_work_stop(ctl_work_t *w)
 
 void ctl_work_kick(ctl_work_t *w)
 {
-    pthread_mutex_lock(&w->mu);
-    w->kicked = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    ctl_work__kick(w);
 }
 
 void ctl_work_get_stats(ctl_work_t *w, ctl_work_stats_t *out)
@@ -274,15 +234,4 @@ void ctl_work_get_stats(ctl_work_t *w, ctl_work_stats_t *out)
     pthread_mutex_lock(&w->mu);
     *out = w->stats;
     pthread_mutex_unlock(&w->mu);
-}
-
-void ctl_work__log_cert(int level, const char *module, const char *name, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    const char *kv[] = {"cert", name, NULL};
-    CP_LOGKV(level, module, kv, "%s", msg);
 }

@@ -19,7 +19,9 @@
  * another consumer left unacknowledged for --job-timeout, and run each one under lock:cert:{name}:
  * re-read the certificate, check the work is still needed, mark it ISSUING or RENEWING, issue
  * through ACME, and commit the result only onto the revision they started from (MATCH). A failure
- * backs off (1 min, 10 min, 100 min, daily) and keeps the old certificate served.
+ * backs off (1 min, 10 min, 100 min, daily) and keeps the old certificate served. A "revoke" job
+ * (RevokeCertificate queues one) revokes the certificate at its CA and commits REVOKED, or the
+ * failure with the same back-off; the scheduler queues a pending revocation again when it is due.
  *
  * The scheduler sleeps until the earliest score of certs:by_expiry (at most --renew-interval),
  * marks each due certificate RENEWING and enqueues its job in one write, and leases it for
@@ -56,6 +58,7 @@ typedef struct ctl_work_stats {
     unsigned long failed;    /* issuances that failed and were committed with a back-off */
     unsigned long conflicts; /* commits that met a concurrent change and were re-decided */
     unsigned long enqueued;  /* jobs the scheduler enqueued */
+    unsigned long revoked;   /* certificates revoked at the CA and committed REVOKED */
     double issue_wall_s;     /* total wall time of successful issuances */
     double issue_cpu_s;      /* total CPU time (of the issuing thread) of successful issuances */
 } ctl_work_stats_t;

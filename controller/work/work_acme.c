@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* work_acme.c - a worker's ACME clients (one per provider + email) and their hooks into Redis */
+/* work_acme.c - the one ACME client factory: a worker's clients (one per CA and account email),
+ * their hooks into Redis, issuance and revocation */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,8 @@
 
 #include "controller/metrics/metrics.h"
 #include "controller/store/store_edges.h"
-#include "controller/work/work_internal.h"
+#include "controller/work/work_acme.h"
+#include "controller/work/work_util.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -96,8 +98,7 @@ static int hook_cleanup(void *ctx, const char *token, cp_err_t *err)
     return ctl_store_challenge_clear(t->store, token, NULL, err);
 }
 
-/* The store keys accounts by a non-empty email: a contactless account is stored under "-". */
-static const char *account_email(const char *email)
+const char *ctl_work_acme_account_email(const char *email)
 {
     return email != NULL && email[0] != '\0' ? email : "-";
 }
@@ -106,36 +107,49 @@ static int hook_account_load(void *ctx, const char *provider, const char *email,
                              char **account_url, cp_err_t *err)
 {
     ctl_work_thread_t *t = ctx;
-    return ctl_store_account_get(t->store, provider, account_email(email), key_pem, account_url,
-                                 err);
+    return ctl_store_account_get(t->store, provider, ctl_work_acme_account_email(email), key_pem,
+                                 account_url, err);
 }
 
 static int hook_account_save(void *ctx, const char *provider, const char *email,
                              const char *key_pem, const char *account_url, cp_err_t *err)
 {
     ctl_work_thread_t *t = ctx;
-    return ctl_store_account_put(t->store, provider, account_email(email), key_pem, account_url,
-                                 err);
+    return ctl_store_account_put(t->store, provider, ctl_work_acme_account_email(email), key_pem,
+                                 account_url, err);
+}
+
+/* Whether `provider` is the configured default CA: the same directory once names are resolved. */
+static int is_default_ca(const ctl_config_t *cfg, const char *provider)
+{
+    const char *a = ctl_acme_directory_url(provider);
+    const char *b = cfg->acme_provider != NULL ? ctl_acme_directory_url(cfg->acme_provider) : NULL;
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+void ctl_work_acme_config(const ctl_config_t *cfg, const char *provider, const char *email,
+                          ctl_acme_config_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->directory = provider;
+    out->ca_file = cfg->acme_ca_file;
+    out->email = email != NULL && email[0] != '\0' ? email : NULL;
+    out->account_key_type = CP_KEY_EC_P256;
+    out->deadline_ms = (long)cfg->acme_timeout_ms;
+    /* The binding belongs to the default CA only (see work_acme.h for why). */
+    if (is_default_ca(cfg, provider)) {
+        out->eab_kid = cfg->eab_kid;
+        out->eab_hmac_key = cfg->eab_hmac_key;
+    }
 }
 
 static int client_new(ctl_work_thread_t *t, const char *provider, const char *email,
                       ctl_acme_t **out, cp_err_t *err)
 {
-    const ctl_config_t *cfg = t->w->cfg;
-    ctl_acme_config_t ac = {
-        .directory = provider,
-        .ca_file = cfg->acme_ca_file,
-        .email = email[0] != '\0' ? email : NULL,
-        .account_key_type = CP_KEY_EC_P256,
-        .deadline_ms = (long)cfg->acme_timeout_ms,
-        .observe_request = ctl_metrics_acme_latency,
-        .keypool = t->w->keypool,
-    };
-    /* External account binding belongs to the controller's default CA only. */
-    if (cfg->acme_provider != NULL && strcmp(provider, cfg->acme_provider) == 0) {
-        ac.eab_kid = cfg->eab_kid;
-        ac.eab_hmac_key = cfg->eab_hmac_key;
-    }
+    ctl_acme_config_t ac;
+    ctl_work_acme_config(t->w->cfg, provider, email, &ac);
+    ac.observe_request = ctl_metrics_acme_latency;
+    ac.keypool = t->w->keypool;
     ctl_acme_hooks_t hooks = {
         .ctx = t,
         .challenge_present = hook_present,
@@ -191,21 +205,26 @@ static int needs_dns01(const Certplane__V1__Certificate *c)
     return 0;
 }
 
-int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
-                    ctl_acme_result_t *res, cp_err_t *err)
+/* The thread's client for c: its provider or the default CA, its email or the default email. */
+static int client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t **out,
+                      cp_err_t *err)
 {
     const ctl_config_t *cfg = t->w->cfg;
     const char *provider =
         c->provider != NULL && c->provider[0] != '\0' ? c->provider : cfg->acme_provider;
     const char *email = c->email != NULL && c->email[0] != '\0' ? c->email : cfg->acme_email;
+    if (provider == NULL || provider[0] == '\0')
+        return cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
+    return client_get(t, provider, email != NULL ? email : "", out, err);
+}
+
+int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                    ctl_acme_result_t *res, cp_err_t *err)
+{
     size_t n = c->n_domains + c->n_ip_addresses;
     const char **names = NULL;
     ctl_acme_t *acme = NULL;
     int rc = 0;
-    if (provider == NULL || provider[0] == '\0') {
-        rc = cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
-        goto out;
-    }
     if (needs_dns01(c) && t->w->dns == NULL) {
         rc = cp_err_set(err, CP_EINVAL,
                         "DNS-01 needed (wildcard or challenge_type DNS_01) but "
@@ -217,7 +236,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
         names[i] = c->domains[i];
     for (size_t i = 0; i < c->n_ip_addresses; i++)
         names[c->n_domains + i] = c->ip_addresses[i];
-    rc = client_get(t, provider, email != NULL ? email : "", &acme, err);
+    rc = client_for(t, c, &acme, err);
     if (rc != 0)
         goto out;
     ctl_acme_request_t req = {
@@ -232,5 +251,20 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
     rc = ctl_acme_issue(acme, &req, res, err);
 out:
     free(names);
+    return rc;
+}
+
+int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, cp_err_t *err)
+{
+    ctl_acme_t *acme = NULL;
+    if (!ctl_work__has_cert(c))
+        return cp_err_set(err, CP_EINVAL, "no issued certificate to revoke");
+    int rc = client_for(t, c, &acme, err);
+    if (rc == 0)
+        rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);
+    /* Revoked before (by us, with a commit that was lost, or by someone else): the CA's state is
+     * what was asked for. */
+    if (rc == CP_EACME && err != NULL && strstr(err->msg, "alreadyRevoked") != NULL)
+        rc = 0;
     return rc;
 }

@@ -9,7 +9,10 @@
 
 #include "controller/metrics/metrics.h"
 #include "controller/work/renew.h"
-#include "controller/work/work_internal.h"
+#include "controller/work/work_acme.h"
+#include "controller/work/work_job.h"
+#include "controller/work/work_revoke.h"
+#include "controller/work/work_util.h"
 #include "shared/log.h"
 #include "shared/x509.h"
 
@@ -50,6 +53,8 @@ static int still_needed(const ctl_store_job_t *job, const Certplane__V1__Certifi
 {
     if (strcmp(job->kind, "issue") != 0 && strcmp(job->kind, "renew") != 0)
         return 0;
+    if (ctl_work__revoke_pending(c))
+        return 0; /* a certificate on its way to REVOKED is not issued again */
     switch (c->state) {
     case CERTPLANE__V1__STATE__REVOKED:
         return 0;
@@ -68,7 +73,7 @@ static int begin(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V1
 {
     cp_err_t err = {0};
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        int rc = ctl_work__cert_load(t->store, job->name, c, &err);
+        int rc = ctl_certrepo_load(&t->repo, job->name, c, &err);
         if (rc == CP_ENOTFOUND || rc == CP_EINVAL) {
             ctl_work__log_cert(rc == CP_EINVAL ? CP_LOG_ERROR : CP_LOG_INFO, "work", job->name,
                                "job %s dropped: %s", job->id,
@@ -78,7 +83,6 @@ static int begin(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V1
         if (rc != 0)
             break;
         if (!still_needed(job, *c)) {
-            /* TODO(#4): "revoke" jobs are not executed by the workers yet. */
             ctl_work__log_cert(CP_LOG_DEBUG, "work", job->name, "job %s (%s): nothing to do",
                                job->id, job->kind);
             return CTL_WORK_ACK;
@@ -89,13 +93,15 @@ static int begin(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V1
             ctl_work__now_ms() + ctl_work__lock_ttl_ms(t->w) + t->w->cfg->job_timeout_ms;
         overlay_t o;
         overlay_init(&o, *c, state, lease);
-        rc = ctl_work__cert_put(t->store, &o.m, (*c)->revision, lease, NULL, rev, &err);
+        ctl_certrepo_write_t w = {
+            .mode = CTL_STORE_MATCH, .expected_revision = (*c)->revision, .renew_at_ms = lease};
+        rc = ctl_certrepo_put(&t->repo, &o.m, &w, rev, &err);
         if (rc == 0) {
             ctl_work__log_cert(CP_LOG_INFO, "work", job->name, "%s (job %s)",
                                ctl_work__state_name(state), job->id);
             return CONTINUE;
         }
-        ctl_work__cert_free(*c);
+        ctl_certrepo_cert_free(*c);
         *c = NULL;
         if (rc != CP_ECONFLICT && rc != CP_ENOTFOUND)
             break;
@@ -159,7 +165,7 @@ static int after_conflict(ctl_work_thread_t *t, const ctl_store_job_t *job,
 {
     cp_err_t err = {0};
     Certplane__V1__Certificate *now = NULL;
-    int rc = ctl_work__cert_load(t->store, job->name, &now, &err);
+    int rc = ctl_certrepo_load(&t->repo, job->name, &now, &err);
     CTL_WORK_STAT(t->w, conflicts, 1);
     if (rc == CP_ENOTFOUND || rc == CP_EINVAL) {
         ctl_work__log_cert(CP_LOG_INFO, "work", job->name, "%s meanwhile: %s",
@@ -169,7 +175,9 @@ static int after_conflict(ctl_work_thread_t *t, const ctl_store_job_t *job,
     if (rc != 0)
         return CTL_WORK_LEAVE;
     int outcome = CONTINUE;
-    if (now->state == CERTPLANE__V1__STATE__REVOKED) {
+    if (now->state == CERTPLANE__V1__STATE__REVOKED || ctl_work__revoke_pending(now)) {
+        /* Revoked, or asked to be, while we issued: the revocation job deals with what is stored;
+         * the new certificate is dropped unused. */
         outcome = CTL_WORK_ACK;
     } else if (r->res != NULL && !ctl_work__same_request(*c, now)) {
         /* Names or key type changed while we issued: the new certificate answers an old request. */
@@ -181,10 +189,10 @@ static int after_conflict(ctl_work_thread_t *t, const ctl_store_job_t *job,
                            "request changed during issuance", "queued again");
     }
     if (outcome == CONTINUE) {
-        ctl_work__cert_free(*c);
+        ctl_certrepo_cert_free(*c);
         *c = now;
     } else {
-        ctl_work__cert_free(now);
+        ctl_certrepo_cert_free(now);
     }
     return outcome;
 }
@@ -198,7 +206,9 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
         overlay_t o;
         int64_t new_rev = 0;
         int64_t at = apply_result(t->w, *c, r, &o);
-        int rc = ctl_work__cert_put(t->store, &o.m, rev, at, NULL, &new_rev, &err);
+        ctl_certrepo_write_t w = {
+            .mode = CTL_STORE_MATCH, .expected_revision = rev, .renew_at_ms = at};
+        int rc = ctl_certrepo_put(&t->repo, &o.m, &w, &new_rev, &err);
         if (rc == 0) {
             log_commit(job->name, r, at, new_rev);
             if (r->res != NULL)
@@ -206,7 +216,7 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
             else
                 CTL_WORK_STAT(t->w, failed, 1);
             ctl_metrics_issuance(strcmp(job->kind, "renew") == 0, r->res != NULL);
-            ctl_work_kick(t->w);
+            ctl_work__kick(t->w);
             return CTL_WORK_ACK;
         }
         if (rc == CP_ENOTFOUND)
@@ -280,10 +290,15 @@ int ctl_work__job_run(ctl_work_thread_t *t, const ctl_store_job_t *job)
         return CTL_WORK_LEAVE;
     }
     t->cert_name = job->name;
-    int outcome = begin(t, job, &c, &rev);
-    if (outcome == CONTINUE)
-        outcome = issue_and_commit(t, job, &c, rev);
-    ctl_work__cert_free(c);
+    int outcome;
+    if (strcmp(job->kind, "revoke") == 0) {
+        outcome = ctl_work__revoke_run(t, job);
+    } else {
+        outcome = begin(t, job, &c, &rev);
+        if (outcome == CONTINUE)
+            outcome = issue_and_commit(t, job, &c, rev);
+    }
+    ctl_certrepo_cert_free(c);
     t->cert_name = NULL;
     if (ctl_store_lock_release(t->store, job->name, t->lock_token, &err) != 0)
         ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "job %s: lock release: %s", job->id,

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/store/certrec.h"
-#include "controller/work/work_internal.h"
+#include "controller/work/work_sched.h"
+#include "controller/work/work_util.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -30,7 +30,7 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     cp_err_t err = {0};
     Certplane__V1__Certificate *c = NULL;
     int64_t now = ctl_work__now_ms();
-    int rc = ctl_work__cert_load(t->store, name, &c, &err);
+    int rc = ctl_certrepo_load(&t->repo, name, &c, &err);
     if (rc == CP_EINVAL) {
         ctl_work__log_cert(CP_LOG_ERROR, "sched", name, "unreadable record, not renewed: %s",
                            err.msg);
@@ -43,8 +43,12 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
         goto out;
     }
     int state = c->state;
-    const char *kind = ctl_work__has_cert(c) ? "renew" : "issue";
-    if (state == CERTPLANE__V1__STATE__VALID)
+    /* A pending revocation (a lost job, or a retry after a failure) is queued again as such; the
+     * certificate stays as it is, served until the CA has revoked it. */
+    const char *kind = ctl_work__revoke_pending(c) ? "revoke"
+                       : ctl_work__has_cert(c)     ? "renew"
+                                                   : "issue";
+    if (state == CERTPLANE__V1__STATE__VALID && strcmp(kind, "revoke") != 0)
         state = CERTPLANE__V1__STATE__RENEWING;
     int64_t lease = now + t->w->cfg->job_timeout_ms;
     Certplane__V1__Certificate m = *c;
@@ -54,7 +58,11 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     m.state = (Certplane__V1__State)state;
     m.renew_after = &renew_after;
     m.update_time = &update_time;
-    rc = ctl_work__cert_put(t->store, &m, c->revision, lease, kind, NULL, &err);
+    ctl_certrepo_write_t w = {.mode = CTL_STORE_MATCH,
+                              .expected_revision = c->revision,
+                              .renew_at_ms = lease,
+                              .job_kind = kind};
+    rc = ctl_certrepo_put(&t->repo, &m, &w, NULL, &err);
     if (rc == 0) {
         CTL_WORK_STAT(t->w, enqueued, 1);
         ctl_work__log_cert(CP_LOG_INFO, "sched", name, "due: %s job queued", kind);
@@ -65,7 +73,7 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
         ctl_work__log_cert(CP_LOG_WARN, "sched", name, "cannot queue: %s", err.msg);
     }
 out:
-    ctl_work__cert_free(c);
+    ctl_certrepo_cert_free(c);
 }
 
 /* Enqueues everything due now. Returns 0 or a store error. */
@@ -87,25 +95,20 @@ static int run_due(ctl_work_thread_t *t, cp_err_t *err)
     return 0;
 }
 
-/* Gives records without a renewal time (seed data) their certs:by_expiry entry. */
-static void index_one(ctl_work_thread_t *t, const char *name, const char *json)
+/* Gives a record without a renewal time (seed data) its certs:by_expiry entry. */
+static void index_one(ctl_work_thread_t *t, const Certplane__V1__Certificate *c)
 {
-    Certplane__V1__Certificate *c = NULL;
     cp_err_t err = {0};
-    if (json == NULL || ctl_certrec_decode(name, json, strlen(json), &c, &err) != 0)
-        goto out;
-    if (c->renew_after != NULL || c->state == CERTPLANE__V1__STATE__REVOKED)
-        goto out;
+    if (c == NULL || c->renew_after != NULL || c->state == CERTPLANE__V1__STATE__REVOKED)
+        return;
     /* Without a certificate the record's issue job is probably queued: look again after a lease. */
     int64_t at = ctl_work__has_cert(c) ? ctl_work__policy_renew_at(t->w, c)
                                        : ctl_work__now_ms() + t->w->cfg->job_timeout_ms;
-    if (ctl_store_cert_index(t->store, name, (double)at / 1000.0, &err) == 0) {
+    if (ctl_store_cert_index(t->store, c->name, (double)at / 1000.0, &err) == 0) {
         char when[32];
         snprintf(when, sizeof(when), "%" PRId64, at / 1000);
-        ctl_work__log_cert(CP_LOG_INFO, "sched", name, "indexed for renewal at %s", when);
+        ctl_work__log_cert(CP_LOG_INFO, "sched", c->name, "indexed for renewal at %s", when);
     }
-out:
-    ctl_work__cert_free(c);
 }
 
 static int index_seeds(ctl_work_thread_t *t, cp_err_t *err)
@@ -117,11 +120,14 @@ static int index_seeds(ctl_work_thread_t *t, cp_err_t *err)
         int rc = ctl_store_cert_scan(t->store, cursor, &cursor, &names, &n, err);
         if (rc != 0)
             return rc;
-        char **jsons = cp_xcalloc(n, sizeof(*jsons));
-        rc = n > 0 ? ctl_store_cert_mget(t->store, (const char *const *)names, n, jsons, err) : 0;
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            index_one(t, names[i], jsons[i]);
-        ctl_store_strv_free(jsons, n);
+        Certplane__V1__Certificate **certs = cp_xcalloc(n > 0 ? n : 1, sizeof(*certs));
+        rc = ctl_certrepo_load_many(&t->repo, (const char *const *)names, n, certs, NULL, err);
+        for (size_t i = 0; i < n; i++) {
+            if (rc == 0)
+                index_one(t, certs[i]);
+            ctl_certrepo_cert_free(certs[i]);
+        }
+        free(certs);
         ctl_store_strv_free(names, n);
         if (rc != 0)
             return rc;

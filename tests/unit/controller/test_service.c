@@ -572,9 +572,20 @@ static void test_revoke_error_paths(void **state)
     assert_int_equal(ctl_store_lock_acquire(s, "rev", 10000, tok, NULL), 0);
     snap_t before = snap();
     rr.name = "rev";
-    assert_int_equal(call(&ADMIN, "RevokeCertificate", &rr, NULL, &err), CP_EUNAVAIL);
-    assert_string_equal(err.msg, "certificate is being worked on, retry");
-    assert_int_equal(snap().revision, before.revision);
+    rr.reason = 4;
+    /* Revocation is queued work: a certificate being worked on (locked) is queued all the same,
+     * and the worker waits for the lock. */
+    Certplane__V1__Certificate *c = NULL;
+    assert_int_equal(call(&ADMIN, "RevokeCertificate", &rr, (void **)&c, &err), 0);
+    assert_int_equal(c->state, CERTPLANE__V1__STATE__VALID);
+    assert_non_null(c->revoke_request_time);
+    assert_int_equal(c->revocation_reason, 4);
+    free_msg(c);
+    assert_int_equal(snap().revision, before.revision + 1);
+    assert_int_equal(snap().jobs, before.jobs + 1);
+    /* Asking again while it is queued changes nothing. */
+    assert_int_equal(call(&ADMIN, "RevokeCertificate", &rr, NULL, &err), 0);
+    assert_int_equal(snap().revision, before.revision + 1);
     assert_int_equal(ctl_store_lock_release(s, "rev", tok, NULL), 0);
     ctl_store_free(s);
     assert_int_equal(call(&READ, "RevokeCertificate", &rr, NULL, &err), CP_EPERM);

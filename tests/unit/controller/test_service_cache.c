@@ -15,7 +15,8 @@
 
 #include <openssl/x509.h>
 
-#include "controller/service/service_internal.h"
+#include "controller/service/service_types.h"
+#include "controller/service/service_util.h"
 #include "controller/store/certrec.h"
 #include "controller/store/store.h"
 #include "shared/x509.h"

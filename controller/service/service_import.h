@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service_import.h - ImportCertificate */
+#ifndef CTL_SERVICE_IMPORT_H
+#define CTL_SERVICE_IMPORT_H
+
+#include "controller/service/service_types.h"
+#include "shared/err.h"
+
+/* The RPCs of ctl_service_rpcs[] (service.c) this file implements; their contracts are those of
+ * certplane.v1 (proto/certplane/v1/certplane.proto) and ctl_rpc_t. THREAD SAFETY: any thread, with
+ * its own t. */
+int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err);
+
+#endif

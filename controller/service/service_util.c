@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* service_util.c - helpers every RPC file of the service core uses: time, messages, errors, records
+ */
+#include "controller/service/service_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "controller/service/validate.h"
+#include "shared/mem.h"
+
+/* Longest edge identity: a DNS name's length. */
+#define EDGE_ID_MAX 253
+
+void ctl_service__set_string(char **field, const char *value)
+{
+    if (*field != NULL && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = value[0] != '\0' ? cp_xstrdup(value) : (char *)protobuf_c_empty_string;
+}
+
+int64_t ctl_service__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms)
+{
+    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = ms / 1000;
+    ts->nanos = (int32_t)(ms % 1000) * 1000000;
+    return ts;
+}
+
+Certplane__V1__Certificate *ctl_service__cert_dup(const Certplane__V1__Certificate *c)
+{
+    size_t n = protobuf_c_message_get_packed_size(&c->base);
+    uint8_t *buf = cp_xcalloc(n, 1);
+    protobuf_c_message_pack(&c->base, buf);
+    Certplane__V1__Certificate *d = certplane__v1__certificate__unpack(NULL, n, buf);
+    free(buf);
+    if (d == NULL) {
+        fputs("ctl_service: out of memory\n", stderr);
+        abort();
+    }
+    return d;
+}
+
+void ctl_service__strip_key(Certplane__V1__Certificate *c)
+{
+    if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string) {
+        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem));
+        free(c->private_key_pem);
+    }
+    c->private_key_pem = (char *)protobuf_c_empty_string;
+}
+
+/* The store's failures as the client sees them: Redis trouble of any kind is UNAVAILABLE (an AUTH
+ * failure is ours, not the caller's), and what a validated request should never meet is INTERNAL.
+ */
+int ctl_service__store_fail(int rc, cp_err_t *err)
+{
+    if (rc == CP_EAUTH || rc == CP_EIO) {
+        if (err != NULL)
+            err->code = CP_EUNAVAIL;
+        return CP_EUNAVAIL;
+    }
+    if (rc == CP_EINVAL || rc == CP_ESTATE || rc == CP_EPROTO) {
+        cp_err_prefix(err, "storage");
+        if (err != NULL)
+            err->code = CP_EINTERNAL;
+        return CP_EINTERNAL;
+    }
+    return rc;
+}
+
+int ctl_service__cert_load(ctl_thread_t *t, const char *name, Certplane__V1__Certificate **out,
+                           cp_err_t *err)
+{
+    int rc = ctl_certrepo_load(&t->repo, name, out, err);
+    if (rc == CP_EINVAL) {
+        /* The name was validated: the record itself is not a certificate. */
+        if (err != NULL)
+            err->code = CP_EINTERNAL;
+        return CP_EINTERNAL;
+    }
+    return rc == CP_ENOTFOUND ? rc : ctl_service__store_fail(rc, err);
+}
+
+int ctl_service__cert_store(ctl_thread_t *t, Certplane__V1__Certificate *c,
+                            const ctl_certrepo_write_t *w, cp_err_t *err)
+{
+    int64_t rev = 0;
+    int rc = ctl_certrepo_put(&t->repo, c, w, &rev, err);
+    if (rc == CP_EEXIST || rc == CP_ENOTFOUND || rc == CP_ECONFLICT)
+        return rc;
+    if (rc != 0)
+        return ctl_service__store_fail(rc, err);
+    c->revision = rev;
+    return 0;
+}
+
+int ctl_service__check_name(const char *field, const char *name, cp_err_t *err)
+{
+    int rc = ctl_validate_cert_name(name != NULL ? name : "", err);
+    if (rc != 0)
+        cp_err_prefix(err, "%s", field);
+    return rc;
+}
+
+int ctl_service__check_edge_id(const char *id, cp_err_t *err)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+    if (n == 0)
+        return cp_err_set(err, CP_EINVAL, "edge_id: required");
+    if (n > EDGE_ID_MAX)
+        return cp_err_set(err, CP_EINVAL, "edge_id: longer than %d characters", EDGE_ID_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        if (!ok)
+            return cp_err_set(err, CP_EINVAL, "edge_id: only letters, digits, '.', '_' and '-'");
+    }
+    return 0;
+}

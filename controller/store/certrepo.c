@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* certrepo.c - the certificate repository: load, revision-checked put and delete of cert:{name} */
+#include "controller/store/certrepo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "controller/store/certrec.h"
+#include "shared/mem.h"
+
+void ctl_certrepo_secret_free(char *text, size_t len)
+{
+    if (text == NULL)
+        return;
+    /* OPENSSL_cleanse, not memset: a store the compiler sees as dead may be dropped. */
+    OPENSSL_cleanse(text, len != 0 ? len : strlen(text));
+    free(text);
+}
+
+void ctl_certrepo_cert_free(Certplane__V1__Certificate *c)
+{
+    if (c == NULL)
+        return;
+    if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string)
+        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem));
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__Certificate **out,
+                      cp_err_t *err)
+{
+    char *json = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int rc = ctl_store_cert_get(r->store, name, &json, &len, err);
+    if (rc == CP_ENOTFOUND)
+        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", name);
+    if (rc == 0)
+        rc = ctl_certrec_decode(name, json, len, out, err);
+    ctl_certrepo_secret_free(json, len);
+    return rc;
+}
+
+int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, size_t n,
+                           Certplane__V1__Certificate **out, size_t *unreadable, cp_err_t *err)
+{
+    char **jsons = cp_xcalloc(n > 0 ? n : 1, sizeof *jsons);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    int rc = n > 0 ? ctl_store_cert_mget(r->store, names, n, jsons, err) : 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A record that is missing was deleted since it was listed; one that does not decode is
+         * counted, so the caller can say that it skipped it. */
+        if (rc == 0 && jsons[i] != NULL &&
+            ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &out[i], NULL) != 0)
+            bad++;
+        ctl_certrepo_secret_free(jsons[i], 0);
+    }
+    free(jsons);
+    if (unreadable != NULL)
+        *unreadable = bad;
+    return rc;
+}
+
+int ctl_certrepo_put(const ctl_certrepo_t *r, const Certplane__V1__Certificate *c,
+                     const ctl_certrepo_write_t *w, int64_t *new_revision, cp_err_t *err)
+{
+    char *json = NULL;
+    size_t len = 0;
+    if (c == NULL || w == NULL || c->name == NULL)
+        return cp_err_set(err, CP_EINVAL, "certificate record: NULL argument");
+    int rc = ctl_certrec_encode(c, &json, &len, err);
+    if (rc != 0)
+        return rc; /* CP_EINVAL: a string that is not UTF-8, named by the codec */
+    ctl_store_cert_write_t sw = {
+        .name = c->name,
+        .json = json,
+        .json_len = len,
+        .mode = w->mode,
+        .expected_revision = w->expected_revision,
+        .renew_at = w->renew_at_ms < 0 ? -1.0 : (double)w->renew_at_ms / 1000.0,
+        .job_kind = w->job_kind,
+    };
+    rc = ctl_store_cert_put(r->store, &sw, new_revision, err);
+    /* Read-your-writes on this controller: the old value leaves the cache before the caller hears
+     * back (also on failure: the write may have happened before a connection broke). */
+    ctl_certcache_invalidate(r->cache, c->name);
+    ctl_certrepo_secret_free(json, len);
+    if (rc == CP_EEXIST)
+        return cp_err_set(err, CP_EEXIST, "certificate \"%s\" already exists", c->name);
+    if (rc == CP_ENOTFOUND)
+        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", c->name);
+    return rc;
+}
+
+int ctl_certrepo_delete(const ctl_certrepo_t *r, const char *name, int64_t expected_revision,
+                        int64_t *new_revision, cp_err_t *err)
+{
+    int rc = ctl_store_cert_delete(r->store, name, expected_revision, new_revision, err);
+    ctl_certcache_invalidate(r->cache, name); /* read-your-writes, as in ctl_certrepo_put() */
+    if (rc == CP_ENOTFOUND)
+        return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", name);
+    return rc;
+}

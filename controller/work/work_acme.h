@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* work_acme.h - the one ACME client factory: a worker's clients (one per CA and account email),
+ * their hooks into Redis, issuance and revocation */
+#ifndef CTL_WORK_ACME_H
+#define CTL_WORK_ACME_H
+
+#include "certplane/v1/certplane.pb-c.h"
+#include "controller/acme/acme.h"
+#include "controller/config/config.h"
+#include "controller/work/work_types.h"
+#include "shared/err.h"
+
+/*
+ * Only workers talk to the CA (issuance, renewal and revocation are all queued work), and they all
+ * make their clients here, so there is one answer to "which account, which CA, which binding":
+ *
+ * - The CA is the certificate's provider, or --acme-provider when it has none; the account email is
+ *   the certificate's, or --acme-email.
+ * - An account is stored under (CA, email); an account without contact (empty email) is stored
+ *   under the email "-", because the store keys accounts by a non-empty email.
+ * - External account binding (--eab-kid, --eab-hmac-key) is applied only when the CA is the
+ *   configured default CA, compared by directory URL (so "letsencrypt" and its URL are one CA). An
+ *   EAB pair is issued by one CA to bind accounts at that CA: another CA cannot verify it (a CA
+ *   that requires EAB refuses an unknown key id, so the account could never be made), and handing
+ *   it to every CA a certificate names would disclose the key id to parties it does not belong to.
+ */
+
+/** Fills *out with the client settings for (provider, email) under cfg, as described above
+ * (provider: directory name or URL, non-NULL; email may be NULL or ""). Borrowed strings point into
+ * cfg and the arguments; hooks, keypool and metrics are left to the caller. THREAD SAFETY: any
+ * thread. */
+void ctl_work_acme_config(const ctl_config_t *cfg, const char *provider, const char *email,
+                          ctl_acme_config_t *out);
+
+/** The email under which the account of `email` is stored: email itself, or "-" when it is NULL or
+ *  empty. THREAD SAFETY: any thread. */
+const char *ctl_work_acme_account_email(const char *email);
+
+/** Issues c's certificate with the thread's client for its CA and email. Errors: CP_EINVAL (no
+ * provider; DNS-01 needed without --dns-exec) and those of ctl_acme_issue(). THREAD SAFETY: t's
+ * thread. */
+int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                    ctl_acme_result_t *res, cp_err_t *err);
+
+/** Revokes c's fullchain_pem at its CA with reason c->revocation_reason, through the account of its
+ * email (the same client issuance uses). A certificate the CA already revoked counts as revoked
+ * (0). Errors: CP_EINVAL (no provider, no certificate) and those of ctl_acme_revoke(). THREAD
+ * SAFETY: t's thread. */
+int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, cp_err_t *err);
+
+/** Frees the thread's clients. THREAD SAFETY: t's thread, or after it ended. */
+void ctl_work__clients_free(ctl_work_thread_t *t);
+
+#endif
