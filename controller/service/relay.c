@@ -13,14 +13,13 @@
 #include "shared/json.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 /* How long one blocking read of the stream waits: also how soon a new watcher is caught up when
  * nothing happens, how soon a closed watcher is noticed, and how long stopping takes at most. */
 #define RELAY_POLL_MS 200
 /* Events read per round trip. */
 #define RELAY_BATCH 1000
-
-enum { ST_ABORTED = 10, ST_UNAVAILABLE = 14 };
 
 typedef struct watcher {
     ctl_watch_sink_t sink;
@@ -182,14 +181,14 @@ static void catch_up(ctl_relay_t *r, watcher_t *w)
         size_t n = 0;
         cp_err_t err = {0};
         if (ctl_store_events_read(r->store, w->pos, RELAY_BATCH, 0, &ev, &n, &err) != 0) {
-            drop(r, w, ST_UNAVAILABLE, err.msg);
+            drop(r, w, CP_GRPC_UNAVAILABLE, err.msg);
             return;
         }
         if (n == 0 || ev[0].revision > w->pos + 1) {
             ctl_store_events_free(ev, n);
             snprintf(msg, sizeof msg, "event history no longer holds revision %lld; reconnect",
                      (long long)(w->pos + 1));
-            drop(r, w, ST_ABORTED, msg);
+            drop(r, w, CP_GRPC_ABORTED, msg);
             return;
         }
         for (size_t i = 0; i < n && ev[i].revision <= r->pos; i++) {
@@ -199,7 +198,7 @@ static void catch_up(ctl_relay_t *r, watcher_t *w)
             protobuf_c_message_free_unpacked(pe ? &pe->base : NULL, NULL);
             if (!ok) {
                 ctl_store_events_free(ev, n);
-                drop(r, w, rc != 0 ? ST_UNAVAILABLE : 0, rc != 0 ? err.msg : NULL);
+                drop(r, w, rc != 0 ? CP_GRPC_UNAVAILABLE : 0, rc != 0 ? err.msg : NULL);
                 return;
             }
         }
@@ -291,7 +290,7 @@ static void check_reset(ctl_relay_t *r)
         return;
     CP_LOG(CP_LOG_WARN, "relay", "revision went back from %lld to %lld: Redis lost data",
            (long long)r->pos, (long long)rev);
-    drop_live(r, ST_ABORTED, "event history was reset; reconnect");
+    drop_live(r, CP_GRPC_ABORTED, "event history was reset; reconnect");
     ctl_certcache_reset(r->cache, true);
     r->pos = rev;
 }
@@ -332,7 +331,7 @@ static void *relay_main(void *arg)
         if (ev[0].revision > r->pos + 1) {
             CP_LOG(CP_LOG_WARN, "relay", "events %lld-%lld were trimmed before they were relayed",
                    (long long)r->pos + 1, (long long)ev[0].revision - 1);
-            drop_live(r, ST_ABORTED, "events were lost; reconnect");
+            drop_live(r, CP_GRPC_ABORTED, "events were lost; reconnect");
             ctl_certcache_reset(r->cache, true);
             r->pos = ev[0].revision - 1;
         }
@@ -432,10 +431,10 @@ void ctl_relay_free(ctl_relay_t *r)
     ctl_certcache_reset(r->cache, false); /* nothing keeps it current any more */
     while (w != NULL) {
         watcher_t *next = w->next;
-        drop(r, w, ST_UNAVAILABLE, "controller shutting down");
+        drop(r, w, CP_GRPC_UNAVAILABLE, "controller shutting down");
         w = next;
     }
-    drop_live(r, ST_UNAVAILABLE, "controller shutting down");
+    drop_live(r, CP_GRPC_UNAVAILABLE, "controller shutting down");
     ctl_store_free(r->store);
     pthread_mutex_destroy(&r->mu);
     free(r);

@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "controller/service/service_auth.h"
+#include "shared/file.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -84,23 +85,32 @@ static int file_line(ctl_service__tokens_t *tt, char *line, const char *where, c
     return token_add(tt, tok, tlen, scope, slen, where, err);
 }
 
+/* A tokens file holds secrets: at most this large, and wiped after parsing. */
+#define TOKENS_FILE_MAX (1024 * 1024)
+
 static int load_file(ctl_service__tokens_t *tt, const char *path, cp_err_t *err)
 {
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    if (f == NULL)
-        return cp_err_set(err, CP_EIO, "--api-tokens-file %s: %s", path, strerror(errno));
-    for (unsigned no = 1; rc == 0 && getline(&line, &cap, f) >= 0; no++) {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cp_file_read(path, TOKENS_FILE_MAX, &text, &len, err);
+    if (rc != 0) {
+        /* The contract's error for a file that cannot be read, whatever the reason. */
+        cp_err_prefix(err, "--api-tokens-file");
+        if (err != NULL)
+            err->code = CP_EIO;
+        return CP_EIO;
+    }
+    char *line = text;
+    for (unsigned no = 1; rc == 0 && *line != '\0'; no++) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
         char where[600];
         snprintf(where, sizeof where, "--api-tokens-file %s line %u", path, no);
         rc = file_line(tt, line, where, err);
+        line = nl != NULL ? nl + 1 : line + strlen(line);
     }
-    if (line != NULL)
-        OPENSSL_cleanse(line, cap);
-    free(line);
-    fclose(f);
+    cp_secure_free(text, len);
     return rc;
 }
 
@@ -147,9 +157,7 @@ int ctl_service__tokens_load(ctl_service_t *svc, cp_err_t *err)
     ctl_service__tokens_t old = svc->tokens;
     svc->tokens = fresh;
     pthread_rwlock_unlock(&svc->tokens_lock);
-    if (old.v != NULL)
-        OPENSSL_cleanse(old.v, old.n * sizeof *old.v);
-    free(old.v);
+    cp_secure_free(old.v, old.n * sizeof *old.v);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "controller/service/service_certs.h"
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 
 static bool empty(const char *s)
@@ -152,10 +153,10 @@ int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     int rc = check_create(svc, c, err);
     if (rc != 0)
         goto out;
-    int64_t now = ctl_service__now_ms();
+    int64_t now = cp_clock_wall_ms();
     c->state = CERTPLANE__V1__STATE__PENDING;
-    c->create_time = ctl_service__timestamp(now);
-    c->update_time = ctl_service__timestamp(now);
+    c->create_time = cp_clock_ts_new(now);
+    c->update_time = cp_clock_ts_new(now);
     /* One script: the record, its index entries, the UPSERT event and the issue job, or nothing.
      * The schedule entry is a lease: should the job ever be lost, the scheduler queues the work
      * again once --job-timeout has passed without a commit. */
@@ -232,7 +233,7 @@ static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, cp_err_t *
     else if (c->state != CERTPLANE__V1__STATE__ISSUING)
         c->state = CERTPLANE__V1__STATE__PENDING; /* never issued: queued for its first issuance */
     free(c->update_time);
-    c->update_time = ctl_service__timestamp(ctl_service__now_ms());
+    c->update_time = cp_clock_ts_new(cp_clock_wall_ms());
     /* The scheduler's entry stays as it is: the job is queued now, and a failure reschedules. */
     ctl_certrepo_write_t w = {
         .mode = CTL_STORE_MATCH,

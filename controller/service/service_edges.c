@@ -6,6 +6,7 @@
 #include "controller/service/service_edges.h"
 #include "controller/service/service_util.h"
 #include "controller/store/store_edges.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 
 #define VERSION_MAX 64
@@ -40,7 +41,7 @@ int ctl_service__report_edge(ctl_service_t *svc, ctl_thread_t *t, const ctl_call
         .certificates = r->certificates,
         .version = r->version,
         .address = (char *)caller->peer,
-        .last_seen_ms = ctl_service__now_ms(),
+        .last_seen_ms = cp_clock_wall_ms(),
     };
     rc = ctl_store_edge_report(t->store, &e, err);
     if (rc != 0)
@@ -65,7 +66,7 @@ int ctl_service__list_edges(ctl_service_t *svc, ctl_thread_t *t, const ctl_calle
     (void)caller;
     (void)req;
     int64_t ttl = svc->cfg->edge_ttl_ms > 0 ? svc->cfg->edge_ttl_ms : 30000;
-    int rc = ctl_store_edges_live(t->store, ctl_service__now_ms(), ttl, &v, &n, err);
+    int rc = ctl_store_edges_live(t->store, cp_clock_wall_ms(), ttl, &v, &n, err);
     if (rc != 0)
         return ctl_service__store_fail(rc, err);
     if (n > 1) /* qsort with no elements may not be handed NULL */
@@ -81,7 +82,7 @@ int ctl_service__list_edges(ctl_service_t *svc, ctl_thread_t *t, const ctl_calle
         e->certificates = v[i].certificates;
         e->version = cp_xstrdup(v[i].version);
         e->address = cp_xstrdup(v[i].address);
-        e->last_seen = ctl_service__timestamp(v[i].last_seen_ms);
+        e->last_seen = cp_clock_ts_new(v[i].last_seen_ms);
         out->edges[out->n_edges++] = e;
     }
     ctl_store_edges_free(v, n);

@@ -8,6 +8,7 @@
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
 #include "controller/work/renew.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 #include "shared/x509.h"
 
@@ -85,7 +86,7 @@ static int import_material(const Certplane__V1__ImportCertificateRequest *r,
         cp_err_prefix(err, "private_key_pem");
         goto out;
     }
-    if (info.not_after * 1000 <= ctl_service__now_ms()) {
+    if (info.not_after * 1000 <= cp_clock_wall_ms()) {
         rc = cp_err_set(err, CP_EINVAL, "fullchain_pem: the certificate has expired");
         goto out;
     }
@@ -101,8 +102,8 @@ static int import_material(const Certplane__V1__ImportCertificateRequest *r,
     pkcs8 = NULL;
     c->fullchain_pem = cp_xstrdup(r->fullchain_pem);
     c->key_type = (Certplane__V1__KeyType)cp_x509_key_type(key);
-    c->not_before = ctl_service__timestamp(info.not_before * 1000);
-    c->not_after = ctl_service__timestamp(info.not_after * 1000);
+    c->not_before = cp_clock_ts_new(info.not_before * 1000);
+    c->not_after = cp_clock_ts_new(info.not_after * 1000);
     c->serial = cp_xstrdup(info.serial != NULL ? info.serial : "");
     c->issuer = cp_xstrdup(info.issuer != NULL ? info.issuer : "");
 out:
@@ -184,15 +185,15 @@ int ctl_service__import(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
         goto out;
     c->name = cp_xstrdup(r->name);
     c->state = CERTPLANE__V1__STATE__VALID;
-    int64_t now = ctl_service__now_ms();
-    c->create_time = ctl_service__timestamp(now);
-    c->update_time = ctl_service__timestamp(now);
+    int64_t now = cp_clock_wall_ms();
+    c->create_time = cp_clock_ts_new(now);
+    c->update_time = cp_clock_ts_new(now);
     if (r->auto_renew) {
         /* The one renewal policy (renew.h), jitter and clamp included, as for an issued one. */
         renew_at_ms =
             ctl_renew_at_ms(c->name, c->not_before->seconds * 1000, c->not_after->seconds * 1000,
                             svc->cfg->renew_before_ms, ctl_renew_random());
-        c->renew_after = ctl_service__timestamp(renew_at_ms);
+        c->renew_after = cp_clock_ts_new(renew_at_ms);
     }
     /* Never renewed without auto_renew: it stays out of certs:by_expiry. */
     if (r->overwrite) {

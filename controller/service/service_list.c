@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* service_list.c - ListCertificates: pages by name over the `certs` index, opaque page tokens */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include "controller/service/service_list.h"
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
+#include "shared/base64.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -16,52 +19,27 @@
  * token) rather than reading every record in one request. */
 #define EXAMINE_MAX 5000
 
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* The page token is the last name of the page in base64url without padding: opaque to clients, and
  * the next page starts strictly after it, so names created or deleted meanwhile never shift a page.
  */
 static char *token_encode(const char *name)
 {
-    size_t n = strlen(name);
-    char *out = cp_xcalloc(n / 3 * 4 + 5, 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)name[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)name[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)name[i + 2];
-        out[o++] = B64URL[(v >> 18) & 63];
-        out[o++] = B64URL[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = B64URL[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = B64URL[v & 63];
-    }
-    return out;
+    return cp_base64_encode(name, strlen(name), CP_BASE64_URL);
 }
 
 static int token_decode(const char *tok, char *out, size_t size, cp_err_t *err)
 {
-    size_t n = strlen(tok), o = 0;
-    unsigned acc = 0, bits = 0;
-    if (n == 0 || n % 4 == 1 || n > (size - 1) / 3 * 4 + 3)
+    size_t n = strlen(tok), len = 0;
+    if (n == 0 || CP_BASE64_DECODED_MAX(n) >= size ||
+        cp_base64_decode_to(tok, n, 0, (uint8_t *)out, &len) != 0)
         goto bad;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = tok[i] != '\0' ? strchr(B64URL, tok[i]) : NULL;
-        if (p == NULL)
-            goto bad;
-        acc = (acc << 6) | (unsigned)(p - B64URL);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    /* Leftover bits must be zero (one spelling per token), and the text a certificate name. */
-    if ((acc & ((1u << bits) - 1)) != 0 || ctl_validate_cert_name(out, NULL) != 0)
+    out[len] = '\0';
+    /* One spelling per token (the canonical encoding: URL alphabet, no padding, zero trailing
+     * bits), and the text a certificate name. */
+    char *again = cp_base64_encode(out, len, CP_BASE64_URL);
+    bool same = strcmp(again, tok) == 0;
+    free(again);
+    if (!same || strlen(out) != len || ctl_validate_cert_name(out, NULL) != 0)
         goto bad;
     return 0;
 bad:

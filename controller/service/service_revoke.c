@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "controller/service/service_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 
 /*
@@ -33,11 +34,11 @@ static int revoke_once(ctl_service_t *svc, ctl_thread_t *t, Certplane__V1__Certi
     int rc = revoke_check(c->name, c, err);
     if (rc != 0 || c->revoke_request_time != NULL)
         return rc;
-    int64_t now = ctl_service__now_ms();
-    c->revoke_request_time = ctl_service__timestamp(now);
+    int64_t now = cp_clock_wall_ms();
+    c->revoke_request_time = cp_clock_ts_new(now);
     c->revocation_reason = reason;
     free(c->update_time);
-    c->update_time = ctl_service__timestamp(now);
+    c->update_time = cp_clock_ts_new(now);
     ctl_certrepo_write_t w = {
         .mode = CTL_STORE_MATCH,
         .expected_revision = c->revision,

@@ -23,22 +23,6 @@ void ctl_service__set_string(char **field, const char *value)
     *field = value[0] != '\0' ? cp_xstrdup(value) : (char *)protobuf_c_empty_string;
 }
 
-int64_t ctl_service__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms)
-{
-    Google__Protobuf__Timestamp *ts = cp_xcalloc(1, sizeof *ts);
-    google__protobuf__timestamp__init(ts);
-    ts->seconds = ms / 1000;
-    ts->nanos = (int32_t)(ms % 1000) * 1000000;
-    return ts;
-}
-
 Certplane__V1__Certificate *ctl_service__cert_dup(const Certplane__V1__Certificate *c)
 {
     size_t n = protobuf_c_message_get_packed_size(&c->base);
@@ -55,10 +39,8 @@ Certplane__V1__Certificate *ctl_service__cert_dup(const Certplane__V1__Certifica
 
 void ctl_service__strip_key(Certplane__V1__Certificate *c)
 {
-    if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string) {
-        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem));
-        free(c->private_key_pem);
-    }
+    if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string)
+        cp_secure_free_str(c->private_key_pem);
     c->private_key_pem = (char *)protobuf_c_empty_string;
 }
 

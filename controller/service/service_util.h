@@ -15,12 +15,6 @@
  * calls back into another. THREAD SAFETY: any thread (a ctl_thread_t: the thread that owns it).
  */
 
-/** Current time, Unix milliseconds. */
-int64_t ctl_service__now_ms(void);
-
-/** A new Timestamp (malloc'd, for a message) of Unix milliseconds ms. */
-Google__Protobuf__Timestamp *ctl_service__timestamp(int64_t ms);
-
 /** Replaces a string field of a message (freeing the old value unless it is the empty default). */
 void ctl_service__set_string(char **field, const char *value);
 

@@ -10,21 +10,12 @@
 #include "controller/store/certrec.h"
 #include "shared/mem.h"
 
-void ctl_certrepo_secret_free(char *text, size_t len)
-{
-    if (text == NULL)
-        return;
-    /* OPENSSL_cleanse, not memset: a store the compiler sees as dead may be dropped. */
-    OPENSSL_cleanse(text, len != 0 ? len : strlen(text));
-    free(text);
-}
-
 void ctl_certrepo_cert_free(Certplane__V1__Certificate *c)
 {
     if (c == NULL)
         return;
     if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string)
-        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem));
+        OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem)); /* protobuf-c frees it */
     protobuf_c_message_free_unpacked(&c->base, NULL);
 }
 
@@ -39,7 +30,7 @@ int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__
         return cp_err_set(err, CP_ENOTFOUND, "certificate \"%s\" not found", name);
     if (rc == 0)
         rc = ctl_certrec_decode(name, json, len, out, err);
-    ctl_certrepo_secret_free(json, len);
+    cp_secure_free(json, len);
     return rc;
 }
 
@@ -57,7 +48,7 @@ int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, si
         if (rc == 0 && jsons[i] != NULL &&
             ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &out[i], NULL) != 0)
             bad++;
-        ctl_certrepo_secret_free(jsons[i], 0);
+        cp_secure_free_str(jsons[i]);
     }
     free(jsons);
     if (unreadable != NULL)
@@ -88,7 +79,7 @@ int ctl_certrepo_put(const ctl_certrepo_t *r, const Certplane__V1__Certificate *
     /* Read-your-writes on this controller: the old value leaves the cache before the caller hears
      * back (also on failure: the write may have happened before a connection broke). */
     ctl_certcache_invalidate(r->cache, c->name);
-    ctl_certrepo_secret_free(json, len);
+    cp_secure_free(json, len);
     if (rc == CP_EEXIST)
         return cp_err_set(err, CP_EEXIST, "certificate \"%s\" already exists", c->name);
     if (rc == CP_ENOTFOUND)

@@ -69,8 +69,4 @@ int ctl_certrepo_delete(const ctl_certrepo_t *r, const char *name, int64_t expec
 /** Frees a certificate from this module, wiping its private key first. NULL is a no-op. */
 void ctl_certrepo_cert_free(Certplane__V1__Certificate *c);
 
-/** Wipes and frees an encoded record or any other secret text of len bytes (strlen when 0). NULL is
- *  a no-op. */
-void ctl_certrepo_secret_free(char *text, size_t len);
-
 #endif

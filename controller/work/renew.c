@@ -7,6 +7,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "shared/clock.h"
+#include "shared/hash.h"
+
 #define MINUTE_MS (60LL * 1000)
 #define DAY_MS (86400LL * 1000)
 
@@ -25,23 +28,13 @@ int64_t ctl_renew_spread_ms(int64_t lead_ms)
     return lead_ms > 0 ? lead_ms / 10 : 0;
 }
 
-/* FNV-1a: stable across controllers and versions, which is all the fixed part needs. */
-static uint64_t name_hash(const char *name)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (const unsigned char *p = (const unsigned char *)name; p != NULL && *p != '\0'; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 int64_t ctl_renew_jitter_ms(const char *name, int64_t spread_ms, uint64_t rnd)
 {
     uint64_t half = spread_ms > 1 ? (uint64_t)spread_ms / 2 : 0;
     if (half == 0)
         return 0;
-    uint64_t fixed = name != NULL ? name_hash(name) % half : 0;
+    uint64_t fixed =
+        name != NULL ? cp_hash_fnv1a64_str(name) /* FNV-1a: stable across controllers */ % half : 0;
     return (int64_t)(fixed + rnd % half);
 }
 
@@ -96,8 +89,6 @@ uint64_t ctl_renew_random(void)
     uint64_t v = 0;
     if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
         return v;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    v = (uint64_t)ts.tv_nsec * 6364136223846793005ULL + (uint64_t)ts.tv_sec;
+    v = (uint64_t)cp_clock_mono_ns() * 6364136223846793005ULL;
     return v ^ (v >> 29);
 }

@@ -11,6 +11,7 @@
 #include "controller/work/work_job.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -24,7 +25,7 @@
 /* A job from the deferred list whose retry time has come, removed from the list; 0 when none. */
 static int take_deferred(ctl_work_thread_t *t, ctl_store_job_t *job)
 {
-    int64_t now = ctl_work__now_ms();
+    int64_t now = cp_clock_wall_ms();
     for (int i = 0; i < t->n_deferred; i++)
         if (t->deferred[i].retry_at_ms <= now) {
             *job = t->deferred[i].job;
@@ -48,7 +49,7 @@ static void defer_job(ctl_work_thread_t *t, ctl_store_job_t *job)
         return;
     }
     t->deferred[t->n_deferred].job = *job;
-    t->deferred[t->n_deferred].retry_at_ms = ctl_work__now_ms() + BUSY_RETRY_MS;
+    t->deferred[t->n_deferred].retry_at_ms = cp_clock_wall_ms() + BUSY_RETRY_MS;
     t->n_deferred++;
     memset(job, 0, sizeof(*job));
 }
@@ -77,7 +78,7 @@ static int next_job(ctl_work_thread_t *t, int64_t *next_reclaim, ctl_store_job_t
     const ctl_config_t *cfg = t->w->cfg;
     if (take_deferred(t, job))
         return 0;
-    if (ctl_work__now_ms() >= *next_reclaim) {
+    if (cp_clock_wall_ms() >= *next_reclaim) {
         int rc = ctl_store_job_reclaim(t->store, t->consumer, (int)cfg->job_timeout_ms, job, err);
         if (rc == 0) {
             CTL_WORK_STAT(t->w, jobs_reclaimed, 1);
@@ -88,7 +89,7 @@ static int next_job(ctl_work_thread_t *t, int64_t *next_reclaim, ctl_store_job_t
         if (rc != CP_ENOTFOUND)
             return rc;
         int64_t period = cfg->job_timeout_ms / 2;
-        *next_reclaim = ctl_work__now_ms() + (period < 250 ? 250 : period > 10000 ? 10000 : period);
+        *next_reclaim = cp_clock_wall_ms() + (period < 250 ? 250 : period > 10000 ? 10000 : period);
     }
     return ctl_store_job_read(t->store, t->consumer, READ_BLOCK_MS, job, err);
 }

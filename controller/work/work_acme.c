@@ -11,6 +11,7 @@
 #include "controller/store/store_edges.h"
 #include "controller/work/work_acme.h"
 #include "controller/work/work_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -46,7 +47,7 @@ static int edges_behind(ctl_work_thread_t *t, int64_t rev)
     ctl_store_edge_t *edges = NULL;
     size_t n = 0;
     cp_err_t err = {0};
-    if (ctl_store_edges_live(t->store, ctl_work__now_ms(), t->w->cfg->edge_ttl_ms, &edges, &n,
+    if (ctl_store_edges_live(t->store, cp_clock_wall_ms(), t->w->cfg->edge_ttl_ms, &edges, &n,
                              &err) != 0)
         return -1;
     int behind = 0;
@@ -62,12 +63,12 @@ static int edges_behind(ctl_work_thread_t *t, int64_t rev)
  * anyway. */
 static int wait_edges(ctl_work_thread_t *t, int64_t rev, cp_err_t *err)
 {
-    int64_t deadline = ctl_work__now_ms() + t->w->cfg->challenge_propagation_ms;
+    int64_t deadline = cp_clock_wall_ms() + t->w->cfg->challenge_propagation_ms;
     for (;;) {
         int behind = edges_behind(t, rev);
         if (behind <= 0)
             return 0;
-        if (ctl_work__now_ms() >= deadline) {
+        if (cp_clock_wall_ms() >= deadline) {
             const char *kv[] = {"cert", t->cert_name, NULL};
             CP_LOGKV(CP_LOG_WARN, "work", kv,
                      "%d edge(s) have not applied the challenge (revision %" PRId64 ") in time",

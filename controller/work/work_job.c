@@ -13,6 +13,7 @@
 #include "controller/work/work_job.h"
 #include "controller/work/work_revoke.h"
 #include "controller/work/work_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/x509.h"
 
@@ -41,8 +42,8 @@ static void overlay_init(overlay_t *o, const Certplane__V1__Certificate *c, int 
 {
     o->m = *c;
     o->m.state = (Certplane__V1__State)state;
-    ctl_work__ts_set(&o->renew_after, renew_at_ms);
-    ctl_work__ts_set(&o->update_time, ctl_work__now_ms());
+    cp_clock_ts_set(&o->renew_after, renew_at_ms);
+    cp_clock_ts_set(&o->update_time, cp_clock_wall_ms());
     o->m.renew_after = &o->renew_after;
     o->m.update_time = &o->update_time;
 }
@@ -90,7 +91,7 @@ static int begin(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V1
         int state =
             ctl_work__has_cert(*c) ? CERTPLANE__V1__STATE__RENEWING : CERTPLANE__V1__STATE__ISSUING;
         int64_t lease =
-            ctl_work__now_ms() + ctl_work__lock_ttl_ms(t->w) + t->w->cfg->job_timeout_ms;
+            cp_clock_wall_ms() + ctl_work__lock_ttl_ms(t->w) + t->w->cfg->job_timeout_ms;
         overlay_t o;
         overlay_init(&o, *c, state, lease);
         ctl_certrepo_write_t w = {
@@ -116,7 +117,7 @@ static int begin(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V1
 static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, const result_t *r,
                             overlay_t *o)
 {
-    int64_t now = ctl_work__now_ms();
+    int64_t now = cp_clock_wall_ms();
     if (r->res == NULL) {
         int64_t count = (int64_t)c->failure_count + 1;
         int64_t at = now + ctl_renew_backoff_ms(count);
@@ -134,8 +135,8 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     /* Chain and key in the same write: no reader ever sees one without the other. */
     o->m.fullchain_pem = r->res->fullchain_pem;
     o->m.private_key_pem = r->res->private_key_pem;
-    ctl_work__ts_set(&o->not_before, nb);
-    ctl_work__ts_set(&o->not_after, na);
+    cp_clock_ts_set(&o->not_before, nb);
+    cp_clock_ts_set(&o->not_after, na);
     o->m.not_before = &o->not_before;
     o->m.not_after = &o->not_after;
     o->m.serial = r->info->serial;

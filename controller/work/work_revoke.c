@@ -9,6 +9,7 @@
 #include "controller/work/renew.h"
 #include "controller/work/work_acme.h"
 #include "controller/work/work_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 
 /* Attempts at a commit that meets concurrent changes before the job is left for later. */
@@ -25,9 +26,9 @@ typedef struct outcome_rec {
  * none: a revoked certificate is never renewed. */
 static int64_t apply(const Certplane__V1__Certificate *c, const cp_err_t *ierr, outcome_rec_t *o)
 {
-    int64_t now = ctl_work__now_ms();
+    int64_t now = cp_clock_wall_ms();
     o->m = *c;
-    ctl_work__ts_set(&o->update_time, now);
+    cp_clock_ts_set(&o->update_time, now);
     o->m.update_time = &o->update_time;
     if (ierr == NULL) {
         o->m.state = CERTPLANE__V1__STATE__REVOKED;
@@ -42,7 +43,7 @@ static int64_t apply(const Certplane__V1__Certificate *c, const cp_err_t *ierr, 
     int64_t at = now + ctl_renew_backoff_ms(count);
     o->m.failure_count = count > INT32_MAX ? INT32_MAX : (int32_t)count;
     o->m.last_error = ierr->msg[0] ? (char *)ierr->msg : (char *)cp_strerror(ierr->code);
-    ctl_work__ts_set(&o->renew_after, at);
+    cp_clock_ts_set(&o->renew_after, at);
     o->m.renew_after = &o->renew_after;
     return at;
 }

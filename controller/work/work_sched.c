@@ -9,6 +9,7 @@
 
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -29,7 +30,7 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
 {
     cp_err_t err = {0};
     Certplane__V1__Certificate *c = NULL;
-    int64_t now = ctl_work__now_ms();
+    int64_t now = cp_clock_wall_ms();
     int rc = ctl_certrepo_load(&t->repo, name, &c, &err);
     if (rc == CP_EINVAL) {
         ctl_work__log_cert(CP_LOG_ERROR, "sched", name, "unreadable record, not renewed: %s",
@@ -53,8 +54,8 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     int64_t lease = now + t->w->cfg->job_timeout_ms;
     Certplane__V1__Certificate m = *c;
     Google__Protobuf__Timestamp renew_after, update_time;
-    ctl_work__ts_set(&renew_after, lease);
-    ctl_work__ts_set(&update_time, now);
+    cp_clock_ts_set(&renew_after, lease);
+    cp_clock_ts_set(&update_time, now);
     m.state = (Certplane__V1__State)state;
     m.renew_after = &renew_after;
     m.update_time = &update_time;
@@ -82,7 +83,7 @@ static int run_due(ctl_work_thread_t *t, cp_err_t *err)
     for (int rounds = 0; rounds < 1000 && !ctl_work__stopping(t->w); rounds++) {
         char **names = NULL;
         size_t n = 0;
-        int rc = ctl_store_due(t->store, (double)ctl_work__now_ms() / 1000.0, DUE_BATCH, &names, &n,
+        int rc = ctl_store_due(t->store, (double)cp_clock_wall_ms() / 1000.0, DUE_BATCH, &names, &n,
                                err);
         if (rc != 0)
             return rc;
@@ -103,7 +104,7 @@ static void index_one(ctl_work_thread_t *t, const Certplane__V1__Certificate *c)
         return;
     /* Without a certificate the record's issue job is probably queued: look again after a lease. */
     int64_t at = ctl_work__has_cert(c) ? ctl_work__policy_renew_at(t->w, c)
-                                       : ctl_work__now_ms() + t->w->cfg->job_timeout_ms;
+                                       : cp_clock_wall_ms() + t->w->cfg->job_timeout_ms;
     if (ctl_store_cert_index(t->store, c->name, (double)at / 1000.0, &err) == 0) {
         char when[32];
         snprintf(when, sizeof(when), "%" PRId64, at / 1000);
@@ -143,7 +144,7 @@ static int64_t sleep_ms(ctl_work_thread_t *t, cp_err_t *err)
     if (ctl_store_next_due(t->store, &when, err) != 0)
         return ERROR_PAUSE_MS;
     if (when >= 0) {
-        int64_t until = (int64_t)(when * 1000.0) - ctl_work__now_ms();
+        int64_t until = (int64_t)(when * 1000.0) - cp_clock_wall_ms();
         if (until < ms)
             ms = until;
     }

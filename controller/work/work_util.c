@@ -9,14 +9,8 @@
 #include <time.h>
 
 #include "controller/work/renew.h"
+#include "shared/clock.h"
 #include "shared/log.h"
-
-int64_t ctl_work__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int ctl_work__stopping(ctl_work_t *w)
 {
@@ -59,25 +53,6 @@ int ctl_work__lock_ttl_ms(const ctl_work_t *w)
     return ttl > 24LL * 3600 * 1000 ? 24 * 3600 * 1000 : (int)ttl;
 }
 
-void ctl_work__ts_set(Google__Protobuf__Timestamp *ts, int64_t ms)
-{
-    google__protobuf__timestamp__init(ts);
-    int64_t sec = ms / 1000, rem = ms % 1000;
-    if (rem < 0) {
-        sec--;
-        rem += 1000;
-    }
-    ts->seconds = sec;
-    ts->nanos = (int32_t)(rem * 1000000);
-}
-
-int64_t ctl_work__ts_ms(const Google__Protobuf__Timestamp *ts)
-{
-    if (ts == NULL)
-        return -1;
-    return ts->seconds * 1000 + ts->nanos / 1000000;
-}
-
 int ctl_work__has_cert(const Certplane__V1__Certificate *c)
 {
     return c->fullchain_pem != NULL && c->fullchain_pem[0] != '\0';
@@ -109,9 +84,9 @@ int ctl_work__same_request(const Certplane__V1__Certificate *a, const Certplane_
 
 int64_t ctl_work__policy_renew_at(const ctl_work_t *w, const Certplane__V1__Certificate *c)
 {
-    int64_t nb = ctl_work__ts_ms(c->not_before), na = ctl_work__ts_ms(c->not_after);
+    int64_t nb = cp_clock_ts_ms(c->not_before, -1), na = cp_clock_ts_ms(c->not_after, -1);
     if (!ctl_work__has_cert(c) || nb < 0 || na < 0)
-        return ctl_work__now_ms();
+        return cp_clock_wall_ms();
     return ctl_renew_at_ms(c->name, nb, na, w->cfg->renew_before_ms, ctl_renew_random());
 }
 

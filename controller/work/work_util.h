@@ -13,9 +13,6 @@
  * them calls back into another. THREAD SAFETY: any thread (w is shared; its state is guarded).
  */
 
-/** Wall-clock time, Unix milliseconds. */
-int64_t ctl_work__now_ms(void);
-
 /** Whether ctl_work_stop() was called. */
 int ctl_work__stopping(ctl_work_t *w);
 
@@ -27,12 +24,6 @@ void ctl_work__kick(ctl_work_t *w);
 
 /** Lock TTL of one job: a bit above the ACME deadline plus the edge waits. */
 int ctl_work__lock_ttl_ms(const ctl_work_t *w);
-
-/** Sets ts (not allocated) to Unix milliseconds ms. */
-void ctl_work__ts_set(Google__Protobuf__Timestamp *ts, int64_t ms);
-
-/** Unix milliseconds of ts; -1 for NULL. */
-int64_t ctl_work__ts_ms(const Google__Protobuf__Timestamp *ts);
 
 /** 1 when c holds an issued certificate. */
 int ctl_work__has_cert(const Certplane__V1__Certificate *c);

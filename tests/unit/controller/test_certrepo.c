@@ -199,15 +199,6 @@ static void test_unreadable_records_are_invalid_and_counted_by_load_many(void **
     assert_int_equal(bad, 0);
 }
 
-static void test_secret_free_accepts_null_and_any_length(void **state)
-{
-    (void)state;
-    ctl_certrepo_secret_free(NULL, 0);
-    ctl_certrepo_secret_free(cp_xstrdup("secret"), 0);
-    ctl_certrepo_secret_free(cp_xstrdup("secret"), 6);
-    ctl_certrepo_cert_free(NULL);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,7 +208,6 @@ int main(void)
         cmocka_unit_test(test_put_with_a_job_enqueues_it_in_the_same_write),
         cmocka_unit_test(test_every_write_drops_the_cached_certificate),
         cmocka_unit_test(test_unreadable_records_are_invalid_and_counted_by_load_many),
-        cmocka_unit_test(test_secret_free_accepts_null_and_any_length),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
