@@ -95,6 +95,16 @@ int ctl_service_watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *c
                       const Certplane__V1__WatchRequest *req, const ctl_watch_sink_t *sink,
                       cp_err_t *err);
 
+/** GetCertificate from the read cache alone, for an event loop that must not wait on Redis: 1 with
+ *  *resp (a key-less certificate; free with protobuf_c_message_free_unpacked) when the cache holds
+ *  the current revision; 0 when the call needs Redis (a miss, or include_private_key) — then run
+ *  ctl_service_invoke() on a thread that may block; a negative CP_E* when the request fails anyway
+ *  (CP_EPERM without the read scope, CP_EINVAL for a bad name), with err->msg for the client. Never
+ *  touches Redis. THREAD SAFETY: any thread; needs no ctl_thread_t. */
+int ctl_service_get_cached(ctl_service_t *svc, const ctl_caller_t *caller,
+                           const Certplane__V1__GetCertificateRequest *req,
+                           Certplane__V1__Certificate **resp, cp_err_t *err);
+
 /** Whether the controller is ready (Redis answers). THREAD SAFETY: any thread, with its own t. */
 bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t);
 

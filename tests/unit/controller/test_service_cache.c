@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,24 @@ static double wait_rev(const char *name, int64_t rev)
     return 0;
 }
 
+/* Waits until a read of name is a cache hit (the relay enables the cache after its first read). */
+static void wait_hit(const char *name)
+{
+    ctl_certcache_stats_t before, after;
+    ctl_certcache_get_stats(g_svc->cache, &before);
+    for (int i = 0; i < 3000; i++) {
+        int rc;
+        Certplane__V1__Certificate *w = get(&READ, name, false, &rc);
+        protobuf_c_message_free_unpacked(w != NULL ? &w->base : NULL, NULL);
+        ctl_certcache_get_stats(g_svc->cache, &after);
+        if (after.hits > before.hits)
+            return;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("%s never became a cache hit", name);
+}
+
 static void test_reads_are_served_from_the_cache_without_keys(void **state)
 {
     (void)state;
@@ -150,17 +169,8 @@ static void test_reads_are_served_from_the_cache_without_keys(void **state)
     wait_rev("cached", rev);
     /* Seeing the revision does not mean the relay has enabled the cache yet (a miss reads Redis):
      * wait for the first hit before counting. */
+    wait_hit("cached");
     ctl_certcache_stats_t before, after;
-    ctl_certcache_get_stats(g_svc->cache, &before);
-    for (int i = 0; i < 3000; i++) {
-        Certplane__V1__Certificate *w = get(&READ, "cached", false, &rc);
-        protobuf_c_message_free_unpacked(w != NULL ? &w->base : NULL, NULL);
-        ctl_certcache_get_stats(g_svc->cache, &after);
-        if (after.hits > before.hits)
-            break;
-        struct timespec ts = {0, 1000000L};
-        nanosleep(&ts, NULL);
-    }
     ctl_certcache_get_stats(g_svc->cache, &before);
     for (int i = 0; i < 10; i++) {
         Certplane__V1__Certificate *c = get(&READ, "cached", false, &rc);
@@ -180,6 +190,52 @@ static void test_reads_are_served_from_the_cache_without_keys(void **state)
     /* And a reader still cannot ask for it. */
     assert_null(get(&READ, "cached", true, &rc));
     assert_int_equal(rc, CP_EPERM);
+}
+
+static int get_cached(const ctl_caller_t *who, const char *name, bool key,
+                      Certplane__V1__Certificate **c)
+{
+    Certplane__V1__GetCertificateRequest g = CERTPLANE__V1__GET_CERTIFICATE_REQUEST__INIT;
+    cp_err_t err = {0};
+    g.name = (char *)name;
+    g.include_private_key = key;
+    return ctl_service_get_cached(g_svc, who, &g, c, &err);
+}
+
+/* The gateway's loop calls ctl_service_get_cached: with Redis frozen (SIGSTOP) a cached read must
+ * still answer at once, and everything else must say "needs Redis" (0) or fail validation, never
+ * wait. */
+static void test_get_cached_answers_from_memory_while_redis_is_frozen(void **state)
+{
+    (void)state;
+    Certplane__V1__Certificate *c = NULL;
+    const ctl_caller_t nobody = {.scopes = 0, .token_id = "no", .peer = "x"};
+    int64_t rev = import("frozen", false);
+    wait_rev("frozen", rev);
+    wait_hit("frozen");
+    assert_int_equal(kill(g_redis.proc.pid, SIGSTOP), 0);
+    double t0 = now_s();
+    int hit = get_cached(&READ, "frozen", false, &c);
+    Certplane__V1__Certificate *m = NULL, *k = NULL, *n = NULL;
+    int miss = get_cached(&READ, "not-cached", false, &m);
+    int key = get_cached(&ADMIN, "frozen", true, &k);
+    int perm = get_cached(&nobody, "frozen", false, &n);
+    int bad = get_cached(&READ, "Bad Name!", false, &n);
+    double took = now_s() - t0;
+    assert_int_equal(kill(g_redis.proc.pid, SIGCONT), 0);
+    assert_int_equal(hit, 1);
+    assert_non_null(c);
+    assert_int_equal(c->revision, rev);
+    assert_string_equal(c->private_key_pem, "");
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    assert_int_equal(miss, 0);
+    assert_null(m);
+    assert_int_equal(key, 0); /* a key is read from Redis, on a thread that may wait */
+    assert_null(k);
+    assert_int_equal(perm, CP_EPERM);
+    assert_int_equal(bad, CP_EINVAL);
+    assert_null(n);
+    assert_true(took < 0.1);
 }
 
 static void test_own_write_is_read_back_at_once(void **state)
@@ -308,6 +364,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_are_served_from_the_cache_without_keys),
+        cmocka_unit_test(test_get_cached_answers_from_memory_while_redis_is_frozen),
         cmocka_unit_test(test_own_write_is_read_back_at_once),
         cmocka_unit_test(test_another_controllers_writes_arrive_within_the_relay_lag),
         cmocka_unit_test(test_other_controllers_writes_are_not_lost_while_this_one_writes),
