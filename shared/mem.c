@@ -2,6 +2,7 @@
 /* mem.c - allocation that aborts with a message when memory runs out */
 #include "shared/mem.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,32 @@ char *cp_xstrndup(const char *s, size_t n)
     char *p = cp_xmalloc(len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
+    return p;
+}
+
+char *cp_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = cp_xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+char *cp_xvasprintf(const char *fmt, va_list ap)
+{
+    char *p = NULL;
+    if (vasprintf(&p, fmt, ap) < 0)
+        out_of_memory(0);
+    return p;
+}
+
+void *cp_xcheck(void *p, const char *what)
+{
+    if (p == NULL) {
+        fprintf(stderr, "certplane: out of memory (%s)\n", what);
+        abort();
+    }
     return p;
 }
 

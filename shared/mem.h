@@ -3,6 +3,7 @@
 #ifndef CP_MEM_H
 #define CP_MEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Out of memory is not an error callers handle (STYLE: "out of memory aborts with a message, as h2o
@@ -23,6 +24,17 @@ char *cp_xstrdup(const char *s);
 
 /** A malloc'd copy of at most n bytes of s, NUL-terminated, or abort. */
 char *cp_xstrndup(const char *s, size_t n);
+
+/** A new string formatted as printf does (vasprintf), or abort. */
+char *cp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** cp_xasprintf with a va_list. */
+char *cp_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/** Returns p, or aborts with a message naming `what` when p is NULL: for memory a library allocated
+ *  (json_dumps, curl_easy_escape, protobuf-c's unpack of a message we packed), where NULL can only
+ *  mean that memory ran out. */
+void *cp_xcheck(void *p, const char *what);
 
 /** Wipes len bytes at p (explicit_bzero, which the compiler may not drop as it may a memset before
  *  free) and frees p. For every buffer that held a secret: a private key PEM, a token, a record

@@ -209,12 +209,11 @@ int ctl_cli_cmd_list(ctl_cli_ctx_t *c, cp_err_t *err)
     char *next = NULL;
     int rc = 0;
     do {
-        char *tok = next != NULL ? ctl_cli_http_escape(c->http, next) : NULL, *path;
-        if (asprintf(&path, "/v1/certificates?pageSize=%d%s%s%s%s",
-                     a->o.page_size > 0 ? a->o.page_size : 100, a->state ? "&state=" : "",
-                     a->state ? ctl_cli_state_name(a->state) : "", tok ? "&pageToken=" : "",
-                     tok ? tok : "") < 0)
-            abort();
+        char *tok = next != NULL ? ctl_cli_http_escape(c->http, next) : NULL;
+        char *path = cp_xasprintf(
+            "/v1/certificates?pageSize=%d%s%s%s%s", a->o.page_size > 0 ? a->o.page_size : 100,
+            a->state ? "&state=" : "", a->state ? ctl_cli_state_name(a->state) : "",
+            tok ? "&pageToken=" : "", tok ? tok : "");
         ctl_cli_resp_t resp = {0};
         rc = ctl_cli_http_call(c->http, "GET", path, NULL, &resp, err);
         if (rc == 0)

@@ -7,6 +7,7 @@
 
 #include "controller/cli/table.h"
 #include "shared/json.h"
+#include "shared/mem.h"
 
 int ctl_cli_decode(const ProtobufCMessageDescriptor *desc, const ctl_cli_resp_t *resp,
                    ProtobufCMessage **out, cp_err_t *err)
@@ -20,9 +21,8 @@ int ctl_cli_decode(const ProtobufCMessageDescriptor *desc, const ctl_cli_resp_t 
 
 char *ctl_cli_cert_path(ctl_cli_ctx_t *c, const char *name, const char *suffix)
 {
-    char *e = ctl_cli_http_escape(c->http, name), *path;
-    if (asprintf(&path, "/v1/certificates/%s%s", e, suffix) < 0)
-        abort();
+    char *e = ctl_cli_http_escape(c->http, name);
+    char *path = cp_xasprintf("/v1/certificates/%s%s", e, suffix);
     free(e);
     return path;
 }

@@ -169,10 +169,9 @@ int ctl_cli_http_new(const char *addr, const char *token, ctl_cli_http_t **out, 
         return cp_err_set(err, CP_EINTERNAL, "libcurl initialisation failed");
     }
     bool has_scheme = strstr(addr, "://") != NULL;
-    if (asprintf(&h->base, "%s%s", has_scheme ? "" : "http://", addr) < 0 ||
-        (token != NULL && token[0] != '\0' &&
-         asprintf(&h->auth, "Authorization: Bearer %s", token) < 0))
-        abort();
+    h->base = cp_xasprintf("%s%s", has_scheme ? "" : "http://", addr);
+    if (token != NULL && token[0] != '\0')
+        h->auth = cp_xasprintf("Authorization: Bearer %s", token);
     size_t n = strlen(h->base);
     while (n > 0 && h->base[n - 1] == '/')
         h->base[--n] = '\0';
@@ -193,9 +192,7 @@ void ctl_cli_http_free(ctl_cli_http_t *h)
 
 char *ctl_cli_http_escape(ctl_cli_http_t *h, const char *s)
 {
-    char *e = curl_easy_escape(h->curl, s, 0);
-    if (e == NULL)
-        abort();
+    char *e = cp_xcheck(curl_easy_escape(h->curl, s, 0), "curl_easy_escape");
     char *copy = cp_xstrdup(e);
     curl_free(e);
     return copy;
@@ -211,9 +208,7 @@ void ctl_cli_resp_dispose(ctl_cli_resp_t *resp)
 static struct curl_slist *prepare(ctl_cli_http_t *h, const char *method, const char *path,
                                   const char *json_body, long timeout_ms)
 {
-    char *url;
-    if (asprintf(&url, "%s%s", h->base, path) < 0)
-        abort();
+    char *url = cp_xasprintf("%s%s", h->base, path);
     curl_easy_reset(h->curl);
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     free(url);

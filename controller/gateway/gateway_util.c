@@ -11,6 +11,7 @@
 
 #include "controller/gateway/gateway_util.h"
 #include "shared/json.h"
+#include "shared/mem.h"
 #include "shared/status.h"
 
 static const char *reason(int status)
@@ -72,10 +73,8 @@ void ctl_gateway__send_error(h2o_req_t *req, int http_status, int grpc_code, con
     if (j == NULL)
         j = json_pack("{s:i,s:s,s:[]}", "code", grpc_code, "message", "(unprintable message)",
                       "details");
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = cp_xcheck(json_dumps(j, JSON_COMPACT), "json_dumps");
     json_decref(j);
-    if (text == NULL)
-        abort();
     if (http_status == 401)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer"));

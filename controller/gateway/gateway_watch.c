@@ -95,10 +95,8 @@ static void enqueue_error(ctl_gateway__watch_t *w, int code, const char *message
         json_pack("{s:{s:i,s:s?,s:[]}}", "error", "code", code, "message", message, "details");
     if (j == NULL)
         j = json_pack("{s:{s:i,s:[]}}", "error", "code", code, "details");
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = cp_xcheck(json_dumps(j, JSON_COMPACT), "json_dumps");
     json_decref(j);
-    if (text == NULL)
-        abort();
     enqueue(w, text, strlen(text));
     free(text);
 }

@@ -48,14 +48,9 @@ void ctl_store__argf(ctl_store__args_t *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *p = NULL;
-    int n = vasprintf(&p, fmt, ap);
+    char *p = cp_xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        fprintf(stderr, "ctl_store: out of memory\n");
-        abort();
-    }
-    ctl_store__argn(a, p, (size_t)n);
+    ctl_store__argn(a, p, strlen(p));
     a->owned[a->argc - 1] = p;
 }
 
@@ -202,12 +197,10 @@ static int handshake(ctl_store_t *s, cp_err_t *err)
 
 static int store_connect(ctl_store_t *s, cp_err_t *err)
 {
-    redisContext *c =
-        redisConnectWithTimeout(s->url.host, s->url.port, ms_tv(s->opts.connect_timeout_ms));
-    if (c == NULL) {
-        fprintf(stderr, "ctl_store: out of memory\n");
-        abort();
-    }
+    /* hiredis returns NULL only when it cannot allocate the context. */
+    redisContext *c = cp_xcheck(
+        redisConnectWithTimeout(s->url.host, s->url.port, ms_tv(s->opts.connect_timeout_ms)),
+        "redisConnect");
     if (c->err) {
         int rc = cp_err_set(err, CP_EUNAVAIL, "redis %s: %s", s->where, c->errstr);
         redisFree(c);

@@ -104,5 +104,10 @@ int main(void) { char *p = strdup("x"); void *q = calloc(1, 2); free(q); free(p)
 expect "a raw strdup" 1 '^alloc: edge/main\.c:3: raw strdup\(\)'
 expect "a raw calloc" 1 '^alloc: edge/main\.c:3: raw calloc\(\)'
 
+clean_tree asprintf
+put controller/cli/main.c '#include <stdio.h>
+int main(void) { char *p; return asprintf(&p, "%d", 1); }'
+expect "a raw asprintf" 1 '^alloc: controller/cli/main\.c:2: raw asprintf\(\)'
+
 "$check" --help | grep -q 'cycle' || { echo "FAIL --help"; fail=1; }
 exit $fail

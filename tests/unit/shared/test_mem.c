@@ -33,6 +33,24 @@ static void test_strndup_stops_at_n_or_nul(void **state)
     free(u);
 }
 
+static void test_xasprintf_formats_into_a_new_string(void **state)
+{
+    (void)state;
+    char *p = cp_xasprintf("%s/%d", "/v1/certificates", 42);
+    assert_string_equal(p, "/v1/certificates/42");
+    free(p);
+    p = cp_xasprintf("%s", "");
+    assert_string_equal(p, "");
+    free(p);
+}
+
+static void test_xcheck_passes_a_pointer_through(void **state)
+{
+    (void)state;
+    int x = 1;
+    assert_ptr_equal(cp_xcheck(&x, "x"), &x);
+}
+
 static void test_secure_free_accepts_null_and_secrets(void **state)
 {
     (void)state;
@@ -47,6 +65,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_sizes_give_unique_pointers),
         cmocka_unit_test(test_strndup_stops_at_n_or_nul),
+        cmocka_unit_test(test_xasprintf_formats_into_a_new_string),
+        cmocka_unit_test(test_xcheck_passes_a_pointer_through),
         cmocka_unit_test(test_secure_free_accepts_null_and_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
