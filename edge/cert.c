@@ -264,9 +264,7 @@ static int chain_from_ders(edge_cert_t *c, const ders_t *d)
     chain_digest(d->der, d->len, d->n, digest);
     chain_entry_t *e = chain_find(digest);
     if (e == NULL) {
-        STACK_OF(X509) *stack = sk_X509_new_null();
-        if (stack == NULL)
-            abort();
+        STACK_OF(X509) *stack = cp_xcheck(sk_X509_new_null(), "sk_X509_new_null");
         for (size_t i = 1; i < d->n; i++) {
             X509 *x = x509_from_der(d->der[i], d->len[i]);
             if (x == NULL) {
@@ -306,9 +304,7 @@ static int chain_from_pem(edge_cert_t *c, const char *pem, size_t len, cp_err_t 
     X509_up_ref(c->leaf);
     chain_entry_t *e = chain_find(digest);
     if (e == NULL) {
-        STACK_OF(X509) *stack = sk_X509_new_null();
-        if (stack == NULL)
-            abort();
+        STACK_OF(X509) *stack = cp_xcheck(sk_X509_new_null(), "sk_X509_new_null");
         for (size_t i = 1; i < chain->n; i++) {
             X509_up_ref(chain->certs[i]);
             sk_X509_push(stack, chain->certs[i]);
