@@ -9,7 +9,7 @@
 #include "shared/log.h"
 
 /*
- * Design decision 2: work is queued, not done inside a request. The request is recorded with the
+ * Design decision 3: work is queued, not done inside a request. The request is recorded with the
  * certificate (revoke_request_time, revocation_reason) and a "revoke" job in the same revision-
  * checked write; a worker revokes at the CA (work/work_revoke.c) and commits REVOKED. The
  * certs:by_expiry entry is a lease, as for CreateCertificate: should the job be lost, the scheduler
