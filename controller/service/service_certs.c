@@ -234,8 +234,9 @@ int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
 }
 
 /* One attempt of RenewCertificate on the certificate as just read. */
-static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, cp_err_t *err)
+static int renew_once(ctl_thread_t *t, Certplane__V1__Certificate *c, void *ctx, cp_err_t *err)
 {
+    (void)ctx;
     if (c->state == CERTPLANE__V1__STATE__REVOKED)
         return cp_err_set(err, CP_ESTATE,
                           "certificate \"%s\" is revoked: delete and create it again instead",
@@ -263,28 +264,10 @@ int ctl_service__renew(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
     const Certplane__V1__RenewCertificateRequest *r = (const void *)req;
-    Certplane__V1__Certificate *c = NULL;
     (void)svc;
     (void)caller;
     int rc = ctl_service__check_name("name", r->name, err);
-    for (int i = 0; rc == 0 && i < CTL_SERVICE__RETRIES; i++) {
-        rc = ctl_service__cert_load(t, r->name, &c, err);
-        if (rc == 0)
-            rc = renew_once(t, c, err);
-        if (rc != CP_ECONFLICT)
-            break;
-        /* A worker or another request changed it meanwhile: read it again. */
-        protobuf_c_message_free_unpacked(&c->base, NULL);
-        c = NULL;
-        rc = i + 1 < CTL_SERVICE__RETRIES ? 0 : CP_ECONFLICT;
-    }
-    if (rc == CP_ECONFLICT)
-        cp_err_set(err, CP_ECONFLICT, "certificate \"%s\" keeps changing; retry", r->name);
-    if (rc != 0) {
-        protobuf_c_message_free_unpacked(c != NULL ? &c->base : NULL, NULL);
+    if (rc != 0)
         return rc;
-    }
-    ctl_service__strip_key(c);
-    *resp = &c->base;
-    return 0;
+    return ctl_service__update(t, r->name, renew_once, NULL, resp, err);
 }

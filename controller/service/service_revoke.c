@@ -52,11 +52,22 @@ static int revoke_once(ctl_service_t *svc, ctl_thread_t *t, Certplane__V1__Certi
     return rc;
 }
 
+/* What revoke_once needs beyond the certificate. */
+typedef struct revoke_ctx {
+    ctl_service_t *svc;
+    int reason;
+} revoke_ctx_t;
+
+static int revoke_update(ctl_thread_t *t, Certplane__V1__Certificate *c, void *ctx, cp_err_t *err)
+{
+    const revoke_ctx_t *r = ctx;
+    return revoke_once(r->svc, t, c, r->reason, err);
+}
+
 int ctl_service__revoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
     const Certplane__V1__RevokeCertificateRequest *r = (const void *)req;
-    Certplane__V1__Certificate *c = NULL;
     (void)caller;
     int rc = ctl_service__check_name("name", r->name, err);
     if (rc != 0)
@@ -64,23 +75,6 @@ int ctl_service__revoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     if (r->reason < 0 || r->reason > 10 || r->reason == 7)
         return cp_err_set(err, CP_EINVAL,
                           "reason: must be an RFC 5280 reason code 0-10 other than 7");
-    for (int i = 0; i < CTL_SERVICE__RETRIES; i++) {
-        rc = ctl_service__cert_load(t, r->name, &c, err);
-        if (rc == 0)
-            rc = revoke_once(svc, t, c, (int)r->reason, err);
-        if (rc != CP_ECONFLICT)
-            break;
-        /* A worker or another request changed it meanwhile: read it again. */
-        protobuf_c_message_free_unpacked(&c->base, NULL);
-        c = NULL;
-    }
-    if (rc == CP_ECONFLICT)
-        cp_err_set(err, CP_ECONFLICT, "certificate \"%s\" keeps changing; retry", r->name);
-    if (rc != 0) {
-        protobuf_c_message_free_unpacked(c != NULL ? &c->base : NULL, NULL);
-        return rc;
-    }
-    ctl_service__strip_key(c);
-    *resp = &c->base;
-    return 0;
+    revoke_ctx_t ctx = {.svc = svc, .reason = (int)r->reason};
+    return ctl_service__update(t, r->name, revoke_update, &ctx, resp, err);
 }

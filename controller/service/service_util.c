@@ -111,3 +111,29 @@ int ctl_service__check_edge_id(const char *id, cp_err_t *err)
     }
     return 0;
 }
+
+int ctl_service__update(ctl_thread_t *t, const char *name,
+                        int (*once)(ctl_thread_t *t, Certplane__V1__Certificate *c, void *ctx,
+                                    cp_err_t *err),
+                        void *ctx, ProtobufCMessage **resp, cp_err_t *err)
+{
+    Certplane__V1__Certificate *c = NULL;
+    int rc = CP_ECONFLICT;
+    for (int i = 0; rc == CP_ECONFLICT && i < CTL_SERVICE__RETRIES; i++) {
+        if (c != NULL) /* the last try lost a race: read it again */
+            protobuf_c_message_free_unpacked(&c->base, NULL);
+        c = NULL;
+        rc = ctl_service__cert_load(t, name, &c, err);
+        if (rc == 0)
+            rc = once(t, c, ctx, err);
+    }
+    if (rc == CP_ECONFLICT)
+        cp_err_set(err, CP_ECONFLICT, "certificate \"%s\" keeps changing; retry", name);
+    if (rc != 0) {
+        protobuf_c_message_free_unpacked(c != NULL ? &c->base : NULL, NULL);
+        return rc;
+    }
+    ctl_service__strip_key(c);
+    *resp = &c->base;
+    return 0;
+}

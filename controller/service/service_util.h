@@ -45,4 +45,14 @@ int ctl_service__check_name(const char *field, const char *name, cp_err_t *err);
 /** Checks an edge identity: 1-253 characters of [A-Za-z0-9._-]. CP_EINVAL "edge_id: ...". */
 int ctl_service__check_edge_id(const char *id, cp_err_t *err);
 
+/** One change to a stored certificate that may lose a revision race: loads `name`, calls once(t, c,
+ *  ctx, err) which changes c and writes it revision-checked, and when that write meets CP_ECONFLICT
+ *  (a worker or another request changed it meanwhile) reads it again, up to CTL_SERVICE__RETRIES
+ *  times. On 0, *resp is the changed certificate without its private key. Errors: once's, the
+ *  load's, or CP_ECONFLICT "certificate \"x\" keeps changing; retry". */
+int ctl_service__update(ctl_thread_t *t, const char *name,
+                        int (*once)(ctl_thread_t *t, Certplane__V1__Certificate *c, void *ctx,
+                                    cp_err_t *err),
+                        void *ctx, ProtobufCMessage **resp, cp_err_t *err);
+
 #endif
