@@ -382,19 +382,9 @@ static void test_slow_watcher_is_dropped_and_others_go_on(void **state)
     ts_free(fast);
 }
 
-static void test_bad_watch_requests_leave_the_sink_alone(void **state)
+/* A refused Watch must not touch the sink: nothing sent, not released, not finished. */
+static void assert_sink_untouched(tsink_t *k)
 {
-    (void)state;
-    ctl_watch_sink_t ks;
-    tsink_t *k = ts_new(0, &ks);
-    cp_err_t err = {0};
-    ctl_caller_t none = {.scopes = 0};
-    assert_int_equal(watch(&none, 0, &ks, &err), CP_EPERM);
-    assert_int_equal(watch(&READ, -1, &ks, &err), CP_EINVAL);
-    assert_string_equal(err.msg, "from_revision: must be >= 0");
-    Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
-    req.edge_id = "bad/edge";
-    assert_int_equal(ctl_service_watch(g_svc, g_t, &EDGE, &req, &ks, &err), CP_EINVAL);
     assert_int_equal(k->n, 0);
     assert_false(k->released);
     assert_int_equal(k->status, -1);
@@ -402,7 +392,41 @@ static void test_bad_watch_requests_leave_the_sink_alone(void **state)
     free(k);
 }
 
-static void test_stopping_finishes_watchers_and_unstarted_service_refuses(void **state)
+static void test_watch_without_a_scope_is_refused_leaving_the_sink_alone(void **state)
+{
+    (void)state;
+    ctl_watch_sink_t ks;
+    tsink_t *k = ts_new(0, &ks);
+    cp_err_t err = {0};
+    ctl_caller_t none = {.scopes = 0};
+    assert_int_equal(watch(&none, 0, &ks, &err), CP_EPERM);
+    assert_sink_untouched(k);
+}
+
+static void test_watch_from_a_negative_revision_is_refused_leaving_the_sink_alone(void **state)
+{
+    (void)state;
+    ctl_watch_sink_t ks;
+    tsink_t *k = ts_new(0, &ks);
+    cp_err_t err = {0};
+    assert_int_equal(watch(&READ, -1, &ks, &err), CP_EINVAL);
+    assert_string_equal(err.msg, "from_revision: must be >= 0");
+    assert_sink_untouched(k);
+}
+
+static void test_watch_with_an_invalid_edge_id_is_refused_leaving_the_sink_alone(void **state)
+{
+    (void)state;
+    ctl_watch_sink_t ks;
+    tsink_t *k = ts_new(0, &ks);
+    cp_err_t err = {0};
+    Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
+    req.edge_id = "bad/edge";
+    assert_int_equal(ctl_service_watch(g_svc, g_t, &EDGE, &req, &ks, &err), CP_EINVAL);
+    assert_sink_untouched(k);
+}
+
+static void test_watch_on_an_unstarted_service_is_unavailable(void **state)
 {
     (void)state;
     ctl_service_t *svc = NULL;
@@ -414,6 +438,22 @@ static void test_stopping_finishes_watchers_and_unstarted_service_refuses(void *
     Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
     req.from_revision = revision_now();
     assert_int_equal(ctl_service_watch(svc, t, &READ, &req, &ks, &err), CP_EUNAVAIL);
+    ctl_thread_free(t);
+    ctl_service_free(svc);
+    assert_sink_untouched(k);
+}
+
+static void test_stopping_the_service_finishes_its_watchers_as_unavailable(void **state)
+{
+    (void)state;
+    ctl_service_t *svc = NULL;
+    ctl_watch_sink_t ks;
+    tsink_t *k = ts_new(0, &ks);
+    cp_err_t err = {0};
+    assert_int_equal(ctl_service_new(&g_cfg, &svc, NULL), 0);
+    ctl_thread_t *t = ctl_thread_new(svc);
+    Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
+    req.from_revision = revision_now();
     assert_int_equal(ctl_service_start(svc, NULL), 0);
     assert_int_equal(ctl_service_watch(svc, t, &READ, &req, &ks, &err), 0);
     ctl_thread_free(t);
@@ -430,8 +470,11 @@ int main(void)
         cmocka_unit_test(test_snapshot_then_snapshot_end_then_live_events),
         cmocka_unit_test(test_replay_and_snapshot_race_with_writers_without_gaps_or_duplicates),
         cmocka_unit_test(test_slow_watcher_is_dropped_and_others_go_on),
-        cmocka_unit_test(test_bad_watch_requests_leave_the_sink_alone),
-        cmocka_unit_test(test_stopping_finishes_watchers_and_unstarted_service_refuses),
+        cmocka_unit_test(test_watch_without_a_scope_is_refused_leaving_the_sink_alone),
+        cmocka_unit_test(test_watch_from_a_negative_revision_is_refused_leaving_the_sink_alone),
+        cmocka_unit_test(test_watch_with_an_invalid_edge_id_is_refused_leaving_the_sink_alone),
+        cmocka_unit_test(test_watch_on_an_unstarted_service_is_unavailable),
+        cmocka_unit_test(test_stopping_the_service_finishes_its_watchers_as_unavailable),
         cmocka_unit_test(test_revision_older_than_the_history_gets_a_snapshot),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
