@@ -397,7 +397,10 @@ static void test_outage_keeps_serving_and_catches_up(void **state)
     assert_string_equal(serial, before); /* still the old table: no controller to tell it */
     /* The first controller comes back on its address: the edge resumes and catches up. */
     assert_int_equal(restart_controller_on(g_ctl_grpc_port), 0);
-    double t = wait_serial("f1.test", fresh, 10);
+    /* The bound is generous on purpose: this proves that the edge catches up, not how fast (the
+     * time is printed); with ASan on two loaded cores a restart plus reconnect once took over 10 s.
+     */
+    double t = wait_serial("f1.test", fresh, 30);
     print_message("caught up %.2f s after the controller restarted\n", t);
     assert_true(t >= 0);
     assert_int_equal(tls_probe("f5.test", 0, serial, sizeof serial), 0);
