@@ -40,6 +40,9 @@ const cp_cfg_opt_t ctl_config_opts[] = {
                "(default redis://127.0.0.1:6379)."),
     OPT_INT("events-max", "EVENTS_MAX", events_max, "100000", 100, 100000000,
             "Events kept in Redis for Watch to replay; an edge further behind gets a snapshot."),
+    OPT_INT("watch-max-per-token", "WATCH_MAX_PER_TOKEN", watch_max_per_token, "64", 1, 100000,
+            "Watch streams one API token may hold open at once (both transports); one more is "
+            "refused with RESOURCE_EXHAUSTED (HTTP 429)."),
     OPT("api-tokens-file", "API_TOKENS_FILE", CP_CFG_STRING, api_tokens_file, NULL,
         "File of API tokens, one \"TOKEN SCOPE\" per line (scope admin, read or edge; # "
         "comments)."),

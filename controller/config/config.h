@@ -24,9 +24,10 @@ typedef struct ctl_config {
     char *redis_url; /* --redis-url (a secret when it carries a password) */
     int events_max;  /* --events-max: length of the events stream kept for Watch replays */
     /* auth */
-    char *api_tokens_file; /* --api-tokens-file: "token scope" per line */
-    char *api_tokens;      /* --api-tokens: "token:scope,token:scope" (secret) */
-    bool insecure_no_auth; /* --insecure-no-auth */
+    char *api_tokens_file;   /* --api-tokens-file: "token scope" per line */
+    char *api_tokens;        /* --api-tokens: "token:scope,token:scope" (secret) */
+    bool insecure_no_auth;   /* --insecure-no-auth */
+    int watch_max_per_token; /* --watch-max-per-token: open Watch streams per API token */
     /* ACME */
     char *acme_provider;        /* --acme-provider: default provider (name or directory URL) */
     char *acme_email;           /* --acme-email: default account contact */

@@ -109,13 +109,12 @@ int ctl_gateway__caller(ctl_service_t *svc, h2o_req_t *req, ctl_caller_t *caller
     format_peer(req, peer, sizeof(peer));
     if (i >= 0) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0) {
-            size_t off = 7;
-            while (off < v.len && v.base[off] == ' ')
-                off++;
-            char *t = h2o_mem_alloc_pool(&req->pool, v.len - off + 1);
-            memcpy(t, v.base + off, v.len - off);
-            t[v.len - off] = '\0';
+        size_t n = 0;
+        const char *b = ctl_service_bearer(v.base, v.len, &n);
+        if (b != NULL) {
+            char *t = h2o_mem_alloc_pool(&req->pool, n + 1);
+            memcpy(t, b, n);
+            t[n] = '\0';
             token = t;
         }
     }

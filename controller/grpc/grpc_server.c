@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* grpc_server.c - the gRPC transport on the gRPC C core: calls, unary replies and server streams */
 #include "controller/grpc/grpc_server.h"
+#include "controller/service/service.h"
 #include "shared/mem.h"
 #include "shared/status.h"
 
@@ -186,9 +187,9 @@ static char *bearer_token(const grpc_metadata_array *md)
             continue;
         const char *v = (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
         size_t len = GRPC_SLICE_LENGTH(md->metadata[i].value);
-        if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0)
-            return copy_bytes(v + 7, len - 7);
-        return copy_bytes(v, len);
+        size_t n = 0;
+        const char *b = ctl_service_bearer(v, len, &n);
+        return b != NULL ? copy_bytes(b, n) : NULL; /* no scheme: no token, as over REST */
     }
     return NULL;
 }

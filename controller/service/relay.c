@@ -20,6 +20,10 @@
 #define RELAY_POLL_MS 200
 /* Events read per round trip. */
 #define RELAY_BATCH 1000
+/* Backoff while the stream's end cannot be read at start (Redis not there yet): doubles from the
+ * first to the cap. */
+#define RELAY_START_RETRY_MS 100
+#define RELAY_START_RETRY_MAX_MS 2000
 
 typedef struct watcher {
     ctl_watch_sink_t sink;
@@ -38,8 +42,9 @@ struct ctl_relay {
     watcher_t *pending; /* mu: handed over, not yet caught up; FIFO through pending_tail */
     watcher_t **pending_tail;
     atomic_size_t n_watchers;
-    watcher_t *live; /* relay thread only */
-    int64_t pos;     /* relay thread only: every event <= pos has been sent to the live set */
+    atomic_bool positioned; /* pos has been read from Redis: the relay follows the stream */
+    watcher_t *live;        /* relay thread only */
+    int64_t pos; /* relay thread only: every event <= pos has been sent to the live set */
     ctl_certcache_t *cache; /* borrowed, may be NULL; kept current by the relay thread */
 };
 
@@ -295,10 +300,37 @@ static void check_reset(ctl_relay_t *r)
     r->pos = rev;
 }
 
+/* Reads the stream's end, retrying with a capped backoff until Redis answers (a controller may
+ * start before its Redis). False when stopped first. */
+static bool position(ctl_relay_t *r)
+{
+    int wait_ms = RELAY_START_RETRY_MS;
+    bool logged = false;
+    for (;;) {
+        cp_err_t err = {0};
+        if (ctl_store_revision(r->store, &r->pos, &err) == 0)
+            break;
+        if (!logged)
+            CP_LOG(CP_LOG_WARN, "relay", "waiting for Redis: %s", err.msg);
+        logged = true;
+        nap(r, wait_ms);
+        if (atomic_load(&r->stop))
+            return false;
+        wait_ms = wait_ms * 2 > RELAY_START_RETRY_MAX_MS ? RELAY_START_RETRY_MAX_MS : wait_ms * 2;
+    }
+    if (logged)
+        CP_LOG(CP_LOG_INFO, "relay", "Redis answers: relaying events from revision %lld",
+               (long long)r->pos);
+    atomic_store(&r->positioned, true);
+    return true;
+}
+
 static void *relay_main(void *arg)
 {
     ctl_relay_t *r = arg;
     bool failing = false, cache_on = false;
+    if (!atomic_load(&r->positioned) && !position(r))
+        return NULL;
     while (!atomic_load(&r->stop)) {
         ctl_store_event_t *ev = NULL;
         size_t n = 0;
@@ -356,6 +388,7 @@ int ctl_relay_new(const char *redis_url, const ctl_store_opts_t *opts, ctl_relay
     r->pending_tail = &r->pending;
     atomic_init(&r->stop, false);
     atomic_init(&r->n_watchers, 0);
+    atomic_init(&r->positioned, false);
     *out = r;
     return 0;
 }
@@ -369,9 +402,10 @@ int ctl_relay_start(ctl_relay_t *r, cp_err_t *err)
 {
     if (r->started)
         return cp_err_set(err, CP_ESTATE, "event relay already started");
-    int rc = ctl_store_revision(r->store, &r->pos, err);
-    if (rc != 0)
-        return rc;
+    /* One try here, so a controller whose Redis answers is ready at once; otherwise the thread
+     * waits for Redis. */
+    if (ctl_store_revision(r->store, &r->pos, NULL) == 0)
+        atomic_store(&r->positioned, true);
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0)
         return cp_err_set(err, CP_EIO, "event relay: cannot create its thread");
     pthread_setname_np(r->thread, "cp-relay");
@@ -409,6 +443,11 @@ int ctl_relay_add(ctl_relay_t *r, const ctl_watch_sink_t *sink, bool with_keys, 
 out:
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+bool ctl_relay_ready(ctl_relay_t *r)
+{
+    return atomic_load(&r->positioned);
 }
 
 size_t ctl_relay_watchers(ctl_relay_t *r)

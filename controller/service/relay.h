@@ -40,7 +40,10 @@ int ctl_relay_new(const char *redis_url, const ctl_store_opts_t *opts, ctl_relay
  *  THREAD SAFETY: the thread that made r. */
 void ctl_relay_set_cache(ctl_relay_t *r, ctl_certcache_t *cache);
 
-/** Reads the current revision and starts the thread there. Errors: CP_EUNAVAIL, CP_EAUTH (Redis),
+/** Starts the thread at the current revision. When Redis does not answer this one try (a
+ *  controller may start before its Redis), the thread keeps trying with a capped backoff and relays
+ *  from where the stream ends then; until then ctl_relay_ready() is false and added watchers wait.
+ *  Errors:
  *  CP_ESTATE (started before), CP_EIO (thread). THREAD SAFETY: the thread that made r. */
 int ctl_relay_start(ctl_relay_t *r, cp_err_t *err);
 
@@ -52,6 +55,10 @@ bool ctl_relay_running(ctl_relay_t *r);
  * it. Errors: CP_EUNAVAIL (not running; the sink is untouched). THREAD SAFETY: any thread. */
 int ctl_relay_add(ctl_relay_t *r, const ctl_watch_sink_t *sink, bool with_keys, int64_t pos,
                   const char *who, cp_err_t *err);
+
+/** Whether the thread has read where the stream ends and follows it (false while it waits for
+ *  Redis at start). THREAD SAFETY: any thread. */
+bool ctl_relay_ready(ctl_relay_t *r);
 
 /** Number of watchers (live and waiting to join), for metrics and tests. THREAD SAFETY: any thread.
  */

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "controller/service/relay.h"
 #include "controller/service/service_auth.h"
@@ -105,6 +106,7 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
     svc->cfg = cfg;
     svc->store_opts.events_maxlen = cfg->events_max;
     pthread_rwlock_init(&svc->tokens_lock, NULL);
+    pthread_mutex_init(&svc->watch_mu, NULL);
     rc = ctl_service__tokens_load(svc, err);
     if (rc != 0)
         goto out;
@@ -148,6 +150,12 @@ void ctl_service_free(ctl_service_t *svc)
     ctl_certcache_free(svc->cache);
     free(svc->tokens.v);
     pthread_rwlock_destroy(&svc->tokens_lock);
+    while (svc->watch_counts != NULL) { /* none left: stopping the relay released every watcher */
+        ctl_service__watch_count_t *next = svc->watch_counts->next;
+        free(svc->watch_counts);
+        svc->watch_counts = next;
+    }
+    pthread_mutex_destroy(&svc->watch_mu);
     free(svc);
 }
 
@@ -174,11 +182,25 @@ void ctl_thread_free(ctl_thread_t *t)
 
 bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t)
 {
-    (void)svc;
-    return t != NULL && ctl_store_ping(t->store, NULL) == 0;
+    return t != NULL && svc->relay != NULL && ctl_relay_ready(svc->relay) &&
+           ctl_store_ping(t->store, NULL) == 0;
 }
 
 /* ---- entry points implemented by the parts -------------------------------------------------- */
+
+const char *ctl_service_bearer(const char *value, size_t len, size_t *token_len)
+{
+    *token_len = 0;
+    if (value == NULL || len <= 7 || strncasecmp(value, "Bearer ", 7) != 0)
+        return NULL;
+    size_t off = 7;
+    while (off < len && value[off] == ' ')
+        off++;
+    if (off == len)
+        return NULL;
+    *token_len = len - off;
+    return value + off;
+}
 
 int ctl_service_authenticate(ctl_service_t *svc, const char *token, const char *peer,
                              ctl_caller_t *caller, cp_err_t *err)

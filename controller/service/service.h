@@ -39,11 +39,21 @@ typedef struct ctl_caller {
     unsigned scopes;
     char token_id[16]; /* the token's first 4 characters and "…", for logs; never the token */
     char peer[64];
+    /* SHA-256 of the token (zeros with --insecure-no-auth): tells tokens apart for per-token limits
+     */
+    unsigned char token_key[32];
 } ctl_caller_t;
 
 /** Per-thread state (a Redis connection). THREAD SAFETY: used by the thread that made it. */
 ctl_thread_t *ctl_thread_new(ctl_service_t *svc);
 void ctl_thread_free(ctl_thread_t *t);
+
+/** The token of an Authorization value (len bytes, not NUL-terminated) of the form
+ * `Bearer <token>`: the scheme in any letter case, then one or more spaces, then a non-empty token.
+ * Returns a pointer into value and its length in *token_len, or NULL for any other value (the
+ * caller then has no token: "missing bearer token"). Both transports parse the header with this.
+ * THREAD SAFETY: pure. */
+const char *ctl_service_bearer(const char *value, size_t len, size_t *token_len);
 
 /** Checks a bearer token (NULL when the request had none) and fills *caller. Errors: CP_EAUTH
  * ("missing bearer token", "unknown token"). With --insecure-no-auth every caller is admin. THREAD
@@ -105,7 +115,8 @@ int ctl_service_get_cached(ctl_service_t *svc, const ctl_caller_t *caller,
                            const Certplane__V1__GetCertificateRequest *req,
                            Certplane__V1__Certificate **resp, cp_err_t *err);
 
-/** Whether the controller is ready (Redis answers). THREAD SAFETY: any thread, with its own t. */
+/** Whether the controller is ready: Redis answers and the event relay follows the stream (it waits
+ *  for Redis at start). THREAD SAFETY: any thread, with its own t. */
 bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t);
 
 /* ---- lifetime (added by the service core) --------------------------------------------------- */
@@ -118,8 +129,9 @@ bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t);
  * thread, before the service is shared. */
 int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err);
 
-/** Starts the event relay thread (design decision 4) at the current end of the events stream; Watch
- *  needs it. Errors: CP_EUNAVAIL (Redis unreachable: the relay must know where the stream ends),
+/** Starts the event relay thread (design decision 4), which begins at the end of the events stream
+ *  as soon as Redis answers; Watch needs it. Does not wait for Redis: a controller may start first
+ *  and is not ready (ctl_service_ready) until the relay has found the stream's end. Errors:
  *  CP_ESTATE (already started), CP_EIO (thread creation). THREAD SAFETY: the thread that made svc.
  */
 int ctl_service_start(ctl_service_t *svc, cp_err_t *err);

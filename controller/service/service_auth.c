@@ -198,6 +198,7 @@ int ctl_service__authenticate(ctl_service_t *svc, const char *token, const char 
     if (found != NULL) {
         caller->scopes = found->scopes;
         memcpy(caller->token_id, found->id, sizeof caller->token_id);
+        memcpy(caller->token_key, digest, sizeof caller->token_key);
     }
     pthread_rwlock_unlock(&svc->tokens_lock);
     if (found == NULL)

@@ -28,6 +28,13 @@ typedef struct ctl_service__tokens {
     size_t n;
 } ctl_service__tokens_t;
 
+/* Open Watch streams of one token (ctl_caller_t.token_key); entries with none are removed. */
+typedef struct ctl_service__watch_count {
+    unsigned char key[32];
+    int n;
+    struct ctl_service__watch_count *next;
+} ctl_service__watch_count_t;
+
 struct ctl_service {
     const ctl_config_t *cfg; /* borrowed: outlives the service */
     ctl_store_opts_t store_opts;
@@ -38,6 +45,9 @@ struct ctl_service {
     ctl_relay_t *relay; /* NULL until ctl_service_start() */
     /* Key-less certificates for GetCertificate, kept current by the relay (certcache.h). */
     ctl_certcache_t *cache;
+    /* Open Watch streams per token, bounded by --watch-max-per-token (service_watch.c). */
+    pthread_mutex_t watch_mu;
+    ctl_service__watch_count_t *watch_counts;
 };
 
 struct ctl_thread {

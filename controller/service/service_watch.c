@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* service_watch.c - Watch: a replay or a snapshot on the caller's thread, then the relay's live
  * events */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,87 @@ static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
     return rc;
 }
 
+/* ---- the per-token bound -------------------------------------------------------------------- */
+
+/* Used when the configuration leaves it unset (a hand-built ctl_config_t). */
+#define WATCH_MAX_DEFAULT 64
+
+/* The transport's sink, wrapped so that releasing it gives the token's slot back. */
+typedef struct counted {
+    ctl_watch_sink_t inner;
+    ctl_service_t *svc;
+    unsigned char key[32];
+} counted_t;
+
+/* Takes one of the caller's Watch slots. CP_ETOOBIG (RESOURCE_EXHAUSTED) when all are in use. */
+static int slot_take(ctl_service_t *svc, const ctl_caller_t *caller, cp_err_t *err)
+{
+    int max = svc->cfg->watch_max_per_token > 0 ? svc->cfg->watch_max_per_token : WATCH_MAX_DEFAULT;
+    int rc = 0;
+    pthread_mutex_lock(&svc->watch_mu);
+    ctl_service__watch_count_t *c = svc->watch_counts;
+    while (c != NULL && memcmp(c->key, caller->token_key, sizeof c->key) != 0)
+        c = c->next;
+    if (c == NULL) {
+        c = cp_xcalloc(1, sizeof *c);
+        memcpy(c->key, caller->token_key, sizeof c->key);
+        c->next = svc->watch_counts;
+        svc->watch_counts = c;
+    }
+    if (c->n >= max)
+        rc = cp_err_set(err, CP_ETOOBIG,
+                        "too many Watch streams: token %s already holds %d (--watch-max-per-token)",
+                        caller->token_id, c->n);
+    else
+        c->n++;
+    pthread_mutex_unlock(&svc->watch_mu);
+    return rc;
+}
+
+static void slot_give(ctl_service_t *svc, const unsigned char key[32])
+{
+    pthread_mutex_lock(&svc->watch_mu);
+    for (ctl_service__watch_count_t **pc = &svc->watch_counts; *pc != NULL; pc = &(*pc)->next) {
+        ctl_service__watch_count_t *c = *pc;
+        if (memcmp(c->key, key, sizeof c->key) != 0)
+            continue;
+        if (--c->n <= 0) {
+            *pc = c->next;
+            free(c);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&svc->watch_mu);
+}
+
+static int counted_send(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_t *err)
+{
+    counted_t *c = u;
+    return c->inner.send(c->inner.u, ev, err);
+}
+
+static void counted_finish(void *u, int grpc_status, const char *message)
+{
+    counted_t *c = u;
+    c->inner.finish(c->inner.u, grpc_status, message);
+}
+
+static bool counted_closed(void *u)
+{
+    counted_t *c = u;
+    return c->inner.closed != NULL && c->inner.closed(c->inner.u);
+}
+
+static void counted_release(void *u)
+{
+    counted_t *c = u;
+    slot_give(c->svc, c->key); /* first: once released, the transport may start another */
+    c->inner.release(c->inner.u);
+    free(c);
+}
+
+/* ---- starting a watch ------------------------------------------------------------------------ */
+
 static int watch_check(ctl_service_t *svc, const ctl_caller_t *caller,
                        const Certplane__V1__WatchRequest *req, cp_err_t *err)
 {
@@ -201,15 +283,31 @@ int ctl_service__watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
     if (err == NULL)
         err = &local;
     int rc = watch_check(svc, caller, req, err);
+    if (rc == 0)
+        rc = slot_take(svc, caller, err);
     if (rc != 0)
         return rc;
+    counted_t *c = cp_xcalloc(1, sizeof *c);
+    c->inner = *sink;
+    c->svc = svc;
+    memcpy(c->key, caller->token_key, sizeof c->key);
+    const ctl_watch_sink_t counted = {.u = c,
+                                      .send = counted_send,
+                                      .finish = counted_finish,
+                                      .closed = counted_closed,
+                                      .release = counted_release};
+    sink = &counted;
     start_t st = {.t = t, .sink = sink, .with_keys = (caller->scopes & CTL_SCOPE_EDGE) != 0};
     char who[96];
     snprintf(who, sizeof who, "%s@%s", req->edge_id[0] != '\0' ? req->edge_id : caller->token_id,
              caller->peer);
     rc = watch_begin(&st, req->from_revision, err);
-    if (rc != 0 && !st.sent)
-        return rc; /* the sink was never touched: the transport answers with the error */
+    if (rc != 0 && !st.sent) {
+        /* The sink was never touched: the transport answers with the error. */
+        slot_give(svc, c->key);
+        free(c);
+        return rc;
+    }
     if (rc == 0)
         rc = ctl_relay_add(svc->relay, sink, st.with_keys, st.pos, who, err);
     if (rc != 0) {

@@ -51,6 +51,17 @@ def main():
     c, _ = code_of(stub.ListCertificates, pb.ListCertificatesRequest(),
                    metadata=[("authorization", "Bearer wrong")])
     check(c == grpc.StatusCode.UNAUTHENTICATED, "unknown token: UNAUTHENTICATED")
+    # The scheme is required, as over REST: a bare token is no token.
+    c, d = code_of(stub.ListCertificates, pb.ListCertificatesRequest(),
+                   metadata=[("authorization", args.read)])
+    check(c == grpc.StatusCode.UNAUTHENTICATED and "missing bearer token" in d,
+          "token without 'Bearer ': UNAUTHENTICATED, missing bearer token (%s %s)" % (c, d))
+    c, _ = code_of(stub.ListCertificates, pb.ListCertificatesRequest(),
+                   metadata=[("authorization", "Bearer ")])
+    check(c == grpc.StatusCode.UNAUTHENTICATED, "'Bearer ' and no token: UNAUTHENTICATED")
+    c, _ = code_of(stub.ListCertificates, pb.ListCertificatesRequest(),
+                   metadata=[("authorization", "bearer  " + args.read)])
+    check(c == grpc.StatusCode.OK, "scheme in any case, spaces after it skipped, as over REST")
     cert = pb.Certificate(name="shop", domains=["shop.example.com", "www.shop.example.com"],
                           email="ops@example.com", key_type=pb.EC_P256)
     c, _ = code_of(stub.CreateCertificate, pb.CreateCertificateRequest(certificate=cert), metadata=read)

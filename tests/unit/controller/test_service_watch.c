@@ -464,6 +464,35 @@ static void test_stopping_the_service_finishes_its_watchers_as_unavailable(void 
     ts_free(k);
 }
 
+/* --watch-max-per-token: one more stream of that token is RESOURCE_EXHAUSTED (the sink untouched),
+ * other tokens are not affected, and a closed stream gives its slot back. */
+static void test_watch_streams_per_token_are_bounded(void **state)
+{
+    (void)state;
+    ctl_caller_t a = READ, b = READ;
+    memset(a.token_key, 'a', sizeof a.token_key);
+    memset(b.token_key, 'b', sizeof b.token_key);
+    int64_t rev = revision_now();
+    g_cfg.watch_max_per_token = 2;
+    ctl_watch_sink_t s1, s2, s3, s4;
+    tsink_t *k1 = ts_new(0, &s1), *k2 = ts_new(0, &s2), *k3 = ts_new(0, &s3), *k4 = ts_new(0, &s4);
+    cp_err_t err = {0};
+    assert_int_equal(watch(&a, rev, &s1, NULL), 0);
+    assert_int_equal(watch(&a, rev, &s2, NULL), 0);
+    assert_int_equal(watch(&a, rev, &s3, &err), CP_ETOOBIG);
+    assert_int_equal(cp_err_grpc_status(CP_ETOOBIG), 8); /* RESOURCE_EXHAUSTED */
+    assert_non_null(strstr(err.msg, "too many Watch streams"));
+    assert_sink_untouched(k3);
+    assert_int_equal(watch(&b, rev, &s4, NULL), 0);
+    ts_free(k1);
+    k3 = ts_new(0, &s3);
+    assert_int_equal(watch(&a, rev, &s3, NULL), 0);
+    ts_free(k2);
+    ts_free(k3);
+    ts_free(k4);
+    g_cfg.watch_max_per_token = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_watch_on_an_unstarted_service_is_unavailable),
         cmocka_unit_test(test_stopping_the_service_finishes_its_watchers_as_unavailable),
         cmocka_unit_test(test_revision_older_than_the_history_gets_a_snapshot),
+        cmocka_unit_test(test_watch_streams_per_token_are_bounded),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
