@@ -207,6 +207,28 @@ static void check_key_formats(const char *type)
     free(chain);
 }
 
+/* Found by tests/fuzz/fuzz_certparse: a NUL in the label shortened the END line searched for, and
+ * the position moved past the end of the text by the label's full length. */
+static void test_pem_rejects_nul_in_label(void **state)
+{
+    (void)state;
+    static const char whole[] = "-----BEGIN A\0B-----\nTWFu\n-----END A\0B-----\n";
+    static const char cut[] = "-----BEGIN A\0BCDEFGH-----\nTWFu\n-----END A";
+    const struct {
+        const char *text;
+        size_t len;
+    } bad[] = {{whole, sizeof whole - 1}, {cut, sizeof cut - 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *pos = bad[i].text;
+        char label[EDGE_PEM_LABEL_MAX];
+        unsigned char *der = NULL;
+        size_t len;
+        assert_int_equal(edge_pem_next(&pos, bad[i].text + bad[i].len, label, &der, &len), -1);
+        assert_null(der);
+        assert_ptr_equal(pos, bad[i].text);
+    }
+}
+
 static void test_ec_keys_pkcs8_and_sec1(void **state)
 {
     (void)state;
@@ -442,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pem_blocks_text_between_and_whitespace),
         cmocka_unit_test(test_pem_rejects_what_it_does_not_handle),
+        cmocka_unit_test(test_pem_rejects_nul_in_label),
         cmocka_unit_test(test_ec_keys_pkcs8_and_sec1),
         cmocka_unit_test(test_rsa_keys_pkcs8_and_pkcs1),
         cmocka_unit_test(test_other_algorithms_take_openssls_reader),
