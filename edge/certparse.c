@@ -261,6 +261,7 @@ static int leaf_rsa(X509 *leaf, BIGNUM **n, BIGNUM **e)
         return -1;
     if ((*e = der_uint(&seq)) == NULL) {
         BN_free(*n);
+        *n = NULL; /* the caller frees both */
         return -1;
     }
     return 0;

@@ -229,6 +229,43 @@ static void test_pem_rejects_nul_in_label(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_certparse: a leaf whose RSA public key has a modulus but no valid
+ * exponent made the key check free the modulus twice. */
+static void test_rsa_leaf_with_bad_exponent(void **state)
+{
+    (void)state;
+    EVP_PKEY *k;
+    char *chain = make_chain("RSA", "r.test", &k);
+    BIO *bio = BIO_new_mem_buf(chain, -1);
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    assert_non_null(x);
+    unsigned char *der = NULL, *kder = NULL;
+    int n = i2d_X509(x, &der);
+    assert_true(n > 0);
+    X509_free(x);
+    /* The exponent 65537 (INTEGER 01 00 01) becomes a NULL-tagged value. */
+    unsigned char *e = NULL;
+    for (int i = 0; i + 5 <= n && e == NULL; i++)
+        if (memcmp(der + i, "\x02\x03\x01\x00\x01", 5) == 0)
+            e = der + i;
+    assert_non_null(e);
+    e[0] = 0x05;
+    const unsigned char *p = der;
+    X509 *leaf = d2i_X509(NULL, &p, n);
+    assert_non_null(leaf);
+    int kn = i2d_PrivateKey(k, &kder); /* PKCS#1 RSAPrivateKey */
+    assert_true(kn > 0);
+    EVP_PKEY *out = NULL;
+    assert_int_equal(edge_key_from_der("RSA PRIVATE KEY", kder, (size_t)kn, leaf, &out), -1);
+    assert_null(out);
+    X509_free(leaf);
+    OPENSSL_free(der);
+    OPENSSL_free(kder);
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+    free(chain);
+}
+
 static void test_ec_keys_pkcs8_and_sec1(void **state)
 {
     (void)state;
@@ -465,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_pem_blocks_text_between_and_whitespace),
         cmocka_unit_test(test_pem_rejects_what_it_does_not_handle),
         cmocka_unit_test(test_pem_rejects_nul_in_label),
+        cmocka_unit_test(test_rsa_leaf_with_bad_exponent),
         cmocka_unit_test(test_ec_keys_pkcs8_and_sec1),
         cmocka_unit_test(test_rsa_keys_pkcs8_and_pkcs1),
         cmocka_unit_test(test_other_algorithms_take_openssls_reader),
