@@ -43,7 +43,7 @@ int edge_pem_next(const char **pos, const char *end, char label[EDGE_PEM_LABEL_M
         return 1;
     const char *l = b + sizeof begin - 1, *le = find(l, end, dashes);
     if (le == NULL || le == l || (size_t)(le - l) >= EDGE_PEM_LABEL_MAX ||
-        memchr(l, '\n', (size_t)(le - l)) != NULL)
+        memchr(l, '\n', (size_t)(le - l)) != NULL || memchr(l, '\0', (size_t)(le - l)) != NULL)
         return -1;
     size_t ll = (size_t)(le - l);
     memcpy(label, l, ll);
@@ -261,6 +261,7 @@ static int leaf_rsa(X509 *leaf, BIGNUM **n, BIGNUM **e)
         return -1;
     if ((*e = der_uint(&seq)) == NULL) {
         BN_free(*n);
+        *n = NULL; /* the caller frees both */
         return -1;
     }
     return 0;

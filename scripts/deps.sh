@@ -6,10 +6,11 @@
 CP_BUILD_PACKAGES="build-essential cmake pkg-config git clang-format
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libh2o-evloop-dev libjansson-dev"
-# Testing: the unit test framework and the real servers and clients the tests run against.
+# Testing: the unit test framework, the real servers and clients the tests run against, and clang
+# (libFuzzer, for scripts/fuzz).
 CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
   python3 python3-grpcio python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
-  unzip util-linux haproxy"
+  unzip util-linux haproxy clang"
 # Running the whole system locally (scripts/run).
 CP_RUN_PACKAGES="redis-server pebble curl openssl python3"
 

@@ -207,6 +207,65 @@ static void check_key_formats(const char *type)
     free(chain);
 }
 
+/* Found by tests/fuzz/fuzz_certparse: a NUL in the label shortened the END line searched for, and
+ * the position moved past the end of the text by the label's full length. */
+static void test_pem_rejects_nul_in_label(void **state)
+{
+    (void)state;
+    static const char whole[] = "-----BEGIN A\0B-----\nTWFu\n-----END A\0B-----\n";
+    static const char cut[] = "-----BEGIN A\0BCDEFGH-----\nTWFu\n-----END A";
+    const struct {
+        const char *text;
+        size_t len;
+    } bad[] = {{whole, sizeof whole - 1}, {cut, sizeof cut - 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *pos = bad[i].text;
+        char label[EDGE_PEM_LABEL_MAX];
+        unsigned char *der = NULL;
+        size_t len;
+        assert_int_equal(edge_pem_next(&pos, bad[i].text + bad[i].len, label, &der, &len), -1);
+        assert_null(der);
+        assert_ptr_equal(pos, bad[i].text);
+    }
+}
+
+/* Found by tests/fuzz/fuzz_certparse: a leaf whose RSA public key has a modulus but no valid
+ * exponent made the key check free the modulus twice. */
+static void test_rsa_leaf_with_bad_exponent(void **state)
+{
+    (void)state;
+    EVP_PKEY *k;
+    char *chain = make_chain("RSA", "r.test", &k);
+    BIO *bio = BIO_new_mem_buf(chain, -1);
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    assert_non_null(x);
+    unsigned char *der = NULL, *kder = NULL;
+    int n = i2d_X509(x, &der);
+    assert_true(n > 0);
+    X509_free(x);
+    /* The exponent 65537 (INTEGER 01 00 01) becomes a NULL-tagged value. */
+    unsigned char *e = NULL;
+    for (int i = 0; i + 5 <= n && e == NULL; i++)
+        if (memcmp(der + i, "\x02\x03\x01\x00\x01", 5) == 0)
+            e = der + i;
+    assert_non_null(e);
+    e[0] = 0x05;
+    const unsigned char *p = der;
+    X509 *leaf = d2i_X509(NULL, &p, n);
+    assert_non_null(leaf);
+    int kn = i2d_PrivateKey(k, &kder); /* PKCS#1 RSAPrivateKey */
+    assert_true(kn > 0);
+    EVP_PKEY *out = NULL;
+    assert_int_equal(edge_key_from_der("RSA PRIVATE KEY", kder, (size_t)kn, leaf, &out), -1);
+    assert_null(out);
+    X509_free(leaf);
+    OPENSSL_free(der);
+    OPENSSL_free(kder);
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+    free(chain);
+}
+
 static void test_ec_keys_pkcs8_and_sec1(void **state)
 {
     (void)state;
@@ -442,6 +501,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pem_blocks_text_between_and_whitespace),
         cmocka_unit_test(test_pem_rejects_what_it_does_not_handle),
+        cmocka_unit_test(test_pem_rejects_nul_in_label),
+        cmocka_unit_test(test_rsa_leaf_with_bad_exponent),
         cmocka_unit_test(test_ec_keys_pkcs8_and_sec1),
         cmocka_unit_test(test_rsa_keys_pkcs8_and_pkcs1),
         cmocka_unit_test(test_other_algorithms_take_openssls_reader),
