@@ -13,34 +13,8 @@
 #include "controller/gateway/gateway.h"
 #include "controller/grpc/grpc_api.h"
 #include "controller/service/service.h"
-#include "controller/store/store.h"
 #include "controller/work/work.h"
 #include "shared/log.h"
-
-/* HTTP-01 answers are read from Redis on the gateway's service threads (never on its loop), several
- * at once: each thread gets a connection of its own, opened on its first lookup and closed when the
- * thread ends. */
-typedef struct http01_lookup_ctx {
-    const char *redis_url;
-    pthread_key_t store; /* ctl_store_t * of the calling thread */
-} http01_lookup_ctx_t;
-
-static void http01_store_free(void *store)
-{
-    ctl_store_free(store);
-}
-
-static int http01_lookup(void *ctx, const char *token, char **key_authorization)
-{
-    http01_lookup_ctx_t *h = ctx;
-    ctl_store_t *store = pthread_getspecific(h->store);
-    if (store == NULL) {
-        if (ctl_store_new(h->redis_url, NULL, &store, NULL) != 0)
-            return CP_EUNAVAIL;
-        pthread_setspecific(h->store, store);
-    }
-    return ctl_store_challenge_get(store, token, key_authorization, NULL);
-}
 
 /* Signals are blocked in every thread (gRPC starts its own) and taken here with sigtimedwait, which
  * also paces the health tick. */
@@ -62,10 +36,7 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     ctl_gateway_t *gw = NULL;
     ctl_grpc_api_t *api = NULL;
     int grpc_port = 0, http_port = 0, rc;
-    http01_lookup_ctx_t http01 = {.redis_url = cfg->redis_url};
-    pthread_key_create(&http01.store, http01_store_free);
-    ctl_gateway_opts_t gw_opts = {
-        .listen = cfg->http_listen, .http01_lookup = http01_lookup, .http01_ctx = &http01};
+    ctl_gateway_opts_t gw_opts = {.listen = cfg->http_listen};
 
     if ((rc = ctl_service_new(cfg, &svc, &err)) != 0 || (rc = ctl_service_start(svc, &err)) != 0 ||
         (rc = ctl_work_start(cfg, &work, &err)) != 0 ||
@@ -103,7 +74,6 @@ out:
     ctl_gateway_stop(gw);
     ctl_work_stop(work);
     ctl_service_free(svc);
-    pthread_key_delete(http01.store); /* after the gateway stopped: its threads freed theirs */
     return rc == 0 ? 0 : 1;
 }
 

@@ -202,9 +202,7 @@ static void configure(ctl_gateway_t *g)
     h2o_hostconf_t *hc =
         h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     /* Registration order is match order and matching is by prefix: the longer path first. */
-    if (g->opts.http01_lookup != NULL)
-        ctl_gateway__acme_register(g,
-                                   h2o_config_register_path(hc, "/.well-known/acme-challenge", 0));
+    ctl_gateway__acme_register(g, h2o_config_register_path(hc, "/.well-known/acme-challenge", 0));
     gw_handler_t *h =
         (gw_handler_t *)h2o_create_handler(h2o_config_register_path(hc, "/", 0), sizeof(*h));
     h->super.on_req = on_req;

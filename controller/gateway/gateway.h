@@ -74,9 +74,10 @@ int ctl_gateway_match(const char *path, size_t path_len, const char *method, siz
 typedef struct ctl_gateway_opts {
     const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses); port 0
                            picks a free one */
-    ctl_http01_lookup_fn http01_lookup; /* NULL: /.well-known/acme-challenge/ answers 404. Called
-                                           on the gateway's service threads, several at once: it
-                                           may block, and must be thread-safe */
+    ctl_http01_lookup_fn http01_lookup; /* NULL: /.well-known/acme-challenge/ is answered from
+                                           Redis (ctl_service_challenge_answer) with the service
+                                           thread's own connection. Set: called instead on the
+                                           service threads, several at once (thread-safe) */
     void *http01_ctx;                   /* passed to http01_lookup */
     size_t max_body;                    /* largest request body, bytes (default and cap: 1 MiB) */
     size_t max_watch_queue;  /* bytes queued to one Watch stream before it is cut off (16 MiB) */

@@ -75,8 +75,11 @@ static void keep(struct ctl_gateway__acme *a, const char *token, const char *ka)
 static void lookup_run(ctl_gateway_job_t *job, ctl_thread_t *t)
 {
     acme_job_t *j = (acme_job_t *)job;
-    (void)t; /* the lookup brings its own connection */
-    j->rc = j->g->opts.http01_lookup(j->g->opts.http01_ctx, j->token, &j->ka);
+    const ctl_gateway_opts_t *o = &j->g->opts;
+    if (o->http01_lookup != NULL)
+        j->rc = o->http01_lookup(o->http01_ctx, j->token, &j->ka);
+    else
+        j->rc = t != NULL ? ctl_service_challenge_answer(t, j->token, &j->ka) : CP_EUNAVAIL;
 }
 
 static void lookup_done(ctl_gateway_job_t *job, h2o_req_t *req)

@@ -180,6 +180,11 @@ void ctl_thread_free(ctl_thread_t *t)
     free(t);
 }
 
+int ctl_service_challenge_answer(ctl_thread_t *t, const char *token, char **key_authorization)
+{
+    return ctl_store_challenge_get(t->store, token, key_authorization, NULL);
+}
+
 bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t)
 {
     return t != NULL && svc->relay != NULL && ctl_relay_ready(svc->relay) &&

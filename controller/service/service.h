@@ -115,6 +115,12 @@ int ctl_service_get_cached(ctl_service_t *svc, const ctl_caller_t *caller,
                            const Certplane__V1__GetCertificateRequest *req,
                            Certplane__V1__Certificate **resp, cp_err_t *err);
 
+/** The key authorization stored for HTTP-01 `token` (challenge:{token}) into *key_authorization
+ *  (malloc'd; the caller frees), read with t's own connection. Errors: CP_ENOTFOUND (no such
+ *  challenge), CP_EUNAVAIL and the store's other codes. THREAD SAFETY: any thread, with its own t.
+ */
+int ctl_service_challenge_answer(ctl_thread_t *t, const char *token, char **key_authorization);
+
 /** Whether the controller is ready: Redis answers and the event relay follows the stream (it waits
  *  for Redis at start). THREAD SAFETY: any thread, with its own t. */
 bool ctl_service_ready(ctl_service_t *svc, ctl_thread_t *t);
