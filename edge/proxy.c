@@ -10,6 +10,7 @@
 #include "edge/cert.h"
 #include "edge/hamt.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 /* A fixed answer ("respond:STATUS[:BODY]"): called directly by the HTTPS handler, never
  * registered with h2o (it needs no per-loop state). */
@@ -29,44 +30,6 @@ struct edge_proxy {
     size_t n_upstreams;
     respond_handler_t *responders; /* to free */
 };
-
-static const char *reason_of(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 410:
-        return "Gone";
-    case 421:
-        return "Misdirected Request";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-    }
-}
 
 int edge_proxy_parse_respond(const char *target, int *status, const char **body, size_t *body_len)
 {
@@ -111,7 +74,7 @@ static h2o_handler_t *make_responder(edge_proxy_t *p, const char *target, cp_err
         cp_err_set(err, CP_EINVAL, "%s: expected respond:STATUS[:BODY], STATUS 200-599", target);
         return NULL;
     }
-    r->reason = reason_of(r->status);
+    r->reason = cp_http_reason(r->status);
     r->super.on_req = on_respond;
     r->next = p->responders;
     p->responders = r;

@@ -42,4 +42,8 @@ const char *cp_grpc_status_name(int status);
  *  THREAD SAFETY: any thread. */
 int cp_grpc_http_status(int status);
 
+/** The reason phrase of an HTTP status (404 -> "Not Found"); for a status not in the table, one for
+ *  its class ("OK", "Client Error", "Server Error"). Static storage. THREAD SAFETY: any thread. */
+const char *cp_http_reason(int status);
+
 #endif

@@ -49,12 +49,25 @@ static void test_error_codes_map_to_named_statuses(void **state)
     assert_int_equal(cp_err_grpc_status(-999), CP_GRPC_UNKNOWN);
 }
 
+static void test_http_reasons_for_known_statuses_and_classes(void **state)
+{
+    (void)state;
+    assert_string_equal(cp_http_reason(404), "Not Found");
+    assert_string_equal(cp_http_reason(413), "Payload Too Large");
+    assert_string_equal(cp_http_reason(499), "Client Closed Request");
+    assert_string_equal(cp_http_reason(502), "Bad Gateway");
+    assert_string_equal(cp_http_reason(299), "OK");
+    assert_string_equal(cp_http_reason(418), "Client Error");
+    assert_string_equal(cp_http_reason(599), "Server Error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_numbers_are_the_canonical_grpc_codes),
         cmocka_unit_test(test_http_mapping_follows_grpc_gateway),
         cmocka_unit_test(test_error_codes_map_to_named_statuses),
+        cmocka_unit_test(test_http_reasons_for_known_statuses_and_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
