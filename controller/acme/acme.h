@@ -39,6 +39,11 @@ typedef struct ctl_acme_hooks {
      * there. */
     int (*account_save)(void *ctx, const char *provider, const char *email, const char *key_pem,
                         const char *account_url, cp_err_t *err);
+    /** Records where an issuance stands, so that whoever resumes it continues this order instead
+     * of ordering again (design decision 3): called with key_pem NULL once the CA created the
+     * order, and with the key the CSR certifies (PEM, a secret) just before finalize. A failure
+     * stops the issuance before anything more is asked of the CA (NULL: nothing is recorded). */
+    int (*order_checkpoint)(void *ctx, const char *order_url, const char *key_pem, cp_err_t *err);
 } ctl_acme_hooks_t;
 
 /** A DNS-01 provider: publishes and withdraws TXT records. `fqdn` is "_acme-challenge.<name>."
@@ -109,7 +114,8 @@ typedef struct ctl_acme_stats {
     unsigned long accounts_created;  /* newAccount that created an account */
     unsigned long account_lookups;   /* newAccount with onlyReturnExisting */
     unsigned long orders_created;
-    unsigned long polls; /* authorization and order polls */
+    unsigned long orders_resumed; /* recorded orders continued instead of ordering again */
+    unsigned long polls;          /* authorization and order polls */
 } ctl_acme_stats_t;
 
 /** Copies the counters of `c`. */
@@ -146,6 +152,12 @@ typedef struct ctl_acme_request {
         *preferred_chain; /* issuer CN (or any part of the name) of the chain's top, or NULL */
     ctl_acme_dns_t *dns;  /* DNS-01 provider (required for wildcards), or NULL */
     int prefer_dns01;     /* use DNS-01 for every DNS name that offers it */
+    /* An order an earlier attempt at this same request recorded (order_checkpoint), or NULL. It is
+     * continued where it stands (pending: authorize; ready: finalize; processing: poll; valid:
+     * download, with resume_key_pem as the certificate's key); one that is invalid, gone, or valid
+     * without its key is abandoned for a new order. */
+    const char *resume_order_url;
+    const char *resume_key_pem; /* the key recorded before finalize, or NULL */
 } ctl_acme_request_t;
 
 /** An issued certificate; release with ctl_acme_result_dispose. */

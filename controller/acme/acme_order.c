@@ -13,6 +13,7 @@
 
 /* The states of one issuance; each step is one ACME resource's request/response. */
 typedef enum order_state {
+    ORDER_RESUME,     /* POST-as-GET of a recorded order: continue where it stands */
     ORDER_NEW,        /* POST newOrder */
     ORDER_AUTHORIZE,  /* authorizations pending: present, respond, poll */
     ORDER_READY,      /* POST finalize with the CSR */
@@ -103,6 +104,53 @@ static int fetch_json(ctl_acme_t *c, const char *url, const char *what, json_t *
     return rc;
 }
 
+/* Records the order (and, before finalize, its key) through the hook, when there is one. */
+static int checkpoint(order_t *o, const char *key_pem, cp_err_t *err)
+{
+    if (o->c->hooks.order_checkpoint == NULL)
+        return 0;
+    return o->c->hooks.order_checkpoint(o->c->hooks.ctx, o->url, key_pem, err);
+}
+
+/* Continues a recorded order: its current object decides the next state. An order that cannot be
+ * continued (gone, invalid, expired, valid without the key it certifies) is abandoned for a new
+ * one; only a failure to reach the CA at all is an error. */
+static int step_resume(order_t *o, cp_err_t *err)
+{
+    ctl_acme__resp_t r = {0};
+    json_t *obj = NULL;
+    cp_err_t why = {0};
+    o->url = ctl_acme__strdup(o->req->resume_order_url);
+    int rc = ctl_acme__directory(o->c, err);
+    if (rc == 0 && o->req->resume_key_pem != NULL)
+        rc = cp_x509_key_from_pem(o->req->resume_key_pem, strlen(o->req->resume_key_pem), &o->key,
+                                  &why) == 0
+                 ? 0
+                 : CP_EACME;
+    if (rc == 0)
+        rc = fetch_json(o->c, o->url, "order", &obj, &r, &why);
+    if (rc == 0)
+        rc = order_take(o, obj, "order", &why);
+    else
+        json_decref(obj);
+    ctl_acme__resp_dispose(&r);
+    if (rc == CP_EUNAVAIL || rc == CP_ETIMEDOUT || rc == CP_ECANCELED) {
+        *err = why;
+        return rc;
+    }
+    if (rc == 0 && !(o->state == ORDER_VALID && o->key == NULL)) {
+        o->c->stats.orders_resumed++;
+        return 0;
+    }
+    /* Start over: a new order, a fresh key. */
+    free(o->url);
+    o->url = NULL;
+    EVP_PKEY_free(o->key);
+    o->key = NULL;
+    o->state = ORDER_NEW;
+    return 0;
+}
+
 /* newOrder with every name as an identifier (dns, or ip per RFC 8738). */
 static int step_new_order(order_t *o, cp_err_t *err)
 {
@@ -131,6 +179,8 @@ static int step_new_order(order_t *o, cp_err_t *err)
     }
     o->url = ctl_acme__strdup(r.location);
     rc = order_take(o, obj, "newOrder", err);
+    if (rc == 0)
+        rc = checkpoint(o, NULL, err);
 out:
     ctl_acme__resp_dispose(&r);
     return rc;
@@ -393,7 +443,9 @@ static int step_finalize(order_t *o, cp_err_t *err)
         else
             dns[nd++] = o->req->names[i];
     }
-    int rc = ctl_keypool_take(o->c->keypool, o->req->key_type, &o->key, err);
+    char *key_pem = NULL;
+    /* A resumed order keeps the key recorded for it: the CA may have seen its CSR already. */
+    int rc = o->key != NULL ? 0 : ctl_keypool_take(o->c->keypool, o->req->key_type, &o->key, err);
     if (rc == 0)
         rc = cp_x509_csr_build(o->key, dns, nd, ips, ni, &der, &der_len, err);
     if (rc != 0)
@@ -402,6 +454,12 @@ static int step_finalize(order_t *o, cp_err_t *err)
         rc = cp_err_set(err, CP_EPROTO, "order without a finalize URL");
         goto out;
     }
+    rc = cp_x509_key_to_pem(o->key, &key_pem, err);
+    if (rc == 0)
+        rc = checkpoint(o, key_pem, err);
+    cp_secure_free_str(key_pem);
+    if (rc != 0)
+        goto out;
     char *csr64 = cp_base64_encode(der, der_len, CP_BASE64_URL);
     rc =
         ctl_acme__post_json(o->c, fin, json_pack("{s:s}", "csr", csr64), NULL, "finalize", &r, err);
@@ -446,6 +504,9 @@ static int run(order_t *o, cp_err_t *err)
     int rc = 0;
     while (rc == 0 && o->state != ORDER_DONE) {
         switch (o->state) {
+        case ORDER_RESUME:
+            rc = step_resume(o, err);
+            break;
         case ORDER_NEW:
             rc = step_new_order(o, err);
             break;
@@ -481,7 +542,7 @@ static int run(order_t *o, cp_err_t *err)
 int ctl_acme_issue(ctl_acme_t *c, const ctl_acme_request_t *req, ctl_acme_result_t *res,
                    cp_err_t *err)
 {
-    order_t o = {.c = c, .req = req, .state = ORDER_NEW};
+    order_t o = {.c = c, .req = req, .state = req->resume_order_url ? ORDER_RESUME : ORDER_NEW};
     char *key_pem = NULL;
     ctl_acme__deadline_start(c);
     int rc = check_request(c, req, err);

@@ -75,7 +75,12 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "A job taken by a controller that has not finished it after this long is taken over by "
         "another (its controller is presumed dead)."),
     OPT("controller-id", "CONTROLLER_ID", CP_CFG_STRING, controller_id, NULL,
-        "Name of this controller in the jobs consumer group (default: host name and process id)."),
+        "Name of this controller in the jobs consumer group, letters, digits and ._:- (default: "
+        "host name and process id)."),
+    OPT("presence-ttl", "PRESENCE_TTL", CP_CFG_DURATION, presence_ttl_ms, "5s",
+        "A controller refreshes its presence in Redis five times per this period; when it lapses "
+        "(the controller died, or lost Redis this long) others take over its jobs and locks at "
+        "once."),
     OPT("renew-before", "RENEW_BEFORE", CP_CFG_DURATION, renew_before_ms, "0s",
         "Renew this long before expiry; 0 renews when a third of the lifetime remains (half for "
         "lifetimes under 10 days)."),
@@ -134,6 +139,8 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
         snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
         c->controller_id = cp_xstrdup(id);
     }
+    if (c->presence_ttl_ms < 1000 || c->presence_ttl_ms > 3600 * 1000)
+        return cp_err_set(err, CP_EINVAL, "--presence-ttl: between 1s and 1h");
     return 0;
 }
 

@@ -441,6 +441,13 @@ int ctl_store_new(const char *url, const ctl_store_opts_t *opts, ctl_store_t **o
     }
     if (opts != NULL)
         s->opts = *opts;
+    if (s->opts.owner != NULL && strlen(s->opts.owner) >= sizeof s->owner) {
+        free(s);
+        return cp_err_set(err, CP_EINVAL, "store: owner longer than %d characters",
+                          CTL_STORE_OWNER_MAX - 1);
+    }
+    snprintf(s->owner, sizeof s->owner, "%s", s->opts.owner != NULL ? s->opts.owner : "");
+    s->opts.owner = NULL; /* the copy above is what counts */
     if (s->opts.connect_timeout_ms <= 0)
         s->opts.connect_timeout_ms = 2000;
     if (s->opts.command_timeout_ms <= 0)

@@ -66,6 +66,10 @@ typedef struct ctl_store_opts {
     int connect_timeout_ms; /* default 2000 */
     int command_timeout_ms; /* default 5000: socket read/write timeout of every command */
     long events_maxlen;     /* default 100000: MAXLEN ~ of the events stream */
+    /* Who holds this store's locks: "<controller-id>@<incarnation>" (see store_owner.h). A lock
+     * taken under an owner whose presence key is gone may be taken over at once; NULL or "": an
+     * anonymous lock, which only expiry frees. Copied. */
+    const char *owner;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not
@@ -130,8 +134,10 @@ typedef struct ctl_store_event {
 /* ---- per-certificate locks ----------------------------------------------------------------------
  */
 
-/** Size of a lock token with its NUL: 32 hex digits (128 random bits). */
-#define CTL_STORE_LOCK_TOKEN_SIZE 33
+/** Size of a lock token with its NUL: the owner (ctl_store_opts_t.owner, up to
+ * CTL_STORE_OWNER_MAX - 1 characters), `|`, then 32 hex digits (128 random bits). */
+#define CTL_STORE_OWNER_MAX 256
+#define CTL_STORE_LOCK_TOKEN_SIZE (CTL_STORE_OWNER_MAX + 34)
 
 /* ---- jobs ---------------------------------------------------------------------------------------
  */
@@ -150,6 +156,8 @@ typedef struct ctl_store_job {
 #include "controller/store/store_cert.h"
 #include "controller/store/store_events.h"
 #include "controller/store/store_jobs.h"
+#include "controller/store/store_orders.h"
+#include "controller/store/store_owner.h"
 #include "controller/store/store_url.h"
 
 #endif

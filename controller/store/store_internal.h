@@ -20,6 +20,9 @@ enum {
     CTL_STORE__LUA_CHALLENGE_CLEAR,
     CTL_STORE__LUA_LOCK_EXTEND,
     CTL_STORE__LUA_LOCK_RELEASE,
+    CTL_STORE__LUA_LOCK_ACQUIRE,
+    CTL_STORE__LUA_JOB_RECLAIM_DEAD,
+    CTL_STORE__LUA_PRESENCE_CLEAR,
     CTL_STORE__LUA_COUNT
 };
 
@@ -50,7 +53,8 @@ struct ctl_store {
     ctl_store_url_t url;
     ctl_store_opts_t opts;
     redisContext *c;
-    char where[300]; /* "host:port" for messages, never the password */
+    char where[300];                 /* "host:port" for messages, never the password */
+    char owner[CTL_STORE_OWNER_MAX]; /* opts.owner copied; "" for anonymous locks */
     char sha[CTL_STORE__LUA_COUNT][41];
 };
 

@@ -221,6 +221,35 @@ int ctl_store_job_reclaim(ctl_store_t *s, const char *consumer, int min_idle_ms,
     return cp_err_set(err, CP_ENOTFOUND, "jobs: none idle for %d ms", min_idle_ms);
 }
 
+int ctl_store_job_reclaim_dead(ctl_store_t *s, const char *consumer, ctl_store_job_t *job,
+                               cp_err_t *err)
+{
+    if (!ctl_store__name_ok(consumer))
+        return cp_err_set(err, CP_EINVAL, "job: empty consumer");
+    ctl_store__args_t a = {0};
+    ctl_store__arg(&a, "jobs");
+    ctl_store__arg(&a, GROUP);
+    ctl_store__arg(&a, consumer);
+    redisReply *r = NULL;
+    int rc = ctl_store__eval(s, CTL_STORE__LUA_JOB_RECLAIM_DEAD, CTL_STORE__WRITE, 1, &a, &r, err);
+    if (rc == 0 && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 0 &&
+        r->element[2]->type == REDIS_REPLY_INTEGER) {
+        rc = parse_job(r->element[1], job, err);
+        if (rc == 0)
+            job->deliveries = r->element[2]->integer;
+    } else if (rc == 0) {
+        rc = ctl_store__status(r, "jobs of dead controllers", NULL, err);
+        if (rc == 0 || rc == CP_ENOTFOUND)
+            rc = cp_err_set(err, CP_ENOTFOUND, "jobs: none held by a dead controller");
+        else if (strstr(err->msg, "NOGROUP") != NULL)
+            rc = cp_err_set(err, CP_ENOTFOUND, "jobs: no consumer group yet");
+    }
+    freeReplyObject(r);
+    ctl_store__args_dispose(&a);
+    return rc;
+}
+
 int ctl_store_job_ack(ctl_store_t *s, const ctl_store_job_t *job, cp_err_t *err)
 {
     if (job == NULL || job->id[0] == '\0')
@@ -252,21 +281,27 @@ int ctl_store_lock_acquire(ctl_store_t *s, const char *name, int ttl_ms,
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
         return cp_err_set(err, CP_EIO, "lock: getrandom: %s", strerror(errno));
     char tok[CTL_STORE_LOCK_TOKEN_SIZE];
+    size_t n = s->owner[0] != '\0' ? (size_t)snprintf(tok, sizeof tok, "%s|", s->owner) : 0;
     for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(tok + 2 * i, 3, "%02x", raw[i]);
+        snprintf(tok + n + 2 * i, 3, "%02x", raw[i]);
     ctl_store__args_t a = {0};
-    ctl_store__arg(&a, "SET");
     ctl_store__argf(&a, "lock:cert:%s", name);
     ctl_store__arg(&a, tok);
-    ctl_store__arg(&a, "NX");
-    ctl_store__arg(&a, "PX");
     ctl_store__argf(&a, "%d", ttl_ms);
     redisReply *r = NULL;
-    int rc = ctl_store__call(s, CTL_STORE__WRITE, 0, &a, &r, err);
-    if (rc == 0 && r->type == REDIS_REPLY_NIL)
+    int64_t how = 0;
+    int rc = ctl_store__eval(s, CTL_STORE__LUA_LOCK_ACQUIRE, CTL_STORE__WRITE, 1, &a, &r, err);
+    if (rc == 0) {
+        char what[300];
+        snprintf(what, sizeof what, "lock on certificate \"%s\"", name);
+        rc = ctl_store__status(r, what, &how, err);
+    }
+    if (rc == CP_EEXIST)
         rc = cp_err_set(err, CP_EBUSY, "lock on certificate \"%s\" is held", name);
-    if (rc == 0)
+    if (rc == 0) {
         memcpy(token, tok, sizeof tok);
+        rc = how == 2 ? 1 : 0;
+    }
     freeReplyObject(r);
     ctl_store__args_dispose(&a);
     return rc;

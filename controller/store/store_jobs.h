@@ -16,9 +16,10 @@ int ctl_store_account_get(ctl_store_t *s, const char *provider, const char *emai
 int ctl_store_account_put(ctl_store_t *s, const char *provider, const char *email,
                           const char *key_pem, const char *account_url, cp_err_t *err);
 
-/** Takes lock:cert:{name} for ttl_ms with a fresh random token written to `token`.
- *  Errors: CP_EINVAL, CP_EBUSY (held by someone), CP_EIO (no randomness), CP_EUNAVAIL, CP_EAUTH.
- *  THREAD SAFETY: one thread at a time per s. */
+/** Takes lock:cert:{name} for ttl_ms with a fresh random token written to `token` (prefixed with
+ *  the store's owner, store_owner.h). Returns 0, or 1 when the lock was taken over from a dead
+ *  owner. Errors: CP_EINVAL, CP_EBUSY (held by someone), CP_EIO (no randomness), CP_EUNAVAIL,
+ * CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
 int ctl_store_lock_acquire(ctl_store_t *s, const char *name, int ttl_ms,
                            char token[CTL_STORE_LOCK_TOKEN_SIZE], cp_err_t *err);
 
@@ -54,6 +55,13 @@ int ctl_store_job_read(ctl_store_t *s, const char *consumer, int block_ms, ctl_s
  * CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
 int ctl_store_job_reclaim(ctl_store_t *s, const char *consumer, int min_idle_ms,
                           ctl_store_job_t *job, cp_err_t *err);
+
+/** Claims one pending job of a consumer whose owner is dead (store_owner.h: consumer names
+ * "<id>/<worker>@<incarnation>", controller:{id} gone or holding another incarnation), however
+ * briefly it was idle. Errors: CP_ENOTFOUND (none), CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. THREAD
+ * SAFETY: one thread at a time per s. */
+int ctl_store_job_reclaim_dead(ctl_store_t *s, const char *consumer, ctl_store_job_t *job,
+                               cp_err_t *err);
 
 /** Acknowledges and deletes a job (XACK + XDEL in one MULTI/EXEC). Errors: CP_EINVAL, CP_EUNAVAIL,
  *  CP_EAUTH. THREAD SAFETY: one thread at a time per s. */

@@ -71,6 +71,7 @@ static const char lua_cert_delete[] = LUA_PRELUDE
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "redis.call('DEL', 'order:' .. ARGV[1])\n"
     "return {0, rev}\n";
 
 /* KEYS: cert:{name} certs certs:by_expiry   ARGV: name renew_at('' = none) */
@@ -123,6 +124,57 @@ static const char lua_lock_release[] = "if redis.call('GET', KEYS[1]) ~= ARGV[1]
                                        "redis.call('DEL', KEYS[1])\n"
                                        "return {0, 1}\n";
 
+/* Whether the owner "<id>@<incarnation>" is alive: controller:{id} holds its incarnation. */
+#define LUA_ALIVE                                                                                  \
+    "local function cp_alive(id, inc)\n"                                                           \
+    "  return redis.call('GET', 'controller:' .. id) == inc\n"                                     \
+    "end\n"
+
+/* KEYS: lock:cert:{name}   ARGV: token ttl_ms. Takes a free lock, or one whose owner (the token's
+ * "<id>@<incarnation>|" prefix) is dead; {0, 1} taken, {0, 2} taken over, {1, 0} held. */
+static const char lua_lock_acquire[] =
+    LUA_ALIVE "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, 1} end\n"
+              "local cur = redis.call('GET', KEYS[1])\n"
+              "local id, inc = string.match(cur or '', '^(.+)@(%x+)|%x+$')\n"
+              "if id and not cp_alive(id, inc) then\n"
+              "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+              "  return {0, 2}\n"
+              "end\n"
+              "return {1, 0}\n";
+
+/* KEYS: jobs   ARGV: group claimer. Scans up to 2,000 pending entries and claims the first job of a
+ * consumer
+ * "<id>/<worker>@<incarnation>" whose owner is dead: {0, entry, deliveries} or {2, 0}. An entry
+ * deleted meanwhile is acknowledged away. */
+static const char lua_job_reclaim_dead[] =
+    LUA_ALIVE "local alive, start = {}, '-'\n"
+              "for page = 1, 20 do\n"
+              "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], start, '+', 100)\n"
+              "if type(p) == 'table' and p.err then return {5, p.err} end\n"
+              "if #p == 0 then break end\n"
+              "start = '(' .. p[#p][1]\n"
+              "for _, e in ipairs(p) do\n"
+              "  local id, inc = string.match(e[2], '^(.+)/[^/]*@(%x+)$')\n"
+              "  if id then\n"
+              "    local who = id .. '@' .. inc\n"
+              "    if alive[who] == nil then alive[who] = cp_alive(id, inc) end\n"
+              "    if not alive[who] then\n"
+              "      local r = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1])\n"
+              "      if type(r[1]) == 'table' and type(r[1][2]) == 'table' then\n"
+              "        return {0, r[1], e[4] + 1}\n"
+              "      end\n"
+              "      redis.call('XACK', KEYS[1], ARGV[1], e[1])\n"
+              "    end\n"
+              "  end\n"
+              "end\n"
+              "end\n"
+              "return {2, 0}\n";
+
+/* KEYS: controller:{id}   ARGV: incarnation */
+static const char lua_presence_clear[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+    "return {0, 0}\n";
+
 const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
     [CTL_STORE__LUA_CERT_DELETE] = lua_cert_delete,
@@ -132,4 +184,7 @@ const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CHALLENGE_CLEAR] = lua_challenge_clear,
     [CTL_STORE__LUA_LOCK_EXTEND] = lua_lock_extend,
     [CTL_STORE__LUA_LOCK_RELEASE] = lua_lock_release,
+    [CTL_STORE__LUA_LOCK_ACQUIRE] = lua_lock_acquire,
+    [CTL_STORE__LUA_JOB_RECLAIM_DEAD] = lua_job_reclaim_dead,
+    [CTL_STORE__LUA_PRESENCE_CLEAR] = lua_presence_clear,
 };

@@ -9,6 +9,7 @@
 #include "controller/work/work.h"
 #include "controller/work/work_acme.h"
 #include "controller/work/work_job.h"
+#include "controller/work/work_presence.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
 #include "shared/clock.h"
@@ -21,6 +22,12 @@
 #define BUSY_RETRY_MS 2000
 /* Pause after a Redis failure, so a dead Redis does not spin the workers. */
 #define ERROR_PAUSE_MS 1000
+/* How often a worker looks for jobs of dead controllers (store_owner.h). */
+#define DEAD_RECLAIM_MS 1000
+/* Retry delay of a job left unfinished by a live worker (Redis away, too many conflicts). */
+#define LEAVE_RETRY_MS 3000
+/* How often a worker that is not present (controller:{id} not set yet, or lapsed) looks again. */
+#define ABSENT_WAIT_MS 100
 
 /* A job from the deferred list whose retry time has come, removed from the list; 0 when none. */
 static int take_deferred(ctl_work_thread_t *t, ctl_store_job_t *job)
@@ -37,7 +44,7 @@ static int take_deferred(ctl_work_thread_t *t, ctl_store_job_t *job)
 
 /* Keeps a busy job aside for a retry. When the list is full the job simply stays pending in the
  * stream: it is reclaimed after --job-timeout like the job of a dead controller. */
-static void defer_job(ctl_work_thread_t *t, ctl_store_job_t *job)
+static void defer_job(ctl_work_thread_t *t, ctl_store_job_t *job, int64_t delay_ms)
 {
     /* A deferred job can come back through a reclaim (its idle time counts from its delivery): one
      * copy is enough. */
@@ -49,7 +56,7 @@ static void defer_job(ctl_work_thread_t *t, ctl_store_job_t *job)
         return;
     }
     t->deferred[t->n_deferred].job = *job;
-    t->deferred[t->n_deferred].retry_at_ms = cp_clock_wall_ms() + BUSY_RETRY_MS;
+    t->deferred[t->n_deferred].retry_at_ms = cp_clock_wall_ms() + delay_ms;
     t->n_deferred++;
     memset(job, 0, sizeof(*job));
 }
@@ -65,32 +72,53 @@ static void run_job(ctl_work_thread_t *t, ctl_store_job_t *job)
             CP_LOG(CP_LOG_WARN, "work", "job %s: ack failed: %s", job->id, err.msg);
     } else if (outcome == CTL_WORK_DEFER) {
         CTL_WORK_STAT(t->w, jobs_busy, 1);
-        defer_job(t, job);
+        defer_job(t, job, BUSY_RETRY_MS);
+    } else if (!ctl_work__stopping(t->w)) {
+        /* Left unfinished by a live worker: retried here soon rather than after --job-timeout. */
+        defer_job(t, job, LEAVE_RETRY_MS);
     }
     ctl_store_job_dispose(job);
 }
 
-/* The next job: a deferred one that is due, a job left by a dead consumer (checked every reclaim
- * period), or a new one (waits up to READ_BLOCK_MS). 0, CP_ETIMEDOUT (none) or a store error. */
-static int next_job(ctl_work_thread_t *t, int64_t *next_reclaim, ctl_store_job_t *job,
-                    cp_err_t *err)
+/* A job of a dead controller (checked every DEAD_RECLAIM_MS), or one any consumer has held longer
+ * than --job-timeout (checked every reclaim period). 0, CP_ENOTFOUND or a store error. */
+static int reclaim(ctl_work_thread_t *t, int64_t *next_dead, int64_t *next_idle,
+                   ctl_store_job_t *job, cp_err_t *err)
 {
     const ctl_config_t *cfg = t->w->cfg;
+    int64_t now = cp_clock_wall_ms();
+    int rc = CP_ENOTFOUND;
+    const char *why = "its controller is gone";
+    if (now >= *next_dead) {
+        rc = ctl_store_job_reclaim_dead(t->store, t->consumer, job, err);
+        if (rc == CP_ENOTFOUND)
+            *next_dead = now + DEAD_RECLAIM_MS;
+    }
+    if (rc == CP_ENOTFOUND && now >= *next_idle) {
+        why = "it was idle too long";
+        rc = ctl_store_job_reclaim(t->store, t->consumer, (int)cfg->job_timeout_ms, job, err);
+        int64_t period = cfg->job_timeout_ms / 2;
+        if (rc == CP_ENOTFOUND)
+            *next_idle = now + (period < 250 ? 250 : period > 10000 ? 10000 : period);
+    }
+    if (rc == 0) {
+        CTL_WORK_STAT(t->w, jobs_reclaimed, 1);
+        CP_LOG(CP_LOG_INFO, "work", "job %s (%s %s): reclaimed after %" PRId64 " deliveries: %s",
+               job->id, job->kind, job->name, job->deliveries - 1, why);
+    }
+    return rc;
+}
+
+/* The next job: a deferred one that is due, a job left by a dead consumer, or a new one (waits up
+ * to READ_BLOCK_MS). 0, CP_ETIMEDOUT (none) or a store error. */
+static int next_job(ctl_work_thread_t *t, int64_t *next_dead, int64_t *next_idle,
+                    ctl_store_job_t *job, cp_err_t *err)
+{
     if (take_deferred(t, job))
         return 0;
-    if (cp_clock_wall_ms() >= *next_reclaim) {
-        int rc = ctl_store_job_reclaim(t->store, t->consumer, (int)cfg->job_timeout_ms, job, err);
-        if (rc == 0) {
-            CTL_WORK_STAT(t->w, jobs_reclaimed, 1);
-            CP_LOG(CP_LOG_INFO, "work", "job %s (%s %s): reclaimed after %" PRId64 " deliveries",
-                   job->id, job->kind, job->name, job->deliveries - 1);
-            return 0;
-        }
-        if (rc != CP_ENOTFOUND)
-            return rc;
-        int64_t period = cfg->job_timeout_ms / 2;
-        *next_reclaim = cp_clock_wall_ms() + (period < 250 ? 250 : period > 10000 ? 10000 : period);
-    }
+    int rc = reclaim(t, next_dead, next_idle, job, err);
+    if (rc != CP_ENOTFOUND)
+        return rc;
     return ctl_store_job_read(t->store, t->consumer, READ_BLOCK_MS, job, err);
 }
 
@@ -98,14 +126,20 @@ static void *worker_main(void *arg)
 {
     ctl_work_thread_t *t = arg;
     cp_err_t err = {0};
-    int64_t next_reclaim = 0;
+    int64_t next_dead = 0, next_idle = 0;
     int initialized = 0;
     while (!ctl_work__stopping(t->w)) {
         ctl_store_job_t job = {0};
+        /* Jobs only while present: a worker of a controller that others cannot see alive would
+         * work on certificates they take over. */
+        if (!atomic_load(&t->w->present)) {
+            ctl_work__sleep(t->w, ABSENT_WAIT_MS, 0);
+            continue;
+        }
         int rc = initialized ? 0 : ctl_store_jobs_init(t->store, &err);
         if (rc == 0) {
             initialized = 1;
-            rc = next_job(t, &next_reclaim, &job, &err);
+            rc = next_job(t, &next_dead, &next_idle, &job, &err);
         }
         if (rc == 0) {
             CTL_WORK_STAT(t->w, jobs_taken, 1);
@@ -122,11 +156,15 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
 {
     t->w = w;
     t->index = index;
+    /* "<id>/<worker>@<incarnation>": other controllers tell a dead owner's consumers by it. */
     if (index >= 0)
-        snprintf(t->consumer, sizeof(t->consumer), "%s/%d", w->cfg->controller_id, index);
+        snprintf(t->consumer, sizeof(t->consumer), "%s/%d@%s", w->cfg->controller_id, index,
+                 w->incarnation);
     else
-        snprintf(t->consumer, sizeof(t->consumer), "%s/scheduler", w->cfg->controller_id);
-    int rc = ctl_store_new(w->cfg->redis_url, NULL, &t->store, err);
+        snprintf(t->consumer, sizeof(t->consumer), "%s/%s@%s", w->cfg->controller_id,
+                 index == -1 ? "scheduler" : "presence", w->incarnation);
+    ctl_store_opts_t so = {.owner = w->owner};
+    int rc = ctl_store_new(w->cfg->redis_url, &so, &t->store, err);
     t->repo.store = t->store;
     return rc;
 }
@@ -152,6 +190,9 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
     if (pthread_create(&w->sched.tid, NULL, ctl_work__sched_main, &w->sched) != 0)
         return cp_err_set(err, CP_EINTERNAL, "work: cannot create scheduler thread");
     w->sched.started = 1;
+    if (pthread_create(&w->beat.tid, NULL, ctl_work__presence_main, &w->beat) != 0)
+        return cp_err_set(err, CP_EINTERNAL, "work: cannot create presence thread");
+    w->beat.started = 1;
     return 0;
 }
 
@@ -163,6 +204,7 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     ctl_work_t *w = cp_xcalloc(1, sizeof(*w));
     w->cfg = cfg;
     atomic_init(&w->stopping, 0);
+    atomic_init(&w->present, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -178,11 +220,15 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
         w->dns->propagation_wait_ms = (long)cfg->dns_propagation_ms;
     }
     if (rc == 0)
+        rc = ctl_work__presence_init(w, err);
+    if (rc == 0)
         rc = ctl_keypool_new(CTL_WORK_KEYPOOL_PER_TYPE, &w->keypool, err);
     for (int i = 0; rc == 0 && i < w->n_workers; i++)
         rc = thread_init(w, &w->workers[i], i, err);
     if (rc == 0)
         rc = thread_init(w, &w->sched, -1, err);
+    if (rc == 0)
+        rc = thread_init(w, &w->beat, -2, err);
     if (rc == 0)
         rc = start_threads(w, err);
 out:
@@ -191,7 +237,7 @@ out:
         return rc;
     }
     CP_LOG(CP_LOG_INFO, "work", "%d workers and the scheduler started as %s", w->n_workers,
-           cfg->controller_id);
+           w->owner);
     *out = w;
     return 0;
 }
@@ -217,6 +263,11 @@ void ctl_work_stop(ctl_work_t *w)
     for (int i = 0; i < w->n_workers; i++)
         thread_dispose(&w->workers[i]);
     thread_dispose(&w->sched);
+    if (w->beat.started)
+        pthread_join(w->beat.tid, NULL);
+    w->beat.started = 0;
+    ctl_work__presence_clear(w); /* every thread is done: others may take over at once */
+    thread_dispose(&w->beat);
     ctl_keypool_free(w->keypool); /* after the workers: they borrow it */
     ctl_acme_dns_free(w->dns);
     pthread_cond_destroy(&w->cv);

@@ -80,15 +80,47 @@ static int wait_edges(ctl_work_thread_t *t, int64_t rev, cp_err_t *err)
     }
 }
 
+/* Runs a Redis write of the issuance in progress again while Redis is away (CP_EUNAVAIL), within
+ * the ACME deadline: a short outage must not cost the order. */
+#define RETRY_WHILE_AWAY(t, rc, call)                                                              \
+    do {                                                                                           \
+        int64_t until_ = cp_clock_mono_ms() + (t)->w->cfg->acme_timeout_ms;                        \
+        for (int try_ = 0;; try_++) {                                                              \
+            (rc) = (call);                                                                         \
+            if ((rc) != CP_EUNAVAIL || cp_clock_mono_ms() >= until_ ||                             \
+                ctl_work__redis_backoff((t)->w, try_))                                             \
+                break;                                                                             \
+        }                                                                                          \
+    } while (0)
+
 static int hook_present(void *ctx, const char *token, const char *key_authorization, cp_err_t *err)
 {
     ctl_work_thread_t *t = ctx;
     int64_t rev = 0;
+    int rc;
     extend_lock(t);
-    int rc =
-        ctl_store_challenge_set(t->store, token, key_authorization, CHALLENGE_TTL_S, &rev, err);
+    RETRY_WHILE_AWAY(
+        t, rc,
+        ctl_store_challenge_set(t->store, token, key_authorization, CHALLENGE_TTL_S, &rev, err));
     if (rc == 0)
         rc = wait_edges(t, rev, err);
+    return rc;
+}
+
+/* Records the order (and before finalize its key) in order:{name}, so that whoever resumes the job
+ * continues it instead of ordering again. */
+static int hook_checkpoint(void *ctx, const char *order_url, const char *key_pem, cp_err_t *err)
+{
+    ctl_work_thread_t *t = ctx;
+    int rc;
+    if (t->cert_name == NULL || t->order_request == NULL)
+        return 0;
+    extend_lock(t);
+    ctl_store_order_t o = {.url = (char *)order_url,
+                           .request = (char *)t->order_request,
+                           .replaces = (char *)t->order_replaces,
+                           .key_pem = (char *)key_pem};
+    RETRY_WHILE_AWAY(t, rc, ctl_store_order_put(t->store, t->cert_name, &o, err));
     return rc;
 }
 
@@ -157,6 +189,7 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
         .challenge_cleanup = hook_cleanup,
         .account_load = hook_account_load,
         .account_save = hook_account_save,
+        .order_checkpoint = hook_checkpoint,
     };
     return ctl_acme_new(&ac, &hooks, out, err);
 }
@@ -206,17 +239,59 @@ static int needs_dns01(const Certplane__V1__Certificate *c)
     return 0;
 }
 
+/* The CA and account email of c: its own, or the configured defaults. */
+static void who_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
+                    const char **provider, const char **email)
+{
+    *provider = c->provider != NULL && c->provider[0] != '\0' ? c->provider : cfg->acme_provider;
+    *email = c->email != NULL && c->email[0] != '\0' ? c->email : cfg->acme_email;
+    if (*email == NULL)
+        *email = "";
+}
+
 /* The thread's client for c: its provider or the default CA, its email or the default email. */
 static int client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t **out,
                       cp_err_t *err)
 {
-    const ctl_config_t *cfg = t->w->cfg;
-    const char *provider =
-        c->provider != NULL && c->provider[0] != '\0' ? c->provider : cfg->acme_provider;
-    const char *email = c->email != NULL && c->email[0] != '\0' ? c->email : cfg->acme_email;
+    const char *provider, *email;
+    who_for(t->w->cfg, c, &provider, &email);
     if (provider == NULL || provider[0] == '\0')
         return cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
-    return client_get(t, provider, email != NULL ? email : "", out, err);
+    return client_get(t, provider, email, out, err);
+}
+
+/* What an order record was made for (store_orders.h): CA, account, key type and names, one per
+ * line, in the order they are sent. malloc'd. */
+static char *order_request(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
+                           const char *const *names, size_t n)
+{
+    const char *provider, *email;
+    who_for(cfg, c, &provider, &email);
+    char *s = cp_xasprintf("%s\n%s\n%d", provider != NULL ? provider : "", email, (int)c->key_type);
+    for (size_t i = 0; i < n; i++) {
+        char *next = cp_xasprintf("%s\n%s", s, names[i]);
+        free(s);
+        s = next;
+    }
+    return s;
+}
+
+/* The order recorded for c's current request, if any: resume points into rec. */
+static void find_resumable(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                           ctl_store_order_t *rec, ctl_acme_request_t *req)
+{
+    cp_err_t err = {0};
+    if (ctl_store_order_get(t->store, c->name, rec, &err) != 0)
+        return;
+    if (strcmp(rec->request, t->order_request) != 0 ||
+        strcmp(rec->replaces, t->order_replaces) != 0) {
+        ctl_work__log_cert(CP_LOG_DEBUG, "work", c->name, "recorded order %s is stale", rec->url);
+        return;
+    }
+    ctl_work__log_cert(CP_LOG_INFO, "work", c->name, "resuming order %s%s", rec->url,
+                       rec->key_pem != NULL ? " (finalized)" : "");
+    req->resume_order_url = rec->url;
+    req->resume_key_pem = rec->key_pem;
 }
 
 int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
@@ -224,6 +299,8 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
 {
     size_t n = c->n_domains + c->n_ip_addresses;
     const char **names = NULL;
+    char *request = NULL;
+    ctl_store_order_t rec = {0};
     ctl_acme_t *acme = NULL;
     int rc = 0;
     if (needs_dns01(c) && t->w->dns == NULL) {
@@ -249,8 +326,16 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
         .dns = t->w->dns,
         .prefer_dns01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01,
     };
+    request = order_request(t->w->cfg, c, names, n);
+    t->order_request = request;
+    t->order_replaces = ctl_work__has_cert(c) && c->serial != NULL ? c->serial : "";
+    find_resumable(t, c, &rec, &req);
     rc = ctl_acme_issue(acme, &req, res, err);
 out:
+    t->order_request = NULL;
+    t->order_replaces = NULL;
+    ctl_store_order_dispose(&rec);
+    free(request);
     free(names);
     return rc;
 }

@@ -203,6 +203,7 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
                   int64_t rev, const result_t *r)
 {
     cp_err_t err = {0};
+    int away = 0;
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         overlay_t o;
         int64_t new_rev = 0;
@@ -210,7 +211,24 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
         ctl_certrepo_write_t w = {
             .mode = CTL_STORE_MATCH, .expected_revision = rev, .renew_at_ms = at};
         int rc = ctl_certrepo_put(&t->repo, &o.m, &w, &new_rev, &err);
+        if (rc == CP_EUNAVAIL && r->res != NULL) {
+            /* Redis is away: the certificate is kept in memory and committed when it is back (the
+             * revision check still fences it). Only a stop gives up; then the order record lets
+             * whoever resumes the job download it again. */
+            if (away == 0)
+                ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "commit waits for Redis: %s",
+                                   err.msg);
+            if (ctl_work__redis_backoff(t->w, away++))
+                break;
+            attempt--;
+            continue;
+        }
         if (rc == 0) {
+            if (away > 0)
+                ctl_work__log_cert(CP_LOG_INFO, "work", job->name,
+                                   "committed after %d tries while Redis was away", away);
+            if (r->res != NULL && ctl_store_order_del(t->store, job->name, &err) != 0)
+                ctl_work__log_cert(CP_LOG_DEBUG, "work", job->name, "order record: %s", err.msg);
             log_commit(job->name, r, at, new_rev);
             if (r->res != NULL)
                 CTL_WORK_STAT(t->w, issued, 1);
@@ -286,7 +304,10 @@ int ctl_work__job_run(ctl_work_thread_t *t, const ctl_store_job_t *job)
                                     &err);
     if (rc == CP_EBUSY)
         return CTL_WORK_DEFER;
-    if (rc != 0) {
+    if (rc == 1)
+        ctl_work__log_cert(CP_LOG_INFO, "work", job->name,
+                           "job %s: lock taken over from a dead controller", job->id);
+    else if (rc != 0) {
         ctl_work__log_cert(CP_LOG_WARN, "work", job->name, "job %s: lock: %s", job->id, err.msg);
         return CTL_WORK_LEAVE;
     }

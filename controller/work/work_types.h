@@ -37,8 +37,10 @@ typedef struct ctl_work_thread {
     ctl_certrepo_t repo; /* store, no read cache: certificate records */
     char consumer[320];
     ctl_work_client_t *clients; /* ACME clients of this thread, one per provider + email */
-    /* The job in progress, for the ACME hooks (lock extension, logs). */
+    /* The job in progress, for the ACME hooks (lock extension, order records, logs). */
     const char *cert_name;
+    const char *order_request;  /* canonical request text of the issuance (store_orders.h) */
+    const char *order_replaces; /* serial of the certificate being replaced, "" for none */
     char lock_token[CTL_STORE_LOCK_TOKEN_SIZE];
     ctl_work_deferred_t deferred[CTL_WORK_DEFER_MAX];
     int n_deferred;
@@ -56,6 +58,13 @@ struct ctl_work {
     ctl_work_thread_t *workers;
     int n_workers;
     ctl_work_thread_t sched;
+    ctl_work_thread_t beat; /* keeps controller:{id} alive (work_presence.c) */
+    /* Who this process is (store_owner.h): 16 random hex digits drawn at start, and
+     * "<controller-id>@<incarnation>", the owner of its locks. */
+    char incarnation[17];
+    char owner[CTL_STORE_OWNER_MAX];
+    /* 1 while controller:{id} holds our incarnation: workers take jobs only then. */
+    atomic_int present;
 };
 
 /* Outcomes of one attempt at a job: acknowledge it, retry it soon (its certificate was locked), or

@@ -53,6 +53,12 @@ int ctl_work__lock_ttl_ms(const ctl_work_t *w)
     return ttl > 24LL * 3600 * 1000 ? 24 * 3600 * 1000 : (int)ttl;
 }
 
+int ctl_work__redis_backoff(ctl_work_t *w, int attempt)
+{
+    int64_t ms = 250LL << (attempt < 3 ? attempt : 3);
+    return ctl_work__sleep(w, ms, 0);
+}
+
 int ctl_work__has_cert(const Certplane__V1__Certificate *c)
 {
     return c->fullchain_pem != NULL && c->fullchain_pem[0] != '\0';

@@ -25,6 +25,10 @@ void ctl_work__kick(ctl_work_t *w);
 /** Lock TTL of one job: a bit above the ACME deadline plus the edge waits. */
 int ctl_work__lock_ttl_ms(const ctl_work_t *w);
 
+/** Waits before try number `attempt` (0, 1, ...) of a Redis call that failed with CP_EUNAVAIL:
+ * 250 ms doubling up to 2 s. Returns 1 when the controller is stopping (give up), else 0. */
+int ctl_work__redis_backoff(ctl_work_t *w, int attempt);
+
 /** 1 when c holds an issued certificate. */
 int ctl_work__has_cert(const Certplane__V1__Certificate *c);
 

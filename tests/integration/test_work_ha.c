@@ -177,8 +177,10 @@ static void test_job_of_a_killed_controller_is_finished_by_another(void **state)
            orders);
     assert_true(st.jobs_reclaimed >= 1);
     assert_int_equal(st.issued, 1);
-    /* The dead controller's order was abandoned mid-way: one more order, never a torn record. */
-    assert_int_equal(orders, 2);
+    /* The dead controller's order was recorded (order:{name}) and resumed, not ordered again; its
+     * lock was taken over once its presence lapsed (5 s), not after the lock's own TTL. */
+    assert_int_equal(orders, 1);
+    assert_true(took < 15.0);
     assert_int_equal(pending_jobs(), 0);
 }
 
