@@ -65,13 +65,16 @@ static int wait_edges(ctl_work_thread_t *t, int64_t rev, cp_err_t *err)
 {
     int64_t deadline = cp_clock_wall_ms() + t->w->cfg->challenge_propagation_ms;
     for (;;) {
+        /* When Redis cannot tell (-1: it is away), keep waiting: asking the CA now could fail the
+         * validation and with it the order. */
         int behind = edges_behind(t, rev);
-        if (behind <= 0)
+        if (behind == 0)
             return 0;
         if (cp_clock_wall_ms() >= deadline) {
             const char *kv[] = {"cert", t->cert_name, NULL};
             CP_LOGKV(CP_LOG_WARN, "work", kv,
-                     "%d edge(s) have not applied the challenge (revision %" PRId64 ") in time",
+                     "%d edge(s) (-1: unknown, Redis away) have not applied the challenge "
+                     "(revision %" PRId64 ") in time",
                      behind, rev);
             return 0;
         }

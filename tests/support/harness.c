@@ -413,7 +413,14 @@ int cp_test_redis_start(cp_test_redis_t *r, const char *password)
 
 int cp_test_redis_restart(cp_test_redis_t *r)
 {
-    int rc = cp_test_stop(&r->proc, SIGTERM, 10000);
+    return cp_test_redis_crash_restart(r, SIGTERM, 0);
+}
+
+int cp_test_redis_crash_restart(cp_test_redis_t *r, int sig, int down_ms)
+{
+    int rc = cp_test_stop(&r->proc, sig, 10000);
+    if (rc == 0 && down_ms > 0)
+        usleep((useconds_t)down_ms * 1000);
     if (rc == 0)
         rc = redis_spawn(r);
     if (rc == 0)

@@ -82,6 +82,10 @@ int cp_test_redis_start(cp_test_redis_t *r, const char *password);
  * cp_test_redis_start(). */
 int cp_test_redis_restart(cp_test_redis_t *r);
 
+/** As cp_test_redis_restart, stopping it with `sig` (SIGKILL: a crash; the AOF keeps what was
+ * fsynced, about all but the last second) and leaving it down for down_ms first. */
+int cp_test_redis_crash_restart(cp_test_redis_t *r, int sig, int down_ms);
+
 /** Stops the server (SIGTERM, SIGKILL after 10 s) and removes its directory (see CP_KEEP_TMP). */
 void cp_test_redis_stop(cp_test_redis_t *r);
 
