@@ -9,6 +9,7 @@
 
 #include "controller/acme/acme_internal.h"
 #include "shared/base64.h"
+#include "shared/log.h"
 #include "shared/mem.h"
 
 /* The states of one issuance; each step is one ACME resource's request/response. */
@@ -143,6 +144,8 @@ static int step_resume(order_t *o, cp_err_t *err)
         return 0;
     }
     /* Start over: a new order, a fresh key. */
+    CP_LOG(CP_LOG_WARN, "acme", "recorded order %s not continued (%s): ordering again", o->url,
+           rc != 0 ? why.msg : "valid, but its key was not recorded");
     free(o->url);
     o->url = NULL;
     EVP_PKEY_free(o->key);

@@ -10,12 +10,12 @@
  * propagation step, after newOrder was recorded and before the CA validates. The fault strikes
  * there; the frozen edge ages out a few seconds later and the issuances go on. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -184,6 +184,49 @@ static void test_redis_killed_and_restarted_mid_issuance(void **state)
     expect_recovered("redis kill -9, down 3 s", names, cp_test_now_s());
 }
 
+/* Redis dies after the CA issued and before the commit: the certificate is kept in memory and
+ * committed once Redis is back. The window is made wide by stopping Pebble the moment the order
+ * record holds its key (finalize is being sent); the certificate cannot be committed before Pebble
+ * runs again, and by then Redis is down. */
+static void test_redis_killed_between_finalize_and_commit(void **state)
+{
+    (void)state;
+    char names[1][32];
+    bool caught = false;
+    for (int attempt = 0; attempt < 5 && !caught; attempt++) {
+        snprintf(names[0], sizeof names[0], "commit-%d", attempt);
+        create(g_a_http, names[0]);
+        for (int i = 0; i < 4000 && !caught; i++) {
+            caught = atoi(cp_test_sh("redis-cli -p %d HEXISTS order:%s key", g_redis.port,
+                                     names[0])) == 1;
+            if (!caught)
+                usleep(2000);
+        }
+        assert_int_equal(kill(g_pebble.pebble.pid, SIGSTOP), 0);
+        if (caught && strcmp(cert_field(g_a_http, names[0], "state"), "VALID") == 0)
+            caught = false; /* it finished before Pebble stopped: try again */
+        if (!caught)
+            assert_int_equal(kill(g_pebble.pebble.pid, SIGCONT), 0);
+    }
+    assert_true(caught);
+    usleep(1500 * 1000); /* the order record is on disk (appendfsync everysec) */
+    assert_int_equal(cp_test_stop(&g_redis.proc, SIGKILL, 2000), 0);
+    assert_int_equal(kill(g_pebble.pebble.pid, SIGCONT), 0);
+    sleep(3);
+    assert_int_equal(cp_test_redis_crash_restart(&g_redis, SIGKILL, 0), 0);
+    double took = wait_valid(g_a_http, names, 1, 60);
+    int waited = atoi(
+        cp_test_sh("cat '%s' '%s' | grep -c 'commit waits for Redis'", g_a.log_path, g_b.log_path));
+    print_message("[ fault ] redis kill -9 between finalize and commit: VALID %.1f s after Redis "
+                  "was back; commits that waited for Redis: %d; Pebble orders %d for %d "
+                  "certificates\n",
+                  took, waited, cp_test_pebble_new_orders(&g_pebble), g_created);
+    assert_true(took >= 0);
+    assert_true(waited >= 1);
+    assert_int_equal(cp_test_pebble_new_orders(&g_pebble), g_created);
+    assert_int_equal(cp_test_tlsload_failures(&g_load), 0);
+}
+
 static void test_controller_killed_mid_issuance_and_restarted(void **state)
 {
     (void)state;
@@ -294,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_killed_and_restarted_mid_issuance),
+        cmocka_unit_test(test_redis_killed_between_finalize_and_commit),
         cmocka_unit_test(test_controller_killed_mid_issuance_and_restarted),
         cmocka_unit_test(test_controller_killed_for_good_with_a_second_running),
         cmocka_unit_test(test_edge_serves_while_its_controller_is_stopped),
