@@ -5,9 +5,11 @@
 One connection: the client preface, SETTINGS, then for stream ids 1, 3, 5, ... a HEADERS frame
 (END_HEADERS, a gRPC request to the health method) immediately followed by RST_STREAM(CANCEL), as
 fast as the socket takes them. A reader thread drains what the server sends and notes a GOAWAY.
-Prints one JSON line: pairs sent, seconds, goaway (error code or null), closed_by_server.
+Prints one JSON line: pairs sent, connections, seconds, goaway (the last GOAWAY's error code or
+null), goaways (connections that got one), closed_by_server (every connection was).
 
-Usage: grpc_flood.py HOST PORT PAIRS [--tls]
+Usage: grpc_flood.py HOST PORT PAIRS [--tls] [--reconnect]
+--reconnect: connect again each time the server closes the connection, until PAIRS are sent.
 Needs python3-h2 (hpack) for /usr/bin/python3.
 """
 import json
@@ -65,9 +67,8 @@ class Reader(threading.Thread):
         self.closed = True
 
 
-def main():
-    host, port, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    tls = "--tls" in sys.argv[4:]
+def one_connection(host, port, pairs, tls):
+    """Floods one connection until `pairs` are sent or the server closes it; (sent, reader)."""
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if tls:
@@ -79,7 +80,6 @@ def main():
     reader = Reader(sock)
     reader.start()
     block = header_block("%s:%d" % (host, port))
-    start = time.monotonic()
     sent = 0
     try:
         sock.sendall(PREFACE + frame(T_SETTINGS, 0, 0, b""))
@@ -94,14 +94,31 @@ def main():
             sent += len(chunk) // 2
     except (OSError, ssl.SSLError):
         pass
-    elapsed = time.monotonic() - start
     reader.join(2.0)
     try:
         sock.close()
     except OSError:
         pass
-    print(json.dumps({"pairs": sent, "seconds": round(elapsed, 3), "goaway": reader.goaway,
-                      "closed_by_server": reader.closed}))
+    return sent, reader
+
+
+def main():
+    host, port, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    tls = "--tls" in sys.argv[4:]
+    reconnect = "--reconnect" in sys.argv[4:]
+    start = time.monotonic()
+    total, conns, goaways, all_closed, last = 0, 0, 0, True, None
+    while total < pairs and conns < 1000:
+        sent, reader = one_connection(host, port, pairs - total, tls)
+        total += sent
+        conns += 1
+        goaways += reader.goaway is not None
+        all_closed = all_closed and reader.closed
+        last = reader.goaway
+        if not reconnect:
+            break
+    print(json.dumps({"pairs": total, "connections": conns, "seconds": round(time.monotonic() - start, 3),
+                      "goaway": last, "goaways": goaways, "closed_by_server": all_closed}))
 
 
 if __name__ == "__main__":
