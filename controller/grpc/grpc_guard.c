@@ -181,7 +181,8 @@ static void conn_abuse(ctl_grpc_guard_t *g, conn_t *c)
     snprintf(n[1], sizeof n[1], "%llu", (unsigned long long)c->acct.resets);
     snprintf(n[2], sizeof n[2], "%llu", (unsigned long long)c->acct.completed);
     const char *kv[] = {"peer", c->peer, "streams", n[0], "resets", n[1], "completed", n[2], NULL};
-    CP_LOGKV(CP_LOG_WARN, "grpc", kv, "closing a connection that resets streams (rapid reset)");
+    CP_LOGKV(CP_LOG_WARN, "grpc", kv,
+             "closing a connection that resets or opens streams beyond its budget (rapid reset)");
     if (c->ifd >= 0) {
         epoll_ctl(g->efd, EPOLL_CTL_DEL, c->ifd, NULL);
         close(c->ifd);
@@ -433,6 +434,8 @@ int ctl_grpc_guard_start(const ctl_grpc_guard_opts_t *o, ctl_grpc_guard_t **out,
         g->o.limits.max_resets = 100;
     if (g->o.limits.window_ms <= 0)
         g->o.limits.window_ms = 10000;
+    if (g->o.limits.max_open == 0)
+        g->o.limits.max_open = 1000;
     g->lfd = g->efd = g->wfd = -1;
     pthread_mutex_init(&g->peers_mu, NULL);
     int rc = 0;

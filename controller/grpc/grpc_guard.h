@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* grpc_guard.h - the gRPC listener in front of the gRPC C core: accepts TCP, terminates TLS,
  * watches the HTTP/2 frame headers of each connection and closes (GOAWAY ENHANCE_YOUR_CALM) a
- * connection that resets streams far faster than its calls complete, and hands the plaintext to
- * gRPC over a socketpair. gRPC core 1.51 has no defense of its own against the rapid-reset flood
- * (CVE-2023-44487): every reset stream becomes a pending server call. */
+ * connection that resets streams far faster than its calls complete (or keeps too many open), and
+ * hands the plaintext to gRPC over a socketpair. gRPC core 1.51 has no defense of its own against
+ * the rapid-reset flood (CVE-2023-44487): every reset stream becomes a pending server call. */
 #ifndef CTL_GRPC_GUARD_H
 #define CTL_GRPC_GUARD_H
 
@@ -19,7 +19,7 @@ typedef struct ctl_grpc_guard_opts {
     const char *tls_cert_pem; /* NULL: plaintext */
     const char *tls_key_pem;
     const char *client_ca_pem; /* non-NULL: require and verify client certificates */
-    ctl_h2_limits_t limits;    /* zeros: the defaults (100 resets in 10 s) */
+    ctl_h2_limits_t limits;    /* zeros: the defaults (100 resets in 10 s, 1000 open streams) */
     /* Takes the plaintext end of a new connection (a nonblocking AF_UNIX stream socket) and owns
      * it from then on. Called on the guard's thread. */
     void (*hand_off)(void *user, int fd);

@@ -69,6 +69,11 @@ static int on_client_header(ctl_h2_acct_t *a, const uint8_t *h, void *ctx)
     if (h[3] == T_HEADERS && sid > a->last_client_sid) {
         a->last_client_sid = sid;
         a->opened++;
+        /* Streams both reset and ended count twice here, which only makes this lenient. */
+        if (a->opened > a->resets + a->completed + c->lim->max_open) {
+            c->abusive = 1;
+            return 1;
+        }
     } else if (h[3] == T_RST_STREAM) {
         a->resets++;
         a->w_resets++;

