@@ -202,79 +202,92 @@ static void conn_abuse(ctl_grpc_guard_t *g, conn_t *c)
     c->deadline_ms = cp_clock_mono_ms() + LINGER_MS;
 }
 
-/* Moves bytes between the client and gRPC until nothing moves. Returns -1 when the connection is
- * over. */
-static int conn_pump(ctl_grpc_guard_t *g, conn_t *c)
+/* What one pass of conn_pump learnt: a socket that gave less than asked (or EAGAIN) is empty, one
+ * that took less than offered is full; neither is tried again in this pass (epoll is level
+ * triggered and reports them again), which saves a failing syscall per event. */
+typedef struct pass {
+    bool moved, client_empty, inner_empty, inner_full, client_full;
+} pass_t;
+
+static int client_read(ctl_grpc_guard_t *g, conn_t *c, pass_t *ps)
 {
-    for (bool moved = true; moved;) {
-        moved = false;
-        if (c->tls != NULL && !ctl_gtls_conn_ready(c->tls)) {
-            int r = ctl_gtls_conn_handshake(c->tls);
-            if (r < 0)
-                return -1;
-            if (r == 0)
-                break;
-            c->deadline_ms = 0;
-            if (hand_off(g, c) != 0)
-                return -1;
-        }
-        if (!c->client_eof && buf_space(&c->c2s) > 0) {
-            uint8_t *p = c->c2s.data + c->c2s.end;
-            ssize_t n = ctl_gtls_conn_read(c->tls, c->cfd, p, BUF_CAP - c->c2s.end);
-            if (n > 0 && c->lingering) {
-                /* dropped; not "moved": an abuser must not keep this thread in the loop */
-            } else if (n > 0) {
-                moved = true;
-                if (ctl_h2_acct_client(&c->acct, p, (size_t)n, cp_clock_mono_ms(), &g->o.limits)) {
-                    conn_abuse(g, c);
-                    continue;
-                }
-                c->c2s.end += (size_t)n;
-            } else if (n == 0) {
-                c->client_eof = true;
-            } else if (n != -EAGAIN) {
-                return -1;
-            }
-        }
-        if (c->ifd >= 0 && buf_len(&c->c2s) > 0) {
-            ssize_t n = write(c->ifd, c->c2s.data + c->c2s.start, buf_len(&c->c2s));
-            if (n > 0) {
-                c->c2s.start += (size_t)n;
-                moved = true;
-            } else if (n < 0 && errno != EAGAIN) {
-                return -1;
-            }
-        }
-        if (c->ifd >= 0 && !c->inner_eof && buf_space(&c->s2c) > 0) {
-            uint8_t *p = c->s2c.data + c->s2c.end;
-            ssize_t n = read(c->ifd, p, BUF_CAP - c->s2c.end);
-            if (n > 0) {
-                ctl_h2_acct_server(&c->acct, p, (size_t)n);
-                c->s2c.end += (size_t)n;
-                moved = true;
-            } else if (n == 0 || errno != EAGAIN) {
-                c->inner_eof = true;
-            }
-        }
-        if (buf_len(&c->s2c) > 0) {
-            ssize_t n =
-                ctl_gtls_conn_write(c->tls, c->cfd, c->s2c.data + c->s2c.start, buf_len(&c->s2c));
-            if (n > 0) {
-                c->s2c.start += (size_t)n;
-                moved = true;
-            } else if (n != -EAGAIN) {
-                return -1;
-            }
-        }
-    }
-    if (c->client_eof && buf_len(&c->c2s) == 0 && c->ifd >= 0 && !c->inner_shut) {
-        shutdown(c->ifd, SHUT_WR);
-        c->inner_shut = true;
-    }
-    if (c->inner_eof && buf_len(&c->s2c) == 0 && (!c->lingering || c->client_eof))
+    if (c->client_eof || ps->client_empty || buf_space(&c->c2s) == 0)
+        return 0;
+    uint8_t *p = c->c2s.data + c->c2s.end;
+    size_t want = BUF_CAP - c->c2s.end;
+    ssize_t n = ctl_gtls_conn_read(c->tls, c->cfd, p, want);
+    /* TLS hands out one record at a time: only EAGAIN says it is empty. */
+    ps->client_empty = n == -EAGAIN || (c->tls == NULL && n > 0 && (size_t)n < want);
+    if (n > 0 && c->lingering) {
+        ps->client_empty = true; /* dropped, once per pass: an abuser must not hold the loop */
+    } else if (n > 0) {
+        ps->moved = true;
+        if (ctl_h2_acct_client(&c->acct, p, (size_t)n, cp_clock_mono_ms(), &g->o.limits))
+            conn_abuse(g, c);
+        else
+            c->c2s.end += (size_t)n;
+    } else if (n == 0) {
+        c->client_eof = true;
+    } else if (n != -EAGAIN) {
         return -1;
-    if (c->lingering && buf_len(&c->s2c) == 0)
-        shutdown(c->cfd, SHUT_WR);
+    }
+    return 0;
+}
+
+static int inner_write(conn_t *c, pass_t *ps)
+{
+    if (c->ifd < 0 || ps->inner_full || buf_len(&c->c2s) == 0)
+        return 0;
+    size_t want = buf_len(&c->c2s);
+    ssize_t n = write(c->ifd, c->c2s.data + c->c2s.start, want);
+    if (n < 0 && errno != EAGAIN)
+        return -1;
+    ps->inner_full = n < (ssize_t)want;
+    if (n > 0) {
+        c->c2s.start += (size_t)n;
+        ps->moved = true;
+    }
+    return 0;
+}
+
+static void inner_read(conn_t *c, pass_t *ps)
+{
+    if (c->ifd < 0 || c->inner_eof || ps->inner_empty || buf_space(&c->s2c) == 0)
+        return;
+    uint8_t *p = c->s2c.data + c->s2c.end;
+    size_t want = BUF_CAP - c->s2c.end;
+    ssize_t n = read(c->ifd, p, want);
+    if (n > 0) {
+        ctl_h2_acct_server(&c->acct, p, (size_t)n);
+        c->s2c.end += (size_t)n;
+        ps->moved = true;
+        ps->inner_empty = (size_t)n < want;
+    } else if (n == 0 || errno != EAGAIN) {
+        c->inner_eof = true;
+    } else {
+        ps->inner_empty = true;
+    }
+}
+
+static int client_write(conn_t *c, pass_t *ps)
+{
+    if (ps->client_full || buf_len(&c->s2c) == 0)
+        return 0;
+    size_t want = buf_len(&c->s2c);
+    ssize_t n = ctl_gtls_conn_write(c->tls, c->cfd, c->s2c.data + c->s2c.start, want);
+    if (n < 0 && n != -EAGAIN)
+        return -1;
+    ps->client_full = n < (ssize_t)want;
+    if (n > 0) {
+        c->s2c.start += (size_t)n;
+        ps->moved = true;
+    }
+    return 0;
+}
+
+/* Registers the events the connection now waits for. */
+static void update_interest(ctl_grpc_guard_t *g, conn_t *c)
+{
     uint32_t cw = 0, iw = 0;
     if ((!c->client_eof && buf_space(&c->c2s) > 0) || ctl_gtls_conn_wants(c->tls, EPOLLIN))
         cw |= EPOLLIN;
@@ -286,6 +299,40 @@ static int conn_pump(ctl_grpc_guard_t *g, conn_t *c)
         iw |= EPOLLOUT;
     watch(g, c->cfd, &c->cev, cw, (uintptr_t)c);
     watch(g, c->ifd, &c->iev, iw, (uintptr_t)c | SIDE_INNER);
+}
+
+/* Moves bytes between the client and gRPC until nothing moves. Returns -1 when the connection is
+ * over. */
+static int conn_pump(ctl_grpc_guard_t *g, conn_t *c)
+{
+    pass_t ps = {.moved = true};
+    while (ps.moved) {
+        ps.moved = false;
+        if (c->tls != NULL && !ctl_gtls_conn_ready(c->tls)) {
+            int r = ctl_gtls_conn_handshake(c->tls);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            c->deadline_ms = 0;
+            if (hand_off(g, c) != 0)
+                return -1;
+        }
+        if (client_read(g, c, &ps) != 0 || inner_write(c, &ps) != 0)
+            return -1;
+        inner_read(c, &ps);
+        if (client_write(c, &ps) != 0)
+            return -1;
+    }
+    if (c->client_eof && buf_len(&c->c2s) == 0 && c->ifd >= 0 && !c->inner_shut) {
+        shutdown(c->ifd, SHUT_WR);
+        c->inner_shut = true;
+    }
+    if (c->inner_eof && buf_len(&c->s2c) == 0 && (!c->lingering || c->client_eof))
+        return -1;
+    if (c->lingering && buf_len(&c->s2c) == 0)
+        shutdown(c->cfd, SHUT_WR);
+    update_interest(g, c);
     return 0;
 }
 
