@@ -7,7 +7,7 @@
 # by less than 64 MiB, it comes back within 16 MiB of the baseline, and GetCertificate p99 < 50 ms.
 #
 # Usage: grpc_flood_check.py --addr 127.0.0.1:P --pid PID --admin TOKEN --proto-dir DIR
-#                            --work-dir DIR [--ca CA.crt] [--pairs N]
+#                            --work-dir DIR [--ca CA.crt] [--pairs N] [--sanitized]
 # Prints one line "figures: {json}" for docs/operations.md.
 import argparse
 import json
@@ -52,6 +52,9 @@ def main():
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--ca")
     ap.add_argument("--pairs", type=int, default=200000)
+    ap.add_argument("--sanitized", action="store_true",
+                    help="an ASan build: its quarantine keeps freed memory and it runs slower, so "
+                         "only GOAWAY, the pairs and failures are checked")
     args = ap.parse_args()
     pid = int(args.pid)
     host, port = args.addr.rsplit(":", 1)
@@ -128,9 +131,12 @@ def main():
     print("figures: " + json.dumps(fig))
     sys.stdout.flush()
     check(many.get("pairs", 0) >= args.pairs, "the flood sent %d pairs" % many.get("pairs", 0))
-    check(peak[0] - base < 64 * MIB, "RSS grew by %.1f MiB (< 64)" % ((peak[0] - base) / MIB))
-    check(after - base < 16 * MIB, "RSS back within %.1f MiB of the baseline (< 16)" % ((after - base) / MIB))
-    check(len(lat) >= 50 and p99 < 50, "GetCertificate p99 %.2f ms over %d calls (< 50)" % (p99, len(lat)))
+    if not args.sanitized:
+        check(peak[0] - base < 64 * MIB, "RSS grew by %.1f MiB (< 64)" % ((peak[0] - base) / MIB))
+        check(after - base < 16 * MIB,
+              "RSS back within %.1f MiB of the baseline (< 16)" % ((after - base) / MIB))
+        check(len(lat) >= 50 and p99 < 50,
+              "GetCertificate p99 %.2f ms over %d calls (< 50)" % (p99, len(lat)))
     check(not errors, "no GetCertificate failed (%s)" % errors[:3])
     ch.close()
     return summary("grpc_flood_check")
