@@ -64,6 +64,7 @@ struct ctl_grpc_guard {
     peer_slot_t *peers; /* indexed by gRPC's fd */
     size_t n_peers;
     atomic_ulong abusive;
+    int64_t accept_paused_until; /* out of descriptors: the listener rests until then (0: not) */
 };
 
 static size_t buf_len(const buf_t *b)
@@ -356,6 +357,13 @@ static void accept_all(ctl_grpc_guard_t *g)
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int fd = accept4(g->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            /* The listener stays readable: rest it for a moment instead of spinning. */
+            struct epoll_event ev = {.events = 0, .data.u64 = EV_LISTEN};
+            epoll_ctl(g->efd, EPOLL_CTL_MOD, g->lfd, &ev);
+            g->accept_paused_until = cp_clock_mono_ms() + 100;
+            CP_LOG(CP_LOG_WARN, "grpc", "accept: %s; not accepting for 100 ms", strerror(errno));
+        }
         if (fd < 0)
             return;
         int one = 1;
@@ -416,6 +424,11 @@ static void *guard_main(void *arg)
             }
         }
         free_dead(g);
+        if (g->accept_paused_until != 0 && cp_clock_mono_ms() >= g->accept_paused_until) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_LISTEN};
+            epoll_ctl(g->efd, EPOLL_CTL_MOD, g->lfd, &ev);
+            g->accept_paused_until = 0;
+        }
         if (cp_clock_mono_ms() >= next_sweep) {
             sweep(g);
             next_sweep = cp_clock_mono_ms() + 1000;
