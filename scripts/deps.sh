@@ -9,7 +9,7 @@ CP_BUILD_PACKAGES="build-essential cmake pkg-config git clang-format
 # Testing: the unit test framework, the real servers and clients the tests run against, and clang
 # (libFuzzer, for scripts/fuzz).
 CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
-  python3 python3-grpcio python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
+  python3 python3-grpcio python3-h2 python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
   unzip util-linux haproxy clang"
 # Running the whole system locally (scripts/run).
 CP_RUN_PACKAGES="redis-server pebble curl openssl python3"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* grpc_server.c - the gRPC transport on the gRPC C core: calls, unary replies and server streams */
 #include "controller/grpc/grpc_server.h"
+#include "controller/grpc/grpc_guard.h"
 #include "controller/service/service.h"
 #include "shared/mem.h"
 #include "shared/status.h"
@@ -8,6 +9,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
@@ -36,6 +38,8 @@ typedef struct tag {
 
 struct ctl_grpc_server {
     grpc_server *server;
+    ctl_grpc_guard_t *guard;           /* the listener: TLS and the HTTP/2 reset budget */
+    grpc_server_credentials *insecure; /* what gRPC's side of a handed-off connection speaks */
     grpc_completion_queue *cq;
     pthread_t *threads;
     int n_threads;
@@ -262,7 +266,10 @@ static void on_recv(tag_t *t, bool ok)
         reply(c, NULL, CP_GRPC_INVALID_ARGUMENT, msg);
         return;
     }
-    char *peer = grpc_call_get_peer(c->call);
+    char *grpc_peer = grpc_call_get_peer(c->call);
+    char peer[128];
+    ctl_grpc_guard_peer(c->srv->guard, grpc_peer, peer, sizeof peer);
+    gpr_free(grpc_peer);
     char *token = bearer_token(&c->md);
     char *method = grpc_slice_to_c_string(c->details.method);
     ctl_grpc_call_info_t ci = {.method = method,
@@ -289,7 +296,6 @@ static void on_recv(tag_t *t, bool ok)
         start_stream(c, &ci, req);
     }
     protobuf_c_message_free_unpacked(req, NULL);
-    gpr_free(peer);
     gpr_free(method);
     free(token);
 }
@@ -529,25 +535,6 @@ static void *poller(void *arg)
     return NULL;
 }
 
-static grpc_server_credentials *make_credentials(const ctl_grpc_opts_t *o, cp_err_t *err)
-{
-    if (o->tls_cert_pem == NULL)
-        return grpc_insecure_server_credentials_create();
-    if (o->tls_key_pem == NULL) {
-        cp_err_set(err, CP_EINVAL, "gRPC TLS: a certificate needs its key");
-        return NULL;
-    }
-    grpc_ssl_pem_key_cert_pair kp = {.private_key = o->tls_key_pem, .cert_chain = o->tls_cert_pem};
-    grpc_server_credentials *c = grpc_ssl_server_credentials_create_ex(
-        o->client_ca_pem, &kp, 1,
-        o->client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
-        NULL);
-    if (c == NULL)
-        cp_err_set(err, CP_EINVAL, "gRPC TLS: unusable certificate or key");
-    return c;
-}
-
 static grpc_server *create_server(const ctl_grpc_opts_t *o)
 {
     grpc_arg args[6];
@@ -572,6 +559,13 @@ static grpc_server *create_server(const ctl_grpc_opts_t *o)
     return grpc_server_create(&ca, NULL);
 }
 
+/* The guard's hand-off: gRPC takes the plaintext end of a connection (and closes it in the end). */
+static void hand_off(void *user, int fd)
+{
+    ctl_grpc_server_t *srv = user;
+    grpc_server_add_channel_from_fd(srv->server, fd, srv->insecure);
+}
+
 int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *methods, size_t n,
                           void *app, ctl_grpc_server_t **out, int *port, cp_err_t *err)
 {
@@ -590,26 +584,10 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
     srv->shutdown_tag.cb = on_shutdown;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
-    grpc_server_credentials *creds = make_credentials(opts, err);
-    if (creds == NULL) {
-        free(srv);
-        return CP_EINVAL;
-    }
     srv->server = create_server(&srv->opts);
+    srv->insecure = grpc_insecure_server_credentials_create();
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
-    int bound = grpc_server_add_http2_port(srv->server, opts->listen, creds);
-    grpc_server_credentials_release(creds);
-    if (bound == 0) {
-        grpc_server_destroy(srv->server);
-        grpc_completion_queue_shutdown(srv->cq);
-        while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-               GRPC_QUEUE_SHUTDOWN)
-            ;
-        grpc_completion_queue_destroy(srv->cq);
-        free(srv);
-        return cp_err_set(err, CP_EIO, "gRPC: cannot listen on %s", opts->listen);
-    }
     grpc_server_start(srv->server);
     for (int i = 0; i < PENDING_REQUESTS; i++)
         request_call(srv);
@@ -619,7 +597,19 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
         pthread_create(&srv->threads[i], NULL, poller, srv);
         pthread_setname_np(srv->threads[i], "grpc-cq");
     }
-    *port = bound;
+    /* gRPC listens on no port of its own: the guard accepts, and hands over each connection. */
+    ctl_grpc_guard_opts_t go = {.listen = opts->listen,
+                                .tls_cert_pem = opts->tls_cert_pem,
+                                .tls_key_pem = opts->tls_key_pem,
+                                .client_ca_pem = opts->client_ca_pem,
+                                .limits = opts->reset_limits,
+                                .hand_off = hand_off,
+                                .user = srv};
+    int rc = ctl_grpc_guard_start(&go, &srv->guard, port, err);
+    if (rc != 0) {
+        ctl_grpc_server_stop(srv);
+        return rc;
+    }
     *out = srv;
     return 0;
 }
@@ -629,6 +619,7 @@ void ctl_grpc_server_stop(ctl_grpc_server_t *srv)
     if (srv == NULL)
         return;
     atomic_store(&srv->stopping, true);
+    ctl_grpc_guard_stop(srv->guard); /* no more connections reach gRPC */
     grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
     grpc_server_cancel_all_calls(srv->server);
     pthread_mutex_lock(&srv->mu);
@@ -636,6 +627,7 @@ void ctl_grpc_server_stop(ctl_grpc_server_t *srv)
         pthread_cond_wait(&srv->cv, &srv->mu);
     pthread_mutex_unlock(&srv->mu);
     grpc_server_destroy(srv->server);
+    grpc_server_credentials_release(srv->insecure);
     grpc_completion_queue_shutdown(srv->cq);
     for (int i = 0; i < srv->n_threads; i++)
         pthread_join(srv->threads[i], NULL);

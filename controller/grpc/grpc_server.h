@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controller/grpc/grpc_guard_h2.h"
 #include "shared/err.h"
 #include "shared/status.h"
 
@@ -55,6 +56,8 @@ typedef struct ctl_grpc_opts {
     const char *client_ca_pem; /* non-NULL: require and verify client certificates */
     size_t max_message;        /* largest request accepted, bytes (default 1 MiB) */
     size_t max_stream_queue; /* bytes queued to one stream before it is cut off (default 64 MiB) */
+    ctl_h2_limits_t
+        reset_limits; /* one connection's budget (zeros: 100 resets in 10 s, 1000 open) */
     void *(*thread_init)(void *app); /* per completion-queue thread context, may be NULL */
     void (*thread_fini)(void *app, void *ctx);
 } ctl_grpc_opts_t;
