@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # edge_attacks.py - attack clients for test_edge_attacks.c (Debian's python3-h2 for HPACK and frames)
 #
-#   edge_attacks.py flood PORT PAIRS AUTHORITY      HTTP/2 rapid reset over cleartext (prior knowledge)
+#   edge_attacks.py flood PORT PAIRS AUTHORITY      HTTP/2 rapid reset over cleartext (prior knowledge),
+#                                                   reconnecting until PAIRS pairs are sent
 #   edge_attacks.py smuggle PORT SNI                HTTP/1.1 over TLS, two Content-Length headers
 #   edge_attacks.py slowloris PORT CONNS HOLD_S SNI CONNS TLS connections with half-sent requests held
 #                                                   HOLD_S, then closed
@@ -37,6 +38,21 @@ def parse_frames(buf, seen):
 
 
 def flood(port, pairs, authority):
+    """Connection after connection, until `pairs` pairs are sent in all (a server that closes
+    abusive connections meets an attacker that reconnects)."""
+    total, conns, goaways, closed, t0 = 0, 0, 0, 0, time.monotonic()
+    while total < pairs:
+        res = flood_connection(port, pairs - total, authority)
+        total, conns = total + res["pairs_sent"], conns + 1
+        goaways += 11 in res["goaway"]
+        closed += res["closed"]
+        if not res["closed"]:
+            break
+    return {"pairs_sent": total, "connections": conns, "goaway_enhance_your_calm": goaways, "closed": closed,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
+def flood_connection(port, pairs, authority):
     """The client preface and SETTINGS, then HEADERS(END_STREAM|END_HEADERS) + RST_STREAM(CANCEL)
     on stream ids 1, 3, 5, ... as fast as the socket takes them, reading what comes back."""
     enc = Encoder()

@@ -238,9 +238,18 @@ static void test_rapid_reset_flood_gets_goaway_and_close_without_hurting_others(
             "flood: %s  bystander: %d requests, %d failed, p99 %.1f ms, max %.1f ms; RSS %ld kB "
             "-> peak %ld kB -> %ld kB\n",
             out, b->n, b->failed, q, b->ms[b->n - 1], base, b->peak_kb, after);
-    /* GOAWAY with ENHANCE_YOUR_CALM (11), then the connection closed by the edge. */
-    assert_non_null(strstr(out, "\"goaway\": [11"));
-    assert_non_null(strstr(out, "\"closed\": true"));
+    /* Every connection: GOAWAY with ENHANCE_YOUR_CALM (11), then closed by the edge. */
+    int conns = -1, goaways = -2, closed = -3;
+    const char *p = strstr(out, "\"connections\": ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p,
+                            "\"connections\": %d, \"goaway_enhance_your_calm\": %d, "
+                            "\"closed\": %d",
+                            &conns, &goaways, &closed),
+                     3);
+    assert_non_null(strstr(out, "\"pairs_sent\": 200000,"));
+    assert_int_equal(goaways, conns);
+    assert_int_equal(closed, conns);
     assert_true(b->n >= 20);
     assert_int_equal(b->failed, 0);
     assert_true(q < 50);
