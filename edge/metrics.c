@@ -86,7 +86,10 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "# TYPE certplane_edge_connections gauge\ncertplane_edge_connections %d\n"
         "# HELP certplane_edge_heap_trims_total Heap returned to the system after a burst of "
         "connections ended.\n# TYPE certplane_edge_heap_trims_total counter\n"
-        "certplane_edge_heap_trims_total %llu\n",
-        atomic_load(&m->connections), LOAD(m->heap_trims));
+        "certplane_edge_heap_trims_total %llu\n"
+        "# HELP certplane_edge_connections_rejected_total Connections closed at once because "
+        "--max-connections were open.\n# TYPE certplane_edge_connections_rejected_total counter\n"
+        "certplane_edge_connections_rejected_total %llu\n",
+        atomic_load(&m->connections), LOAD(m->heap_trims), LOAD(m->connections_rejected));
     return o.len;
 }

@@ -166,7 +166,16 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_accept_ctx_t *actx = listener->data;
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, actx->ctx);
     edge_server_t *s = w->srv;
-    int open = atomic_fetch_add_explicit(&s->app.metrics->connections, 1, memory_order_relaxed) + 1;
+    edge_metrics_t *m = s->app.metrics;
+    int max = s->app.cfg->max_connections;
+    /* The cap: a client beyond it sees its connection closed before any byte (no TLS handshake);
+     * the admin listener stays reachable for probes and /metrics. */
+    if (max > 0 && actx != &w->accept[L_ADMIN] && atomic_load(&m->connections) >= max) {
+        atomic_fetch_add_explicit(&m->connections_rejected, 1, memory_order_relaxed);
+        h2o_socket_close(sock);
+        return;
+    }
+    int open = atomic_fetch_add_explicit(&m->connections, 1, memory_order_relaxed) + 1;
     int high = atomic_load_explicit(&s->conns_high, memory_order_relaxed);
     while (open > high && !atomic_compare_exchange_weak(&s->conns_high, &high, open))
         ;

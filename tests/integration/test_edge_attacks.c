@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -171,7 +172,29 @@ static int group_teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- a concurrent client: new TLS connections with one request each, timed ---- */
+/* A plain TCP connection to 127.0.0.1:port (no byte sent), or -1. */
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Whether the peer closed fd within timeout_ms (EOF or reset). */
+static int closed_by_peer(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, timeout_ms) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+/* ---- a concurrent client: HTTP/1.1 requests on a kept-alive TLS connection, timed ---- */
 
 enum { MAX_SAMPLES = 20000 };
 
@@ -183,21 +206,70 @@ typedef struct bystander {
     long peak_kb;
 } bystander_t;
 
+/* Opens a TLS connection to the edge for attack.test, or NULL. */
+static SSL *bystander_connect(void)
+{
+    int fd = tcp_connect(g_edge.https_port);
+    if (fd < 0)
+        return NULL;
+    SSL *ssl = SSL_new(g_cctx);
+    SSL_set_tlsext_host_name(ssl, "attack.test");
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    return ssl;
+}
+
+/* One GET on ssl; the respond route answers "ok" with a Content-Length. Returns 0 or -1. */
+static int bystander_request(SSL *ssl)
+{
+    static const char req[] = "GET /bystander HTTP/1.1\r\nHost: attack.test\r\n\r\n";
+    char buf[2048];
+    size_t len = 0;
+    if (SSL_write(ssl, req, sizeof req - 1) != (int)sizeof req - 1)
+        return -1;
+    while (len < sizeof buf - 1) {
+        int n = SSL_read(ssl, buf + len, (int)(sizeof buf - 1 - len));
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\nok") != NULL)
+            return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+static void bystander_close(SSL *ssl)
+{
+    if (ssl == NULL)
+        return;
+    int fd = SSL_get_fd(ssl);
+    SSL_free(ssl);
+    close(fd);
+}
+
 static void *bystander_main(void *arg)
 {
     bystander_t *b = arg;
-    char serial[128];
+    SSL *ssl = bystander_connect();
     while (!atomic_load(&b->stop) && b->n < MAX_SAMPLES) {
         double t0 = cp_test_now_s();
-        if (cp_test_tls_probe(g_cctx, g_edge.https_port, "attack.test", "/", serial,
-                              sizeof serial) != 0)
+        if (ssl == NULL || bystander_request(ssl) != 0) {
             b->failed++;
+            bystander_close(ssl);
+            ssl = bystander_connect();
+        }
         b->ms[b->n++] = (cp_test_now_s() - t0) * 1000;
         long rss = edge_rss_kb();
         if (rss > b->peak_kb)
             b->peak_kb = rss;
-        usleep(2000);
+        usleep(1000);
     }
+    bystander_close(ssl);
     return NULL;
 }
 
@@ -298,12 +370,53 @@ static void test_memory_returns_after_slowloris_bursts(void **state)
         cp_test_tls_probe(g_cctx, g_edge.https_port, "attack.test", "/", serial, sizeof serial), 0);
 }
 
+static void test_connections_beyond_max_connections_are_closed_at_once(void **state)
+{
+    (void)state;
+    enum { CAP = 100, EXTRA = 50 };
+    cp_test_edge_t e;
+    char ctl[64];
+    snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
+    const char *args[] = {ctl, "--max-connections=100", "--threads=1", NULL};
+    const char *env[] = {"CERTPLANE_EDGE_TOKEN=edgetok", "ASAN_OPTIONS=detect_leaks=0", NULL};
+    assert_int_equal(cp_test_edge_start(&e, g_dir, args, env), 0);
+    usleep(300000); /* the harness's own port probes are closed by now */
+    int fds[CAP + EXTRA], closed_early = 0, closed_late = 0;
+    for (int i = 0; i < CAP + EXTRA; i++) {
+        fds[i] = tcp_connect(e.http_port);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < CAP + EXTRA; i++)
+        if (i < CAP)
+            closed_early += closed_by_peer(fds[i], 0);
+        else
+            closed_late += closed_by_peer(fds[i], 2000);
+    usleep(200000);
+    for (int i = 0; i < CAP; i++)
+        closed_early += closed_by_peer(fds[i], 0);
+    const char *metrics = cp_test_sh("curl -s http://127.0.0.1:%d/metrics", e.admin_port);
+    fprintf(stderr, "cap: %d of the first %d closed, %d of the next %d closed\n", closed_early, CAP,
+            closed_late, EXTRA);
+    assert_int_equal(closed_early, 0);
+    assert_int_equal(closed_late, EXTRA);
+    assert_non_null(strstr(metrics, "certplane_edge_connections_rejected_total 50\n"));
+    for (int i = 0; i < CAP + EXTRA; i++)
+        close(fds[i]);
+    /* Below the cap again: served. */
+    usleep(200000);
+    const char *code =
+        cp_test_sh("curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/x", e.http_port);
+    assert_string_equal(code, "308");
+    assert_int_equal(cp_test_edge_stop(&e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rapid_reset_flood_gets_goaway_and_close_without_hurting_others),
         cmocka_unit_test(test_conflicting_content_length_gets_400_and_never_reaches_the_upstream),
         cmocka_unit_test(test_memory_returns_after_slowloris_bursts),
+        cmocka_unit_test(test_connections_beyond_max_connections_are_closed_at_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
