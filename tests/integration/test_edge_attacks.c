@@ -30,6 +30,19 @@
 #define SCRIPT CP_TEST_SOURCE_DIR "/tests/integration/edge_attacks.py"
 #define MIB 1024L /* in the kB of /proc/PID/status */
 
+/* Under ASan the edge's heap is ASan's (quarantine, shadow memory, no malloc_trim): its RSS says
+ * nothing about the edge, so the memory bounds are checked in the normal build only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEMORY_CHECKED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEMORY_CHECKED 0
+#endif
+#endif
+#ifndef MEMORY_CHECKED
+#define MEMORY_CHECKED 1
+#endif
+
 static cp_test_redis_t g_redis;
 static cp_test_controller_t g_ctl;
 static cp_test_edge_t g_edge;
@@ -304,7 +317,7 @@ static void test_rapid_reset_flood_gets_goaway_and_close_without_hurting_others(
     usleep(300000);
     atomic_store(&b->stop, 1);
     pthread_join(b->tid, NULL);
-    long after = wait_rss_within(base, 16 * MIB, 5);
+    long after = wait_rss_within(base, 16 * MIB, MEMORY_CHECKED ? 5 : 0);
     double q = p99(b);
     fprintf(stderr,
             "flood: %s  bystander: %d requests, %d failed, p99 %.1f ms, max %.1f ms; RSS %ld kB "
@@ -325,8 +338,10 @@ static void test_rapid_reset_flood_gets_goaway_and_close_without_hurting_others(
     assert_true(b->n >= 20);
     assert_int_equal(b->failed, 0);
     assert_true(q < 50);
-    assert_true(b->peak_kb - base < 64 * MIB);
-    assert_true(after - base < 16 * MIB);
+    if (MEMORY_CHECKED) {
+        assert_true(b->peak_kb - base < 64 * MIB);
+        assert_true(after - base < 16 * MIB);
+    }
     free(b);
 }
 
@@ -361,9 +376,10 @@ static void test_memory_returns_after_slowloris_bursts(void **state)
         fprintf(stderr, "slowloris burst %d: %s  RSS %ld kB\n", burst + 1, out, rss);
         assert_non_null(strstr(out, "\"connections\": 1000"));
     }
-    long after = wait_rss_within(base, 16 * MIB, 10);
+    long after = wait_rss_within(base, 16 * MIB, MEMORY_CHECKED ? 10 : 0);
     fprintf(stderr, "slowloris: RSS %ld kB -> peak %ld kB -> %ld kB\n", base, peak, after);
-    assert_true(after - base < 16 * MIB);
+    if (MEMORY_CHECKED)
+        assert_true(after - base < 16 * MIB);
     /* And the edge still serves. */
     char serial[128];
     assert_int_equal(
