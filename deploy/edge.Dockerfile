@@ -18,14 +18,19 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTPLANE_TESTS=OFF \
+# libh2o-evloop 2.2.5 from Debian's source with deploy/h2o/patches (HTTP/2 rapid reset, conflicting
+# Content-Length), linked statically: see docs/operations.md "Edge HTTP/2 defenses".
+RUN scripts/build-h2o /opt/certplane-h2o \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTPLANE_TESTS=OFF \
+      -DCERTPLANE_H2O_PREFIX=/opt/certplane-h2o -DCERTPLANE_REQUIRE_PATCHED_H2O=ON \
  && cmake --build /build --target certplane-edge -j"$(nproc)" \
  && strip --strip-debug /build/bin/certplane-edge \
  && /build/bin/certplane-edge --version
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
-# The edge links gRPC, protobuf-c, h2o and OpenSSL; hiredis, libcurl and jansson are listed too so
-# both images share one set of layers and the edge keeps working if it starts to use them.
+# The edge links gRPC, protobuf-c and OpenSSL (its h2o is static; libh2o-evloop0.13 stays for shared
+# layers); hiredis, libcurl and jansson are listed too so both images share one set of layers and the
+# edge keeps working if it starts to use them.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc29 libprotobuf-c1 libhiredis0.14 libcurl4 libssl3 libh2o-evloop0.13 libjansson4 \

@@ -25,6 +25,11 @@ const cp_cfg_opt_t edge_config_opts[] = {
         "Admin listener: /healthz, /readyz, /metrics; empty: off."),
     {"threads", "CERTPLANE_EDGE_THREADS", CP_CFG_INT, offsetof(edge_config_t, threads), "0",
      "Event loop threads; 0 means one per core.", 0, 0, 256},
+    {"max-connections", "CERTPLANE_EDGE_MAX_CONNECTIONS", CP_CFG_INT,
+     offsetof(edge_config_t, max_connections), "20000",
+     "Client connections (HTTPS and HTTP) open at once; beyond it new ones are closed at once "
+     "(certplane_edge_connections_rejected_total); the admin listener is exempt; 0: no cap.",
+     0, 0, 10000000},
     OPT("controller", "EDGE_CONTROLLER", CP_CFG_LIST, controllers, NULL,
         "Controller gRPC address host:port; repeat for several, tried in turn."),
     {"token", "CERTPLANE_EDGE_TOKEN", CP_CFG_STRING, offsetof(edge_config_t, token), NULL,

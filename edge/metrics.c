@@ -81,5 +81,15 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "certplane_edge_event_errors_total %llu\n"
         "# TYPE certplane_edge_reconnects_total counter\ncertplane_edge_reconnects_total %llu\n",
         LOAD(m->swaps), LOAD(m->events), LOAD(m->apply_errors), LOAD(m->reconnects));
+    put(&o,
+        "# HELP certplane_edge_connections Client connections open (every listener).\n"
+        "# TYPE certplane_edge_connections gauge\ncertplane_edge_connections %d\n"
+        "# HELP certplane_edge_heap_trims_total Heap returned to the system after a burst of "
+        "connections ended.\n# TYPE certplane_edge_heap_trims_total counter\n"
+        "certplane_edge_heap_trims_total %llu\n"
+        "# HELP certplane_edge_connections_rejected_total Connections closed at once because "
+        "--max-connections were open.\n# TYPE certplane_edge_connections_rejected_total counter\n"
+        "certplane_edge_connections_rejected_total %llu\n",
+        atomic_load(&m->connections), LOAD(m->heap_trims), LOAD(m->connections_rejected));
     return o.len;
 }

@@ -19,6 +19,9 @@ typedef struct edge_metrics {
     atomic_ullong events;        /* stream events applied */
     atomic_ullong apply_errors;  /* events rejected (e.g. a key that does not match) */
     atomic_ullong reconnects;
+    atomic_int connections;             /* client connections open on every listener */
+    atomic_ullong connections_rejected; /* closed at once: --max-connections reached */
+    atomic_ullong heap_trims;           /* heap given back after a burst of connections ended */
 } edge_metrics_t;
 
 /** Writes the Prometheus text exposition of `m`, the handshake counters of `sni` and the current

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -18,6 +19,13 @@
 #include "shared/mem.h"
 
 enum { L_HTTPS, L_HTTP, L_ADMIN, N_LISTENERS };
+
+/* Giving the heap back after connection bursts: the TLS state and socket buffers of a burst of
+ * connections are freed into glibc's per-thread arenas, which keep the pages (measured: 3 x 1,000
+ * slowloris TLS connections, all closed, left the edge at 68 MB from 17 MB; malloc_trim gave back
+ * all but 2 MB). Loop 0 checks every TRIM_CHECK_MS: when the open connections fell by TRIM_DROP or
+ * more below their high-water mark since the last trim, it trims (a few ms for such a heap). */
+enum { TRIM_CHECK_MS = 1000, TRIM_DROP = 128 };
 
 typedef struct worker worker_t;
 
@@ -44,6 +52,8 @@ struct worker {
     h2o_socket_t *sockets[N_LISTENERS];
     h2o_multithread_receiver_t recv;
     struct retire_msg wake;
+    h2o_timeout_t trim_timeout; /* loop 0 only */
+    h2o_timeout_entry_t trim_entry;
 };
 
 struct edge_server {
@@ -53,6 +63,7 @@ struct edge_server {
     int n_workers;
     worker_t *workers;
     atomic_int stopping;
+    atomic_int conns_high; /* most connections open at once since the last heap trim */
     int running;
     pthread_mutex_t lock; /* guards the pending list, `running` and the workers' `ready` */
     pthread_cond_t ready_cv;
@@ -139,13 +150,52 @@ static int bind_listener(const char *addr, int *fd_out, int *port_out, cp_err_t 
     return rc;
 }
 
+static void on_socket_close(void *data)
+{
+    edge_server_t *s = data;
+    atomic_fetch_sub_explicit(&s->app.metrics->connections, 1, memory_order_relaxed);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL)
         return;
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(listener->data, sock);
+    if (sock == NULL)
+        return;
+    h2o_accept_ctx_t *actx = listener->data;
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, actx->ctx);
+    edge_server_t *s = w->srv;
+    edge_metrics_t *m = s->app.metrics;
+    int max = s->app.cfg->max_connections;
+    /* The cap: a client beyond it sees its connection closed before any byte (no TLS handshake);
+     * the admin listener stays reachable for probes and /metrics. */
+    if (max > 0 && actx != &w->accept[L_ADMIN] && atomic_load(&m->connections) >= max) {
+        atomic_fetch_add_explicit(&m->connections_rejected, 1, memory_order_relaxed);
+        h2o_socket_close(sock);
+        return;
+    }
+    int open = atomic_fetch_add_explicit(&m->connections, 1, memory_order_relaxed) + 1;
+    int high = atomic_load_explicit(&s->conns_high, memory_order_relaxed);
+    while (open > high && !atomic_compare_exchange_weak(&s->conns_high, &high, open))
+        ;
+    sock->on_close.cb = on_socket_close;
+    sock->on_close.data = s;
+    h2o_accept(actx, sock);
+}
+
+/* Loop 0's periodic check (see TRIM_DROP). */
+static void on_trim_check(h2o_timeout_entry_t *entry)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, trim_entry, entry);
+    edge_server_t *s = w->srv;
+    int open = atomic_load(&s->app.metrics->connections);
+    if (atomic_load(&s->conns_high) - open >= TRIM_DROP) {
+        malloc_trim(0);
+        atomic_store(&s->conns_high, open);
+        atomic_fetch_add_explicit(&s->app.metrics->heap_trims, 1, memory_order_relaxed);
+    }
+    h2o_timeout_link(w->loop, &w->trim_timeout, &w->trim_entry);
 }
 
 /* h2o keeps per-thread state (the socket buffer prototype and its recycler are __thread), so a
@@ -157,6 +207,11 @@ static void worker_setup(worker_t *w)
     w->loop = h2o_evloop_create();
     h2o_context_init(&w->ctx, w->loop, &w->srv->conf);
     h2o_multithread_register_receiver(w->ctx.queue, &w->recv, on_messages);
+    if (w == &w->srv->workers[0]) {
+        h2o_timeout_init(w->loop, &w->trim_timeout, TRIM_CHECK_MS);
+        w->trim_entry.cb = on_trim_check;
+        h2o_timeout_link(w->loop, &w->trim_timeout, &w->trim_entry);
+    }
     pthread_mutex_lock(&w->srv->lock);
     w->ready = 1;
     pthread_cond_broadcast(&w->srv->ready_cv);
@@ -177,6 +232,8 @@ static void *worker_main(void *arg)
     while (!atomic_load(&w->srv->stopping))
         h2o_evloop_run(w->loop, INT32_MAX);
     /* Stop accepting; let requests in flight finish for a moment. */
+    if (h2o_timeout_is_linked(&w->trim_entry))
+        h2o_timeout_unlink(&w->trim_entry);
     for (int i = 0; i < N_LISTENERS; i++)
         if (w->sockets[i] != NULL) {
             h2o_socket_read_stop(w->sockets[i]);

@@ -6,6 +6,9 @@
 CP_BUILD_PACKAGES="build-essential cmake pkg-config git clang-format
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libh2o-evloop-dev libjansson-dev"
+# Building the patched libh2o-evloop (scripts/build-h2o): Debian's source tools and h2o's build needs.
+CP_H2O_BUILD_PACKAGES="build-essential cmake pkg-config dpkg-dev xz-utils patch ca-certificates
+  libssl-dev zlib1g-dev libyaml-dev"  # libyaml-dev: h2o's CMake requires it
 # Testing: the unit test framework, the real servers and clients the tests run against, and clang
 # (libFuzzer, for scripts/fuzz).
 CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
