@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controller/store/keywrap.h"
 #include "shared/err.h"
 
 /*
@@ -66,6 +67,9 @@ typedef struct ctl_store_opts {
     int connect_timeout_ms; /* default 2000 */
     int command_timeout_ms; /* default 5000: socket read/write timeout of every command */
     long events_maxlen;     /* default 100000: MAXLEN ~ of the events stream */
+    /* borrowed, may be NULL (plaintext keys): seals and opens the private keys of certificate and
+     * account records (keywrap.h); must outlive the store */
+    const ctl_keyring_t *keyring;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not
@@ -75,6 +79,9 @@ int ctl_store_new(const char *url, const ctl_store_opts_t *opts, ctl_store_t **o
 
 /** Closes the connection and frees s (the password is wiped). NULL is a no-op. */
 void ctl_store_free(ctl_store_t *s);
+
+/** The keyring of s's options (NULL: plaintext keys). THREAD SAFETY: any thread. */
+const ctl_keyring_t *ctl_store_keyring(const ctl_store_t *s);
 
 /** Connects if needed and sends PING. Errors: CP_EUNAVAIL (unreachable, timeout, loading),
  *  CP_EAUTH ("redis: authentication failed"). THREAD SAFETY: one thread at a time per s. */
@@ -150,6 +157,7 @@ typedef struct ctl_store_job {
 #include "controller/store/store_cert.h"
 #include "controller/store/store_events.h"
 #include "controller/store/store_jobs.h"
+#include "controller/store/store_keys.h"
 #include "controller/store/store_url.h"
 
 #endif

@@ -123,6 +123,14 @@ static const char lua_lock_release[] = "if redis.call('GET', KEYS[1]) ~= ARGV[1]
                                        "redis.call('DEL', KEYS[1])\n"
                                        "return {0, 1}\n";
 
+/* KEYS: account:{provider}:{email}   ARGV: expected new. Replaces the value only when it is still
+ * the one read (key rotation next to a concurrent account write). */
+static const char lua_value_cas[] = "local cur = redis.call('GET', KEYS[1])\n"
+                                    "if not cur then return {2, 0} end\n"
+                                    "if cur ~= ARGV[1] then return {3, 0} end\n"
+                                    "redis.call('SET', KEYS[1], ARGV[2])\n"
+                                    "return {0, 1}\n";
+
 const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
     [CTL_STORE__LUA_CERT_DELETE] = lua_cert_delete,
@@ -132,4 +140,5 @@ const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CHALLENGE_CLEAR] = lua_challenge_clear,
     [CTL_STORE__LUA_LOCK_EXTEND] = lua_lock_extend,
     [CTL_STORE__LUA_LOCK_RELEASE] = lua_lock_release,
+    [CTL_STORE__LUA_VALUE_CAS] = lua_value_cas,
 };

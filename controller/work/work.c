@@ -126,7 +126,8 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
         snprintf(t->consumer, sizeof(t->consumer), "%s/%d", w->cfg->controller_id, index);
     else
         snprintf(t->consumer, sizeof(t->consumer), "%s/scheduler", w->cfg->controller_id);
-    int rc = ctl_store_new(w->cfg->redis_url, NULL, &t->store, err);
+    ctl_store_opts_t opts = {.keyring = w->cfg->keyring};
+    int rc = ctl_store_new(w->cfg->redis_url, &opts, &t->store, err);
     t->repo.store = t->store;
     return rc;
 }
