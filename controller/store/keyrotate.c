@@ -106,8 +106,11 @@ static int rotate_one(ctl_store_t *s, const char *what, bool cert, size_t *done,
 {
     cp_err_t e = {0};
     int rc = CP_ECONFLICT;
-    for (int i = 0; i < TRIES && rc == CP_ECONFLICT; i++)
+    for (int i = 0; i < TRIES && rc == CP_ECONFLICT; i++) {
+        if (i > 0)
+            st->conflicts++;
         rc = cert ? cert_try(s, what, &e) : account_try(s, what, &e);
+    }
     if (rc == 1)
         (*done)++;
     if (rc >= 0)

@@ -24,7 +24,8 @@ typedef struct ctl_keyrotate_stats {
     size_t certs_rewrapped; /* ... rewritten for the active KEK */
     size_t accounts;        /* account key records seen */
     size_t accounts_rewrapped;
-    size_t failed; /* records left as they were (unreadable, or still conflicting) */
+    size_t conflicts; /* tries repeated because a concurrent write changed the record */
+    size_t failed;    /* records left as they were (unreadable, or still conflicting) */
 } ctl_keyrotate_stats_t;
 
 /** Rotates every record through s (whose options carry the keyring). *st is filled also on
