@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -138,7 +139,10 @@ static int read_keys(const char *path, kek_t **keys, size_t *n, cp_err_t *err)
                           strerror(errno));
     if (!S_ISREG(st.st_mode))
         return cp_err_set(err, CP_EINVAL, "%s: not a regular file", path);
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    /* Group read is the one exception: a Kubernetes Secret mounted with fsGroup (= the pod's own
+     * runAsGroup) is always mode 0440, group-owned by that group. */
+    bool own_group_read = (st.st_mode & S_IRWXG) == S_IRGRP && st.st_gid == getegid();
+    if ((st.st_mode & S_IRWXO) != 0 || ((st.st_mode & S_IRWXG) != 0 && !own_group_read))
         return cp_err_set(err, CP_EPERM,
                           "%s: mode %03o lets group or others access the key-encryption keys; "
                           "chmod 600 it",

@@ -25,9 +25,10 @@
  * Keyring file (--kek-file): one key per line, `ID BASE64`, where ID is 1-64 of [A-Za-z0-9._-] and
  * BASE64 encodes exactly 32 random bytes (`openssl rand -base64 32`); blank lines and lines
  * starting with # are skipped; the FIRST key is the active one (new values are sealed with it), the
- * others only open older values. The file must not be readable or writable by group or others (mode
- * 0600 or 0400; a Kubernetes Secret mounted with defaultMode 0400, the file being one key of the
- * Secret) and must be a regular file (a symlink to one is followed, as a Secret mount has).
+ * others only open older values. The file must not be accessible to others, nor to its group (mode
+ * 0600 or 0400), with one exception: group read (0440) when the group is the process's own
+ * effective group, as a Kubernetes Secret mounted with fsGroup = runAsGroup always is. It must be a
+ * regular file (a symlink to one is followed, as in a Secret mount).
  *
  * A NULL keyring is the insecure plaintext mode (--insecure-plaintext-keys): seal returns the value
  * as is, open reads plaintext and refuses sealed values.

@@ -202,6 +202,7 @@ static void test_keyring_text(void **state)
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
+    unlink(path); /* the last mode may not let a non-root user write */
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
@@ -222,7 +223,19 @@ static void test_keyring_file(void **state)
     write_file(path, K1, 0644);
     assert_int_equal(ctl_keyring_load(path, &kr, &err), CP_EPERM);
     assert_non_null(strstr(err.msg, "chmod 600"));
-    write_file(path, K1, 0640);
+    write_file(path, K1, 0460); /* group write */
+    assert_int_equal(ctl_keyring_load(path, &kr, &err), CP_EPERM);
+    /* Group read: only for the process's own group (a Kubernetes Secret with fsGroup). */
+    write_file(path, K1, 0440);
+    assert_int_equal(chown(path, (uid_t)-1, getegid()), 0);
+    assert_int_equal(ctl_keyring_load(path, &kr, &err), 0);
+    ctl_keyring_free(kr);
+    kr = NULL;
+    gid_t other = getegid() == 1 ? 2 : 1;
+    if (chown(path, (uid_t)-1, other) == 0) { /* as root, or a member of that group */
+        assert_int_equal(ctl_keyring_load(path, &kr, &err), CP_EPERM);
+    }
+    write_file(path, K1, 0604); /* others */
     assert_int_equal(ctl_keyring_load(path, &kr, &err), CP_EPERM);
     write_file(path, K1, 0400);
     assert_int_equal(ctl_keyring_load(path, &kr, &err), 0);
