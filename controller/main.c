@@ -34,7 +34,7 @@ static void reload_keyring(const ctl_config_t *cfg)
 {
     cp_err_t err = {0};
     char active[CTL_KEYWRAP_ID_MAX + 1];
-    if (cfg->keyring == NULL)
+    if (!ctl_keyring_from_file(cfg->keyring))
         return;
     if (ctl_keyring_reload(cfg->keyring, &err) != 0) {
         CP_LOG(CP_LOG_ERROR, "main", "SIGHUP: keyring kept unchanged: %s", err.msg);
@@ -58,12 +58,18 @@ static int rotate_keys(const ctl_config_t *cfg)
     if (rc == 0)
         rc = ctl_keyrotate_run(s, &st, &err);
     ctl_store_free(s);
+    if (rc != 0) {
+        fprintf(stderr,
+                "certplane-controller: rotate-keys stopped after %zu certificate and %zu account "
+                "records re-wrapped: %s\n",
+                st.certs_rewrapped, st.accounts_rewrapped, err.msg[0] ? err.msg : cp_strerror(rc));
+        return 1;
+    }
     printf("rotate-keys: active KEK \"%s\": %zu of %zu certificate records and %zu of %zu account "
            "records re-wrapped, %zu failed\n",
            active, st.certs_rewrapped, st.certs, st.accounts_rewrapped, st.accounts, st.failed);
-    if (rc != 0 || st.failed > 0)
-        fprintf(stderr, "certplane-controller: rotate-keys: %s\n",
-                err.msg[0] ? err.msg : cp_strerror(rc));
+    if (st.failed > 0)
+        fprintf(stderr, "certplane-controller: rotate-keys: first failure: %s\n", err.msg);
     return rc != 0 || st.failed > 0 ? 1 : 0;
 }
 
@@ -146,8 +152,10 @@ int main(int argc, char **argv)
         return 2;
     }
     cp_log_set_level(level);
-    if (cfg.kek_file != NULL && ctl_keyring_load(cfg.kek_file, &cfg.keyring, &err) != 0) {
-        fprintf(stderr, "certplane-controller: --kek-file: %s\n", err.msg);
+    if ((cfg.kek_file != NULL && ctl_keyring_load(cfg.kek_file, &cfg.keyring, &err) != 0) ||
+        (cfg.kek != NULL && ctl_keyring_parse_list(cfg.kek, "--kek", &cfg.keyring, &err) != 0)) {
+        fprintf(stderr, "certplane-controller: %s%s\n", cfg.kek_file ? "--kek-file: " : "",
+                err.msg);
         ctl_config_dispose(&cfg);
         return 2;
     }

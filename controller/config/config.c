@@ -47,6 +47,11 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "(32 random bytes each, e.g. openssl rand -base64 32), the first line is the active key; "
         "mode 0600 or 0400 (refused if group or others may read it). Reloaded on SIGHUP. See "
         "docs/operations.md, Keys at rest."),
+    OPT_SECRET(
+        "kek", "KEK", kek,
+        "The keyring as ID:BASE64[,ID:BASE64...] (the first is active) instead of --kek-file, "
+        "for containers that take secrets as environment variables; prefer the variable, "
+        "since flags are visible to other users. Not reloaded on SIGHUP."),
     OPT("insecure-plaintext-keys", "INSECURE_PLAINTEXT_KEYS", CP_CFG_BOOL, insecure_plaintext_keys,
         "false",
         "Store private keys in Redis in the clear. Without --kek-file the controller refuses to "
@@ -155,12 +160,14 @@ static int check_keys(ctl_config_t *c, cp_err_t *err)
 {
     if (c->redis_password_file != NULL && add_password(c, err) != 0)
         return CP_EINVAL;
-    if (c->kek_file == NULL && !c->insecure_plaintext_keys)
+    if (c->kek_file != NULL && c->kek != NULL)
+        return cp_err_set(err, CP_EINVAL, "--kek-file and --kek exclude each other");
+    if (c->kek_file == NULL && c->kek == NULL && !c->insecure_plaintext_keys)
         return cp_err_set(err, CP_EINVAL,
                           "no key-encryption key: set --kek-file (private keys are sealed in "
                           "Redis), or run with --insecure-plaintext-keys");
-    if (c->rotate_keys && c->kek_file == NULL)
-        return cp_err_set(err, CP_EINVAL, "--rotate-keys needs --kek-file");
+    if (c->rotate_keys && c->kek_file == NULL && c->kek == NULL)
+        return cp_err_set(err, CP_EINVAL, "--rotate-keys needs --kek-file or --kek");
     return 0;
 }
 

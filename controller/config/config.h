@@ -27,6 +27,7 @@ typedef struct ctl_config {
                         carries the password of --redis-password-file */
     char *redis_password_file;    /* --redis-password-file */
     char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
+    char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
     bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */
     bool rotate_keys; /* --rotate-keys: re-wrap every key for the active KEK, then exit */
     /* Loaded from kek_file by main.c (not by ctl_config_parse, which stays below the store);

@@ -193,6 +193,22 @@ int ctl_keyring_parse(const char *text, const char *where, ctl_keyring_t **out, 
     return rc;
 }
 
+int ctl_keyring_parse_list(const char *list, const char *where, ctl_keyring_t **out, cp_err_t *err)
+{
+    /* Neither ids nor base64 contain ':' or ',': the list maps onto lines "ID BASE64". */
+    char *text = cp_xstrdup(list != NULL ? list : "");
+    for (char *p = text; *p != '\0'; p++)
+        *p = *p == ',' ? '\n' : *p == ':' ? ' ' : *p;
+    int rc = ctl_keyring_parse(text, where, out, err);
+    cp_secure_free_str(text);
+    return rc;
+}
+
+bool ctl_keyring_from_file(const ctl_keyring_t *kr)
+{
+    return kr != NULL && kr->path != NULL;
+}
+
 int ctl_keyring_reload(ctl_keyring_t *kr, cp_err_t *err)
 {
     if (kr == NULL || kr->path == NULL)

@@ -53,6 +53,10 @@ int ctl_keyring_load(const char *path, ctl_keyring_t **out, cp_err_t *err);
 /** Loads the keyring from text (tests and ctl_keyring_load()); `where` names it in messages. */
 int ctl_keyring_parse(const char *text, const char *where, ctl_keyring_t **out, cp_err_t *err);
 
+/** Loads the keyring from the list form `ID:BASE64[,ID:BASE64...]` (--kek, an environment
+ *  variable); the first entry is active. Errors: as ctl_keyring_parse(). */
+int ctl_keyring_parse_list(const char *list, const char *where, ctl_keyring_t **out, cp_err_t *err);
+
 /** Reads the file again (SIGHUP) and replaces the keys; on failure the keys in use stay.
  *  Errors: as ctl_keyring_load(); CP_EINVAL for a keyring made by ctl_keyring_parse(). */
 int ctl_keyring_reload(ctl_keyring_t *kr, cp_err_t *err);
@@ -62,6 +66,9 @@ void ctl_keyring_free(ctl_keyring_t *kr);
 
 /** Copies the active KEK id into id (CTL_KEYWRAP_ID_MAX + 1 bytes); "" for a NULL keyring. */
 void ctl_keyring_active(const ctl_keyring_t *kr, char *id);
+
+/** True when kr was loaded from a file (ctl_keyring_reload() can re-read it). */
+bool ctl_keyring_from_file(const ctl_keyring_t *kr);
 
 /** Number of keys. */
 size_t ctl_keyring_size(const ctl_keyring_t *kr);

@@ -182,6 +182,17 @@ static void test_keyring_text(void **state)
     assert_string_equal(id, "k2");
     assert_int_equal(ctl_keyring_size(kr), 2);
     ctl_keyring_free(kr);
+    kr = NULL;
+    assert_int_equal(ctl_keyring_parse_list("k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=,"
+                                            "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                                            "--kek", &kr, &err),
+                     0);
+    ctl_keyring_active(kr, id);
+    assert_string_equal(id, "k2");
+    assert_int_equal(ctl_keyring_size(kr), 2);
+    assert_false(ctl_keyring_from_file(kr));
+    assert_int_equal(ctl_keyring_reload(kr, &err), CP_EINVAL);
+    ctl_keyring_free(kr);
     static const char *const bad[] = {
         "",                                                   /* no key */
         "# only a comment\n",                                 /* no key */
