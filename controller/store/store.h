@@ -31,6 +31,11 @@
  * TTL (3600 s). account:{provider}:{email}  account private key PEM; the account URL in
  * `account:{provider}:{email}:url`.
  *
+ * Private keys at rest (the private_key_pem of cert:{name}, the value of
+ * account:{provider}:{email}) are sealed with the keyring of the store's options (keywrap.h):
+ * certrepo.c seals and opens certificate keys, ctl_store_account_get/put account keys; a plaintext
+ * key (the seed's) reads as is. keyrotate.h re-wraps them for a new KEK.
+ *
  * Every change that touches more than one key is one Lua script or one MULTI/EXEC, so it is atomic;
  * a call that fails changes nothing.
  *
