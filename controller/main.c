@@ -13,6 +13,8 @@
 #include "controller/gateway/gateway.h"
 #include "controller/grpc/grpc_api.h"
 #include "controller/service/service.h"
+#include "controller/store/keyrotate.h"
+#include "controller/store/keywrap.h"
 #include "controller/work/work.h"
 #include "shared/log.h"
 
@@ -26,6 +28,49 @@ static void block_signals(sigset_t *set)
     sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+static void reload_keyring(const ctl_config_t *cfg)
+{
+    cp_err_t err = {0};
+    char active[CTL_KEYWRAP_ID_MAX + 1];
+    if (!ctl_keyring_from_file(cfg->keyring))
+        return;
+    if (ctl_keyring_reload(cfg->keyring, &err) != 0) {
+        CP_LOG(CP_LOG_ERROR, "main", "SIGHUP: keyring kept unchanged: %s", err.msg);
+        return;
+    }
+    ctl_keyring_active(cfg->keyring, active);
+    CP_LOG(CP_LOG_INFO, "main", "SIGHUP: keyring loaded: %zu keys, active \"%s\"",
+           ctl_keyring_size(cfg->keyring), active);
+}
+
+/* --rotate-keys: re-wraps every key in Redis for the active KEK and reports the counts. */
+static int rotate_keys(const ctl_config_t *cfg)
+{
+    cp_err_t err = {0};
+    ctl_store_t *s = NULL;
+    ctl_keyrotate_stats_t st = {0};
+    char active[CTL_KEYWRAP_ID_MAX + 1];
+    ctl_store_opts_t opts = {.keyring = cfg->keyring};
+    ctl_keyring_active(cfg->keyring, active);
+    int rc = ctl_store_new(cfg->redis_url, &opts, &s, &err);
+    if (rc == 0)
+        rc = ctl_keyrotate_run(s, &st, &err);
+    ctl_store_free(s);
+    if (rc != 0) {
+        fprintf(stderr,
+                "certplane-controller: rotate-keys stopped after %zu certificate and %zu account "
+                "records re-wrapped: %s\n",
+                st.certs_rewrapped, st.accounts_rewrapped, err.msg[0] ? err.msg : cp_strerror(rc));
+        return 1;
+    }
+    printf("rotate-keys: active KEK \"%s\": %zu of %zu certificate records and %zu of %zu account "
+           "records re-wrapped, %zu failed\n",
+           active, st.certs_rewrapped, st.certs, st.accounts_rewrapped, st.accounts, st.failed);
+    if (st.failed > 0)
+        fprintf(stderr, "certplane-controller: rotate-keys: first failure: %s\n", err.msg);
+    return rc != 0 || st.failed > 0 ? 1 : 0;
 }
 
 static int run(const ctl_config_t *cfg, const sigset_t *signals)
@@ -64,6 +109,7 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
                 CP_LOG(CP_LOG_INFO, "main", "SIGHUP: %zu API tokens loaded", n);
             else
                 CP_LOG(CP_LOG_ERROR, "main", "SIGHUP: tokens kept unchanged: %s", err.msg);
+            reload_keyring(cfg);
         }
         ctl_grpc_api_tick(api);
     }
@@ -106,11 +152,23 @@ int main(int argc, char **argv)
         return 2;
     }
     cp_log_set_level(level);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    grpc_init();
-    rc = run(&cfg, &signals);
-    grpc_shutdown_blocking();
-    curl_global_cleanup();
+    if ((cfg.kek_file != NULL && ctl_keyring_load(cfg.kek_file, &cfg.keyring, &err) != 0) ||
+        (cfg.kek != NULL && ctl_keyring_parse_list(cfg.kek, "--kek", &cfg.keyring, &err) != 0)) {
+        fprintf(stderr, "certplane-controller: %s%s\n", cfg.kek_file ? "--kek-file: " : "",
+                err.msg);
+        ctl_config_dispose(&cfg);
+        return 2;
+    }
+    if (cfg.rotate_keys) {
+        rc = rotate_keys(&cfg);
+    } else {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        grpc_init();
+        rc = run(&cfg, &signals);
+        grpc_shutdown_blocking();
+        curl_global_cleanup();
+    }
+    ctl_keyring_free(cfg.keyring);
     ctl_config_dispose(&cfg);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the controller's option table and the checks across options */
 #include "controller/config/config.h"
+#include "shared/file.h"
 #include "shared/mem.h"
 
 #include <stdio.h>
@@ -38,6 +39,26 @@ const cp_cfg_opt_t ctl_config_opts[] = {
     OPT_SECRET("redis-url", "REDIS_URL", redis_url,
                "Redis holding all state: redis://[user:password@]host:port[/db] "
                "(default redis://127.0.0.1:6379)."),
+    OPT("redis-password-file", "REDIS_PASSWORD_FILE", CP_CFG_STRING, redis_password_file, NULL,
+        "File holding the Redis password (first line); it is added to --redis-url, which then must "
+        "carry no password. Keeps the password off the command line."),
+    OPT("kek-file", "KEK_FILE", CP_CFG_STRING, kek_file, NULL,
+        "Keyring of the key-encryption keys that seal private keys in Redis: lines \"ID BASE64\" "
+        "(32 random bytes each, e.g. openssl rand -base64 32), the first line is the active key; "
+        "mode 0600 or 0400 (refused if group or others may read it). Reloaded on SIGHUP. See "
+        "docs/operations.md, Keys at rest."),
+    OPT_SECRET(
+        "kek", "KEK", kek,
+        "The keyring as ID:BASE64[,ID:BASE64...] (the first is active) instead of --kek-file, "
+        "for containers that take secrets as environment variables; prefer the variable, "
+        "since flags are visible to other users. Not reloaded on SIGHUP."),
+    OPT("insecure-plaintext-keys", "INSECURE_PLAINTEXT_KEYS", CP_CFG_BOOL, insecure_plaintext_keys,
+        "false",
+        "Store private keys in Redis in the clear. Without --kek-file the controller refuses to "
+        "start unless this is set."),
+    OPT("rotate-keys", "ROTATE_KEYS", CP_CFG_BOOL, rotate_keys, "false",
+        "Do not serve: re-wrap every private key in Redis for the active key of --kek-file (and "
+        "seal plaintext ones) while controllers keep serving, print the counts and exit."),
     OPT_INT("events-max", "EVENTS_MAX", events_max, "100000", 100, 100000000,
             "Events kept in Redis for Watch to replay; an edge further behind gets a snapshot."),
     OPT_INT("watch-max-per-token", "WATCH_MAX_PER_TOKEN", watch_max_per_token, "64", 1, 100000,
@@ -103,6 +124,58 @@ static int check_file(const char *path, const char *flag, cp_err_t *err)
     return 0;
 }
 
+/* Percent-encodes every byte of the password into the userinfo of the URL. */
+static int add_password(ctl_config_t *c, cp_err_t *err)
+{
+    char *pw = NULL;
+    size_t len = 0;
+    const char *scheme = "redis://";
+    if (strncmp(c->redis_url, scheme, strlen(scheme)) != 0)
+        return cp_err_set(err, CP_EINVAL, "--redis-password-file needs a redis:// URL");
+    const char *rest = c->redis_url + strlen(scheme);
+    const char *at = strchr(rest, '@'), *slash = strchr(rest, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        return cp_err_set(err, CP_EINVAL,
+                          "--redis-password-file: --redis-url already carries a user or password");
+    int rc = cp_file_read(c->redis_password_file, 4096, &pw, &len, err);
+    if (rc != 0) {
+        cp_err_prefix(err, "--redis-password-file");
+        return CP_EINVAL;
+    }
+    while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+        pw[--len] = '\0';
+    if (len == 0 || memchr(pw, '\n', len) != NULL) {
+        cp_secure_free(pw, len);
+        return cp_err_set(err, CP_EINVAL, "--redis-password-file: expected one non-empty line");
+    }
+    size_t n = strlen(scheme) + 1 + len * 3 + 1 + strlen(rest) + 1, o = 0;
+    char *url = cp_xmalloc(n);
+    o += (size_t)snprintf(url, n, "%s:", scheme);
+    for (size_t i = 0; i < len; i++)
+        o += (size_t)snprintf(url + o, n - o, "%%%02X", (unsigned char)pw[i]);
+    snprintf(url + o, n - o, "@%s", rest);
+    cp_secure_free(pw, len);
+    cp_secure_free_str(c->redis_url);
+    c->redis_url = url;
+    return 0;
+}
+
+/* The choices that concern keys at rest and the Redis password. */
+static int check_keys(ctl_config_t *c, cp_err_t *err)
+{
+    if (c->redis_password_file != NULL && add_password(c, err) != 0)
+        return CP_EINVAL;
+    if (c->kek_file != NULL && c->kek != NULL)
+        return cp_err_set(err, CP_EINVAL, "--kek-file and --kek exclude each other");
+    if (c->kek_file == NULL && c->kek == NULL && !c->insecure_plaintext_keys)
+        return cp_err_set(err, CP_EINVAL,
+                          "no key-encryption key: set --kek-file (private keys are sealed in "
+                          "Redis), or run with --insecure-plaintext-keys");
+    if (c->rotate_keys && c->kek_file == NULL && c->kek == NULL)
+        return cp_err_set(err, CP_EINVAL, "--rotate-keys needs --kek-file or --kek");
+    return 0;
+}
+
 int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
 {
     memset(c, 0, sizeof *c);
@@ -123,9 +196,10 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
         check_file(c->grpc_tls_key, "grpc-tls-key", err) != 0 ||
         check_file(c->grpc_client_ca, "grpc-client-ca", err) != 0 ||
         check_file(c->api_tokens_file, "api-tokens-file", err) != 0 ||
-        check_file(c->acme_ca_file, "acme-ca-file", err) != 0)
+        check_file(c->acme_ca_file, "acme-ca-file", err) != 0 || check_keys(c, err) != 0)
         return CP_EINVAL;
-    if (c->api_tokens_file == NULL && c->api_tokens == NULL && !c->insecure_no_auth)
+    if (c->api_tokens_file == NULL && c->api_tokens == NULL && !c->insecure_no_auth &&
+        !c->rotate_keys)
         return cp_err_set(
             err, CP_EINVAL,
             "no API token configured: set --api-tokens-file or CERTPLANE_API_TOKENS, or "

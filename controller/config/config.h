@@ -10,6 +10,8 @@
 
 #include "shared/cfg.h"
 
+struct ctl_keyring; /* controller/store/keywrap.h */
+
 /** Every setting of certplane-controller. Filled by ctl_config_parse; strings are malloc'd copies.
  */
 typedef struct ctl_config {
@@ -21,8 +23,17 @@ typedef struct ctl_config {
     char *grpc_client_ca; /* --grpc-client-ca: require client certificates signed by this CA */
     int grpc_threads;     /* --grpc-threads */
     /* storage */
-    char *redis_url; /* --redis-url (a secret when it carries a password) */
-    int events_max;  /* --events-max: length of the events stream kept for Watch replays */
+    char *redis_url; /* --redis-url (a secret when it carries a password); after parsing it
+                        carries the password of --redis-password-file */
+    char *redis_password_file;    /* --redis-password-file */
+    char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
+    char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
+    bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */
+    bool rotate_keys; /* --rotate-keys: re-wrap every key for the active KEK, then exit */
+    /* Loaded from kek_file by main.c (not by ctl_config_parse, which stays below the store);
+     * borrowed by every store; NULL with --insecure-plaintext-keys. */
+    struct ctl_keyring *keyring;
+    int events_max; /* --events-max: length of the events stream kept for Watch replays */
     /* auth */
     char *api_tokens_file;   /* --api-tokens-file: "token scope" per line */
     char *api_tokens;        /* --api-tokens: "token:scope,token:scope" (secret) */

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "controller/store/certrec.h"
+#include "controller/store/keywrap.h"
 #include "shared/mem.h"
 
 void ctl_certrepo_cert_free(Certplane__V1__Certificate *c)
@@ -17,6 +18,22 @@ void ctl_certrepo_cert_free(Certplane__V1__Certificate *c)
     if (c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string)
         OPENSSL_cleanse(c->private_key_pem, strlen(c->private_key_pem)); /* protobuf-c frees it */
     protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+/* Opens the sealed private key of a decoded record in place (a plaintext one stays). */
+static int key_open(const ctl_certrepo_t *r, Certplane__V1__Certificate *c, cp_err_t *err)
+{
+    if (!ctl_keywrap_sealed(c->private_key_pem))
+        return 0;
+    char *record = cp_xasprintf("cert:%s", c->name), *plain = NULL;
+    int rc = ctl_keywrap_open(ctl_store_keyring(r->store), record, c->private_key_pem, &plain, NULL,
+                              err);
+    free(record);
+    if (rc != 0)
+        return rc;
+    free(c->private_key_pem); /* sealed: nothing to wipe */
+    c->private_key_pem = plain;
+    return 0;
 }
 
 int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__Certificate **out,
@@ -31,6 +48,10 @@ int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__
     if (rc == 0)
         rc = ctl_certrec_decode(name, json, len, out, err);
     cp_secure_free(json, len);
+    if (rc == 0 && (rc = key_open(r, *out, err)) != 0) {
+        ctl_certrepo_cert_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -46,13 +67,37 @@ int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, si
         /* A record that is missing was deleted since it was listed; one that does not decode is
          * counted, so the caller can say that it skipped it. */
         if (rc == 0 && jsons[i] != NULL &&
-            ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &out[i], NULL) != 0)
+            (ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &out[i], NULL) != 0 ||
+             key_open(r, out[i], NULL) != 0)) {
+            ctl_certrepo_cert_free(out[i]); /* a key that does not open: unreadable, kept */
+            out[i] = NULL;
             bad++;
+        }
         cp_secure_free_str(jsons[i]);
     }
     free(jsons);
     if (unreadable != NULL)
         *unreadable = bad;
+    return rc;
+}
+
+/* Encodes c with its private key sealed for cert:{name} (a shallow copy carries the sealed key). */
+static int encode_sealed(const ctl_certrepo_t *r, const Certplane__V1__Certificate *c, char **json,
+                         size_t *len, cp_err_t *err)
+{
+    const char *key = c->private_key_pem;
+    if (key == NULL || key[0] == '\0')
+        return ctl_certrec_encode(c, json, len, err);
+    char *record = cp_xasprintf("cert:%s", c->name), *sealed = NULL;
+    int rc = ctl_keywrap_seal(ctl_store_keyring(r->store), record, key, strlen(key), &sealed, err);
+    free(record);
+    if (rc != 0)
+        return rc;
+    Certplane__V1__Certificate copy = *c;
+    copy.private_key_pem = sealed;
+    rc = ctl_certrec_encode(&copy, json, len, err);
+    /* Plaintext when there is no keyring. */
+    cp_secure_free_str(sealed);
     return rc;
 }
 
@@ -63,7 +108,7 @@ int ctl_certrepo_put(const ctl_certrepo_t *r, const Certplane__V1__Certificate *
     size_t len = 0;
     if (c == NULL || w == NULL || c->name == NULL)
         return cp_err_set(err, CP_EINVAL, "certificate record: NULL argument");
-    int rc = ctl_certrec_encode(c, &json, &len, err);
+    int rc = encode_sealed(r, c, &json, &len, err);
     if (rc != 0)
         return rc; /* CP_EINVAL: a string that is not UTF-8, named by the codec */
     ctl_store_cert_write_t sw = {

@@ -14,9 +14,11 @@
 /*
  * The one place where a certificate record is read and written, for the service core, the workers,
  * the scheduler and the event relay: decode (certrec.h) after GET/MGET, encode before the
- * revision-checked write (ctl_store_cert_put), the wiping of the encoded JSON (it holds the private
- * key), and the invalidation of this controller's read cache (certcache.h) on every write, whether
- * it succeeded or not (a write that failed in flight may have been applied).
+ * revision-checked write (ctl_store_cert_put), the sealing of the private key with the store's
+ * keyring before the write and its opening after a read (keywrap.h; a plaintext key of an old or
+ * seed record is read as is and sealed on the next put), the wiping of the encoded JSON (it holds
+ * the private key), and the invalidation of this controller's read cache (certcache.h) on every
+ * write, whether it succeeded or not (a write that failed in flight may have been applied).
  *
  * A repository is a pair of borrowed handles on the caller's stack: the calling thread's store and
  * the read cache (NULL for threads that serve no reads, such as the workers).
@@ -39,15 +41,18 @@ typedef struct ctl_certrepo_write {
     const char *job_kind;      /* NULL: no job; "issue", "renew" or "revoke", enqueued atomically */
 } ctl_certrepo_write_t;
 
-/** Reads and decodes cert:{name} into *out (NULL on failure). Errors: CP_ENOTFOUND ("certificate
- * \"x\" not found"), CP_EINVAL (a record that is not a certificate: "cert:x: ..."; also an empty
- * name), and the store's CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. */
+/** Reads and decodes cert:{name} into *out (NULL on failure), its key opened. Errors: CP_ENOTFOUND
+ * ("certificate \"x\" not found"), CP_EINVAL (a record that is not a certificate: "cert:x: ...";
+ * also an empty name), CP_ESTATE (sealed under a KEK the keyring lacks; the record is left as it
+ * is), CP_ECRYPTO (a sealed key that does not open), and the store's CP_EUNAVAIL, CP_EAUTH,
+ * CP_EPROTO. */
 int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__Certificate **out,
                       cp_err_t *err);
 
 /** Reads n certificates in one MGET. out[i] is the decoded record, or NULL when it is missing or
- *  unreadable; *unreadable (may be NULL) receives how many were unreadable. On failure every out[i]
- *  is NULL. Errors: the store's (CP_EINVAL, CP_EUNAVAIL, CP_EAUTH). */
+ *  unreadable (including a key that does not open); *unreadable (may be NULL) receives how many
+ * were unreadable. On failure every out[i] is NULL. Errors: the store's (CP_EINVAL, CP_EUNAVAIL,
+ * CP_EAUTH). */
 int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, size_t n,
                            Certplane__V1__Certificate **out, size_t *unreadable, cp_err_t *err);
 

@@ -470,6 +470,11 @@ void ctl_store_free(ctl_store_t *s)
     free(s);
 }
 
+const ctl_keyring_t *ctl_store_keyring(const ctl_store_t *s)
+{
+    return s->opts.keyring;
+}
+
 int ctl_store_ping(ctl_store_t *s, cp_err_t *err)
 {
     ctl_store__args_t a = {0};

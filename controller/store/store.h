@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controller/store/keywrap.h"
 #include "shared/err.h"
 
 /*
@@ -29,6 +30,11 @@
  * revisions. challenge:{token}           `{"token":..,"authorization":..,"expires_at":"RFC 3339"}`,
  * TTL (3600 s). account:{provider}:{email}  account private key PEM; the account URL in
  * `account:{provider}:{email}:url`.
+ *
+ * Private keys at rest (the private_key_pem of cert:{name}, the value of
+ * account:{provider}:{email}) are sealed with the keyring of the store's options (keywrap.h):
+ * certrepo.c seals and opens certificate keys, ctl_store_account_get/put account keys; a plaintext
+ * key (the seed's) reads as is. keyrotate.h re-wraps them for a new KEK.
  *
  * Every change that touches more than one key is one Lua script or one MULTI/EXEC, so it is atomic;
  * a call that fails changes nothing.
@@ -70,6 +76,9 @@ typedef struct ctl_store_opts {
      * taken under an owner whose presence key is gone may be taken over at once; NULL or "": an
      * anonymous lock, which only expiry frees. Copied. */
     const char *owner;
+    /* borrowed, may be NULL (plaintext keys): seals and opens the private keys of certificate and
+     * account records (keywrap.h); must outlive the store */
+    const ctl_keyring_t *keyring;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not
@@ -79,6 +88,9 @@ int ctl_store_new(const char *url, const ctl_store_opts_t *opts, ctl_store_t **o
 
 /** Closes the connection and frees s (the password is wiped). NULL is a no-op. */
 void ctl_store_free(ctl_store_t *s);
+
+/** The keyring of s's options (NULL: plaintext keys). THREAD SAFETY: any thread. */
+const ctl_keyring_t *ctl_store_keyring(const ctl_store_t *s);
 
 /** Connects if needed and sends PING. Errors: CP_EUNAVAIL (unreachable, timeout, loading),
  *  CP_EAUTH ("redis: authentication failed"). THREAD SAFETY: one thread at a time per s. */
@@ -156,6 +168,7 @@ typedef struct ctl_store_job {
 #include "controller/store/store_cert.h"
 #include "controller/store/store_events.h"
 #include "controller/store/store_jobs.h"
+#include "controller/store/store_keys.h"
 #include "controller/store/store_orders.h"
 #include "controller/store/store_owner.h"
 #include "controller/store/store_url.h"

@@ -2,6 +2,7 @@
 /* store_jobs.c - the jobs stream, per-certificate locks and ACME account keys */
 #include "controller/store/store_jobs.h"
 #include "controller/store/store_internal.h"
+#include "shared/mem.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -377,11 +378,10 @@ int ctl_store_account_get(ctl_store_t *s, const char *provider, const char *emai
         rc = ctl_store__proto(err, "MGET account");
     else if (rc == 0 && r->element[0]->type != REDIS_REPLY_STRING)
         rc = cp_err_set(err, CP_ENOTFOUND, "account %s for %s not found", provider, email);
-    if (rc == 0) {
-        *key_pem = ctl_store__strdup_reply(r->element[0]);
-        if (account_url != NULL)
-            *account_url = ctl_store__strdup_reply(r->element[1]);
-    }
+    if (rc == 0)
+        rc = ctl_keywrap_open(s->opts.keyring, key, r->element[0]->str, key_pem, NULL, err);
+    if (rc == 0 && account_url != NULL)
+        *account_url = ctl_store__strdup_reply(r->element[1]);
     freeReplyObject(r);
     ctl_store__args_dispose(&a);
     return rc;
@@ -396,10 +396,14 @@ int ctl_store_account_put(ctl_store_t *s, const char *provider, const char *emai
         return rc;
     if (!ctl_store__name_ok(key_pem))
         return cp_err_set(err, CP_EINVAL, "account: empty key");
+    char *sealed = NULL;
+    rc = ctl_keywrap_seal(s->opts.keyring, key, key_pem, strlen(key_pem), &sealed, err);
+    if (rc != 0)
+        return rc;
     ctl_store__args_t set = {0}, url = {0};
     ctl_store__arg(&set, "SET");
     ctl_store__arg(&set, key);
-    ctl_store__arg(&set, key_pem);
+    ctl_store__arg(&set, sealed);
     if (account_url != NULL) {
         ctl_store__arg(&url, "SET");
         ctl_store__argf(&url, "%s:url", key);
@@ -414,5 +418,6 @@ int ctl_store_account_put(ctl_store_t *s, const char *provider, const char *emai
     rc = ctl_store__multi(s, CTL_STORE__READ, 2, cmds, &r, err);
     freeReplyObject(r);
     ctl_store__args_dispose(&url);
+    cp_secure_free_str(sealed); /* plaintext without a keyring */
     return rc;
 }

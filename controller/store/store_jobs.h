@@ -5,14 +5,17 @@
 
 #include "controller/store/store.h"
 
-/** Reads the account key PEM and URL (both malloc'd, caller frees; *account_url is NULL when only
- * the key is stored, as in seed data; account_url may be NULL). Errors: CP_EINVAL, CP_ENOTFOUND,
- * CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
+/** Reads the account key PEM, opened with the store's keyring (a plaintext seed key reads as is),
+ * and URL (both malloc'd, caller frees, the key with cp_secure_free_str(); *account_url is NULL
+ * when only the key is stored, as in seed data; account_url may be NULL). Errors: CP_EINVAL,
+ * CP_ENOTFOUND, CP_EUNAVAIL, CP_EAUTH, and ctl_keywrap_open()'s CP_ESTATE (unknown KEK) and
+ * CP_ECRYPTO (a value that does not open). THREAD SAFETY: one thread at a time per s. */
 int ctl_store_account_get(ctl_store_t *s, const char *provider, const char *email, char **key_pem,
                           char **account_url, cp_err_t *err);
 
-/** Writes the account key PEM and URL (NULL: no URL, an old one is removed) in one MULTI/EXEC.
- *  Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a time per s. */
+/** Writes the account key PEM, sealed with the store's keyring, and URL (NULL: no URL, an old one
+ * is removed) in one MULTI/EXEC. Errors: CP_EINVAL, CP_ECRYPTO, CP_EUNAVAIL, CP_EAUTH. THREAD
+ * SAFETY: one thread at a time per s. */
 int ctl_store_account_put(ctl_store_t *s, const char *provider, const char *email,
                           const char *key_pem, const char *account_url, cp_err_t *err);
 

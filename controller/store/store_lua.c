@@ -174,6 +174,13 @@ static const char lua_job_reclaim_dead[] =
 static const char lua_presence_clear[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
     "return {0, 0}\n";
+/* KEYS: account:{provider}:{email}   ARGV: expected new. Replaces the value only when it is still
+ * the one read (key rotation next to a concurrent account write). */
+static const char lua_value_cas[] = "local cur = redis.call('GET', KEYS[1])\n"
+                                    "if not cur then return {2, 0} end\n"
+                                    "if cur ~= ARGV[1] then return {3, 0} end\n"
+                                    "redis.call('SET', KEYS[1], ARGV[2])\n"
+                                    "return {0, 1}\n";
 
 const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
@@ -187,4 +194,5 @@ const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_LOCK_ACQUIRE] = lua_lock_acquire,
     [CTL_STORE__LUA_JOB_RECLAIM_DEAD] = lua_job_reclaim_dead,
     [CTL_STORE__LUA_PRESENCE_CLEAR] = lua_presence_clear,
+    [CTL_STORE__LUA_VALUE_CAS] = lua_value_cas,
 };

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_orders.c - order:{name} records (see store_orders.h) */
 #include "controller/store/store_orders.h"
+#include "controller/store/keywrap.h"
 #include "controller/store/store_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +48,16 @@ int ctl_store_order_get(ctl_store_t *s, const char *name, ctl_store_order_t *out
         out->url = ctl_store__strdup_reply(r->element[0]);
         out->request = ctl_store__strdup_reply(r->element[1]);
         out->replaces = ctl_store__strdup_reply(r->element[2]);
-        out->key_pem = ctl_store__strdup_reply(r->element[3]);
         if (out->replaces == NULL)
             out->replaces = cp_xstrdup("");
+        if (r->element[3]->type == REDIS_REPLY_STRING) {
+            char record[CTL_STORE_OWNER_MAX + 300];
+            snprintf(record, sizeof record, "order:%s", name);
+            rc = ctl_keywrap_open(s->opts.keyring, record, r->element[3]->str, &out->key_pem, NULL,
+                                  err);
+            if (rc != 0)
+                ctl_store_order_dispose(out);
+        }
     }
     if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
         r->element[3]->type == REDIS_REPLY_STRING)
@@ -62,6 +71,15 @@ int ctl_store_order_put(ctl_store_t *s, const char *name, const ctl_store_order_
 {
     if (!ctl_store__name_ok(name) || !ctl_store__name_ok(o->url) || o->request == NULL)
         return cp_err_set(err, CP_EINVAL, "order: empty name, url or request");
+    char *sealed = NULL;
+    if (o->key_pem != NULL) {
+        char *record = cp_xasprintf("order:%s", name);
+        int rc =
+            ctl_keywrap_seal(s->opts.keyring, record, o->key_pem, strlen(o->key_pem), &sealed, err);
+        free(record);
+        if (rc != 0)
+            return rc;
+    }
     ctl_store__args_t del = {0}, set = {0}, ttl = {0};
     ctl_store__arg(&del, "DEL");
     ctl_store__argf(&del, "order:%s", name);
@@ -71,9 +89,9 @@ int ctl_store_order_put(ctl_store_t *s, const char *name, const ctl_store_order_
                             o->request, "replaces", o->replaces != NULL ? o->replaces : ""};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         ctl_store__arg(&set, fields[i]);
-    if (o->key_pem != NULL) {
+    if (sealed != NULL) {
         ctl_store__arg(&set, "key");
-        ctl_store__arg(&set, o->key_pem);
+        ctl_store__arg(&set, sealed);
     }
     ctl_store__arg(&ttl, "EXPIRE");
     ctl_store__argf(&ttl, "order:%s", name);
@@ -86,6 +104,7 @@ int ctl_store_order_put(ctl_store_t *s, const char *name, const ctl_store_order_
     ctl_store__args_dispose(&del);
     ctl_store__args_dispose(&set);
     ctl_store__args_dispose(&ttl);
+    cp_secure_free_str(sealed); /* plaintext without a keyring */
     return rc;
 }
 

@@ -8,7 +8,8 @@
  * order:{name}  hash: url (the ACME order), request (what was asked: CA, account, key type, names;
  *               the worker's canonical text), replaces (serial of the certificate it will replace,
  *               "" for a first issuance), key (the PEM key the CSR certifies, present from finalize
- *               on; a secret). TTL 7 days, as long as a CA keeps an order.
+ *               on; sealed with the store's keyring like every private key, keywrap.h). TTL 7 days,
+ * as long as a CA keeps an order.
  *
  * Written by the worker that holds lock:cert:{name}, deleted when the certificate is deleted. A
  * record whose request or replaces does not match the certificate any more is stale and ignored.

@@ -93,7 +93,7 @@ def main():
             else:
                 check(host in (c.get("volumes") or {}), f"compose: {name}: volume {host} not declared")
         for k, val in (s.get("environment") or {}).items():
-            if re.search(r"TOKEN|PASSWORD|HMAC", k):
+            if re.search(r"TOKEN|PASSWORD|HMAC|KEK", k):
                 check(isinstance(val, str) and "${" in val,
                       f"compose: {name}: {k} must come from the environment (${{...}}), not the file")
     check(set(profiles) >= {"single", "ha"}, f"compose: profiles single and ha expected, have {set(profiles)}")

@@ -179,7 +179,7 @@ static int restart_controller_on(int grpc_port)
     snprintf(redis, sizeof redis, "CERTPLANE_REDIS_URL=%s", g_redis.url);
     snprintf(g_ctl.log_path, sizeof g_ctl.log_path, "%s/controller-restarted.log", g_dir);
     const char *argv[] = {cp_test_controller_bin(), grpc, http, NULL};
-    const char *env[] = {redis, g_ctl_env[0], g_ctl_env[1], NULL};
+    const char *env[] = {redis, g_ctl_env[0], g_ctl_env[1], cp_test_kek_env(g_dir), NULL};
     if (cp_test_spawn(&g_ctl.proc, "controller", (char *const *)argv, (char *const *)env,
                       g_ctl.log_path) != 0)
         return -1;

@@ -317,7 +317,7 @@ static void expect_refused(const char *key_file)
     snprintf(key, sizeof key, "--grpc-tls-key=%s/%s", g_dir, key_file);
     snprintf(log, sizeof log, "%s/refused-%s.log", g_dir, key_file);
     char *const argv[] = {(char *)cp_test_controller_bin(), grpc, http, cert, key, NULL};
-    char *const env[] = {redis, (char *)g_ctl_env[0], NULL};
+    char *const env[] = {redis, (char *)g_ctl_env[0], (char *)cp_test_kek_env(g_dir), NULL};
     cp_test_proc_t p;
     assert_int_equal(cp_test_spawn(&p, "controller", argv, env, log), 0);
     int status = -1;

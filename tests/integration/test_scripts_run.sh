@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test_scripts_run.sh - scripts/run reaches a served demo certificate, twice in a row on the same data
-# (the second run finds the certificate in its Redis and renews it from that run's CA).
+# (the second run finds the certificate in its Redis and renews it from that run's CA); keys at rest:
+# the run dir and Redis files are the user's alone, Redis wants a password, no key in the clear.
 # Usage: test_scripts_run.sh BIN_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,5 +30,34 @@ grep -q "exists from an earlier run (data persisted in Redis): renewing it" "$di
 grep -q 'metrics: certplane_issuances_total{kind="renew",result="success"} 1' "$dir/out.log"
 second=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
 [ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]
+# The first run sealed the keys it wrote; the second found nothing left to seal.
+grep -q 'rotate-keys: active KEK "run-[0-9]*": 0 of 1 certificate records and 0 of 1 account records re-wrapped, 0 failed' "$dir/out.log"
+
+# Keys at rest: the run dir is the user's alone, Redis has a password, no private key in the clear.
+fail() { echo "scripts_run: $*" >&2; exit 1; }
+mode() { stat -c %a "$1"; }
+[ "$(mode "$dir")" = 700 ] || fail "run dir mode $(mode "$dir")"
+[ "$(mode "$dir/redis")" = 700 ] || fail "redis dir mode $(mode "$dir/redis")"
+for f in redis.password redis.conf kek tokens; do
+    [ "$(mode "$dir/$f")" = 600 ] || fail "$f mode $(mode "$dir/$f")"
+done
+aof=$(find "$dir/redis" -type f | head -n 1)
+[ -n "$aof" ] || fail "no Redis file in $dir/redis"
+bad=$(find "$dir/redis" \( -type f ! -perm 600 \) -o \( -type d ! -perm 700 \))
+[ -z "$bad" ] || fail "Redis files readable by others: $(ls -ld $bad)"
+if grep -rq "PRIVATE KEY" "$dir/redis"; then fail "a private key in the clear in the AOF"; fi
+grep -rq "cpenc1:run-" "$dir/redis" || fail "no sealed key in the AOF"
+# Restart that Redis on its data: it wants the password, and cert:NAME holds no key in the clear.
+rport=$((base + 379))
+redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$rport" --dir "$dir/redis" --appendonly yes \
+    --save "" --daemonize no >"$dir/redis-check.log" 2>&1 &
+rpid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null && break; sleep 0.1; done
+noauth=$(redis-cli -p "$rport" GET cert:demo.certplane.test 2>&1 || true)
+record=$(REDISCLI_AUTH=$(cat "$dir/redis.password") redis-cli -p "$rport" GET cert:demo.certplane.test)
+kill -TERM "$rpid"; wait "$rpid" || true
+case "$noauth" in *NOAUTH*) ;; *) fail "Redis answered without the password: $noauth" ;; esac
+case "$record" in *'"private_key_pem":"cpenc1:run-'*) ;; *) fail "cert record not sealed: ${record:0:200}" ;; esac
+case "$record" in *BEGIN*PRIVATE*) fail "cert record holds a key in the clear" ;; esac
 ok=1
-echo "scripts_run: 2 passed, 0 failed (serials $first then $second)"
+echo "scripts_run: 2 passed, 0 failed (serials $first then $second); keys at rest: sealed, files 0600, Redis password"

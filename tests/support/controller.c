@@ -2,11 +2,15 @@
 /* controller.c - test harness part: a real certplane-controller process on free loopback ports */
 #include "tests/support/controller.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 const char *cp_test_controller_bin(void)
 {
@@ -17,6 +21,37 @@ const char *cp_test_controller_bin(void)
     const char *dir = getenv("CP_BINARY_DIR");
     snprintf(path, sizeof path, "%s/bin/certplane-controller", dir != NULL ? dir : ".");
     return path;
+}
+
+const char *cp_test_kek_env(const char *dir)
+{
+    static char env[700];
+    char path[600];
+    snprintf(path, sizeof path, "%s/test-kek", dir);
+    if (access(path, R_OK) != 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return NULL;
+        static const char line[] = "test-kek-1 Y2VydHBsYW5lIHRlc3Qga2V5LWVuY3J5cHRpb24gMzI=\n";
+        if (fd >= 0) {
+            ssize_t n = write(fd, line, sizeof line - 1);
+            close(fd);
+            if (n != (ssize_t)(sizeof line - 1))
+                return NULL;
+        }
+    }
+    snprintf(env, sizeof env, "CERTPLANE_KEK_FILE=%s", path);
+    return env;
+}
+
+/* Whether the caller chose the keys-at-rest mode itself. */
+static bool names_kek(const char *const *v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        if (strstr(v[i], "kek-file") != NULL || strstr(v[i], "KEK_FILE") != NULL ||
+            strstr(v[i], "plaintext-keys") != NULL || strstr(v[i], "PLAINTEXT_KEYS") != NULL)
+            return true;
+    return false;
 }
 
 int cp_test_controller_start(cp_test_controller_t *c, const char *redis_url, const char *log_dir,
@@ -43,6 +78,8 @@ int cp_test_controller_start_on(cp_test_controller_t *c, int grpc_port, int http
     argv[n] = NULL;
     const char *envp[32] = {redis};
     size_t m = 1;
+    if (!names_kek(args) && !names_kek(env) && (envp[m] = cp_test_kek_env(log_dir)) != NULL)
+        m++;
     for (size_t i = 0; env != NULL && env[i] != NULL && m < 30; i++)
         envp[m++] = env[i];
     envp[m] = NULL;

@@ -16,6 +16,13 @@ typedef struct cp_test_controller {
 /** Path of the certplane-controller binary: $CP_CONTROLLER_BIN, else $CP_BINARY_DIR/bin/... */
 const char *cp_test_controller_bin(void);
 
+/** Writes `dir`/test-kek (mode 0600; one fixed test key "test-kek-1", the same for every controller
+ * of a test, so restarted controllers read what the others sealed) if it is missing and returns
+ * "CERTPLANE_KEK_FILE=<that path>" in static storage (valid until the next call), or NULL when it
+ * cannot be written. cp_test_controller_start() adds it unless args or env name --kek-file /
+ * CERTPLANE_KEK_FILE or the insecure plaintext mode. */
+const char *cp_test_kek_env(const char *dir);
+
 /** Starts the controller against `redis_url` on free loopback ports with the given extra flags
  *  (NULL-terminated, may be NULL) and extra environment ("K=V", NULL-terminated, may be NULL), and
  * waits until both ports accept connections. `log_dir` receives controller-<pid>.log. Returns 0 or

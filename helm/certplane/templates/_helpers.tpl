@@ -28,6 +28,9 @@
 {{- define "certplane.eab.secretName" -}}
 {{- default (printf "%s-eab" (include "certplane.fullname" .)) .Values.acme.eab.existingSecret }}
 {{- end }}
+{{- define "certplane.keys.secretName" -}}
+{{- default (printf "%s-keys" (include "certplane.fullname" .)) .Values.keys.existingSecret }}
+{{- end }}
 {{- define "certplane.redis.secretName" -}}
 {{- if .Values.redis.bundled }}
 {{- default (printf "%s-redis" (include "certplane.fullname" .)) .Values.redis.existingSecret }}

@@ -133,8 +133,12 @@ int gw_setup(void **state)
                     g_redis.url,
                     "--api-tokens",
                     GW_ADMIN ":admin," GW_READ ":read," GW_EDGE ":edge",
+                    "--insecure-plaintext-keys",
                     NULL};
-    if (ctl_config_parse(&g_cfg, 5, argv, &err) != 0 ||
+    /* Keys are sealed as in production: the keyring main.c would load from --kek-file. */
+    if (ctl_config_parse(&g_cfg, 6, argv, &err) != 0 ||
+        ctl_keyring_parse("gw-1 Y2VydHBsYW5lIHRlc3Qga2V5LWVuY3J5cHRpb24gMzI=\n", "test",
+                          &g_cfg.keyring, &err) != 0 ||
         ctl_service_new(&g_cfg, &g_svc, &err) != 0 || ctl_service_start(g_svc, &err) != 0) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
@@ -153,6 +157,7 @@ int gw_teardown(void **state)
     (void)state;
     ctl_gateway_stop(g_gw);
     ctl_service_free(g_svc);
+    ctl_keyring_free(g_cfg.keyring);
     ctl_config_dispose(&g_cfg);
     cp_test_redis_stop(&g_redis);
     curl_global_cleanup();

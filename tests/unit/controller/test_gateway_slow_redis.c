@@ -179,8 +179,14 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cp_test_redis_start(&g_redis, NULL) != 0)
         return -1;
-    char *argv[] = {"ctl", "--redis-url", g_redis.url, "--api-tokens", ADMIN ":admin", NULL};
-    if (ctl_config_parse(&g_cfg, 5, argv, &err) != 0 ||
+    char *argv[] = {"ctl",
+                    "--redis-url",
+                    g_redis.url,
+                    "--api-tokens",
+                    ADMIN ":admin",
+                    "--insecure-plaintext-keys",
+                    NULL};
+    if (ctl_config_parse(&g_cfg, 6, argv, &err) != 0 ||
         ctl_service_new(&g_cfg, &g_svc, &err) != 0 || ctl_service_start(g_svc, &err) != 0) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
