@@ -81,7 +81,8 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     ctl_gateway_t *gw = NULL;
     ctl_grpc_api_t *api = NULL;
     int grpc_port = 0, http_port = 0, rc;
-    ctl_gateway_opts_t gw_opts = {.listen = cfg->http_listen};
+    ctl_gateway_opts_t gw_opts = {.listen = cfg->http_listen,
+                                  .metrics_require_token = cfg->metrics_require_token};
 
     if ((rc = ctl_service_new(cfg, &svc, &err)) != 0 || (rc = ctl_service_start(svc, &err)) != 0 ||
         (rc = ctl_work_start(cfg, &work, &err)) != 0 ||

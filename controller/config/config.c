@@ -70,6 +70,10 @@ const cp_cfg_opt_t ctl_config_opts[] = {
     OPT_SECRET("api-tokens", "API_TOKENS", api_tokens,
                "API tokens as TOKEN:SCOPE[,TOKEN:SCOPE...]; prefer the environment variable or the "
                "file, since flags are visible to other users."),
+    OPT("metrics-require-token", "METRICS_REQUIRE_TOKEN", CP_CFG_BOOL, metrics_require_token,
+        "false",
+        "Serve /metrics (it names certificates) only to a bearer token with the read scope "
+        "(Prometheus: authorization credentials); off: open to anyone who reaches the port."),
     OPT("insecure-no-auth", "INSECURE_NO_AUTH", CP_CFG_BOOL, insecure_no_auth, "false",
         "Accept every caller as admin. Without tokens the controller refuses to start unless this "
         "is "

@@ -49,10 +49,11 @@ typedef struct ctl_config {
     int64_t dns_propagation_ms; /* --dns-propagation-wait */
     int64_t acme_timeout_ms;    /* --acme-timeout: deadline of one issuance */
     /* work */
-    int workers;             /* --workers */
-    int64_t job_timeout_ms;  /* --job-timeout: a job idle this long is reclaimed */
-    char *controller_id;     /* --controller-id: consumer name in the jobs group */
-    int64_t presence_ttl_ms; /* --presence-ttl: how long a silent controller counts as alive */
+    int workers;                /* --workers */
+    int64_t job_timeout_ms;     /* --job-timeout: a job idle this long is reclaimed */
+    bool metrics_require_token; /* --metrics-require-token */
+    char *controller_id;        /* --controller-id: consumer name in the jobs group */
+    int64_t presence_ttl_ms;    /* --presence-ttl: how long a silent controller counts as alive */
     int64_t
         renew_before_ms; /* --renew-before: 0 = one third of the lifetime (half under 10 days) */
     int64_t renew_interval_ms; /* --renew-interval: the scheduler wakes at least this often */

@@ -82,6 +82,17 @@ static void serve_builtin(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_ro
         ctl_gateway__send_error(req, 0, CP_GRPC_NOT_FOUND, "not found");
         return;
     }
+    if (r->kind == CTL_GW_METRICS && g->opts.metrics_require_token) {
+        ctl_caller_t caller;
+        cp_err_t err = {0};
+        int rc = ctl_gateway__caller(g->svc, req, &caller, &err);
+        if (rc == 0 && (caller.scopes & CTL_SCOPE_READ) != CTL_SCOPE_READ)
+            rc = cp_err_set(&err, CP_EPERM, "permission denied: /metrics needs the read scope");
+        if (rc != 0) {
+            ctl_gateway__send_error(req, 0, cp_err_grpc_status(rc), err.msg);
+            return;
+        }
+    }
     builtin_job_t *j = cp_xcalloc(1, sizeof(*j));
     j->super.run = builtin_run;
     j->super.done = builtin_done;

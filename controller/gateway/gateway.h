@@ -4,6 +4,7 @@
 #ifndef CTL_GATEWAY_H
 #define CTL_GATEWAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "controller/gateway/http01.h"
@@ -80,8 +81,10 @@ typedef struct ctl_gateway_opts {
                                            service threads, several at once (thread-safe) */
     void *http01_ctx;                   /* passed to http01_lookup */
     size_t max_body;                    /* largest request body, bytes (default and cap: 1 MiB) */
-    size_t max_watch_queue;  /* bytes queued to one Watch stream before it is cut off (16 MiB) */
-    unsigned watch_check_ms; /* how often idle Watch streams check for a closed client (1000) */
+    size_t max_watch_queue;     /* bytes queued to one Watch stream before it is cut off (16 MiB) */
+    unsigned watch_check_ms;    /* how often idle Watch streams check for a closed client (1000) */
+    bool metrics_require_token; /* /metrics (it names certificates) only for a bearer token with
+                                   the read scope; false: open, as Prometheus scrapes by default */
 } ctl_gateway_opts_t;
 
 /** Binds opts->listen, then serves on a new thread until ctl_gateway_stop. *port (when not NULL)

@@ -41,6 +41,28 @@ static void test_metrics_answers_prometheus_text_with_a_successful_scrape(void *
     gw_expect(r, 200, -1, "certplane_certificates_scrape_success 1");
 }
 
+/* --metrics-require-token: /metrics names certificates, so it can be closed to anonymous scrapers.
+ */
+static void test_metrics_with_require_token_needs_a_read_token(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    ctl_gateway_t *gw = NULL;
+    int port = 0, saved = g_port;
+    ctl_gateway_opts_t o = {.listen = "127.0.0.1:0", .metrics_require_token = true};
+    assert_int_equal(ctl_gateway_start_opts(g_svc, &o, &gw, &port, &err), 0);
+    g_port = port;
+    gw_expect(gw_http("GET", "/metrics", NULL, NULL, NULL, 0), 401, 16, "missing bearer token");
+    gw_expect(gw_http("GET", "/metrics", "nope", NULL, NULL, 0), 401, 16, NULL);
+    gw_expect(gw_http("GET", "/metrics", GW_EDGE, NULL, NULL, 0), 403, 7, "read scope");
+    gw_expect(gw_http("GET", "/metrics", GW_READ, NULL, NULL, 0), 200, -1,
+              "certplane_certificates_scrape_success 1");
+    /* Health and readiness stay open for probes. */
+    gw_expect(gw_http("GET", "/readyz", NULL, NULL, NULL, 0), 200, -1, "ready");
+    g_port = saved;
+    ctl_gateway_stop(gw);
+}
+
 /* ---- renew ---- */
 
 static void test_renew_of_an_issued_certificate_answers_200_renewing_and_queues_a_job(void **state)
@@ -343,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_healthz_answers_200_ok_without_a_token),
         cmocka_unit_test(test_readyz_answers_200_ready_while_redis_is_up),
         cmocka_unit_test(test_metrics_answers_prometheus_text_with_a_successful_scrape),
+        cmocka_unit_test(test_metrics_with_require_token_needs_a_read_token),
         cmocka_unit_test(test_renew_of_an_issued_certificate_answers_200_renewing_and_queues_a_job),
         cmocka_unit_test(test_renew_of_a_never_issued_certificate_answers_200_and_stays_pending),
         cmocka_unit_test(test_renew_of_a_certificate_being_issued_answers_200_and_stays_issuing),
