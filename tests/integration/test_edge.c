@@ -25,54 +25,14 @@
 #include "tests/support/controller.h"
 #include "tests/support/edge.h"
 #include "tests/support/tlsload.h"
+#include "tests/support/upstream.h"
 
 static cp_test_redis_t g_redis;
 static cp_test_controller_t g_ctl;
 static cp_test_edge_t g_edge;
 static char g_dir[256];
-static int g_up_port, g_up_fd = -1, g_ctl_grpc_port;
-static pthread_t g_up_tid;
-
-/* ---- a tiny upstream: answers every request with its request head as the body ---- */
-
-static void *upstream_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(g_up_fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        char req[8192];
-        size_t len = 0;
-        ssize_t n;
-        while (len < sizeof req - 1 && (n = read(c, req + len, sizeof req - 1 - len)) > 0) {
-            len += (size_t)n;
-            req[len] = '\0';
-            if (strstr(req, "\r\n\r\n") != NULL)
-                break;
-        }
-        char head[256];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n"
-                          "Content-Type: text/plain\r\n\r\n",
-                          len);
-        if (write(c, head, (size_t)hl) < 0 || write(c, req, len) < 0)
-            fprintf(stderr, "upstream: write failed\n");
-        close(c);
-    }
-}
-
-static int upstream_start(void)
-{
-    g_up_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (bind(g_up_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(g_up_fd, 128) != 0 ||
-        getsockname(g_up_fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    g_up_port = ntohs(a.sin_port);
-    return pthread_create(&g_up_tid, NULL, upstream_main, NULL);
-}
+static int g_ctl_grpc_port;
+static cp_test_upstream_t g_up; /* answers every request with its request head as the body */
 
 /* ---- certificates through the controller's ImportCertificate (JSON gateway) ---- */
 
@@ -192,15 +152,15 @@ static int group_setup(void **state)
     g_cctx = SSL_CTX_new(TLS_client_method());
     if (cp_test_tmpdir("cp-edge-", g_dir, sizeof g_dir) != 0 ||
         cp_test_redis_start(&g_redis, NULL) != 0 || start_controller() != 0 ||
-        upstream_start() != 0)
+        cp_test_upstream_start(&g_up) != 0)
         return -1;
     g_ctl_grpc_port = g_ctl.grpc_port;
     char dead[64], ctl[64], def[64], route[96], respond[] = "--route=status.test=respond:200:ok";
     /* The first controller address answers nothing: the edge must go on to the next one. */
     snprintf(dead, sizeof dead, "--controller=127.0.0.1:%d", cp_test_free_port());
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
-    snprintf(def, sizeof def, "--default-upstream=http://127.0.0.1:%d", g_up_port);
-    snprintf(route, sizeof route, "--route=*.w.test=http://127.0.0.1:%d", g_up_port);
+    snprintf(def, sizeof def, "--default-upstream=http://127.0.0.1:%d", g_up.port);
+    snprintf(route, sizeof route, "--route=*.w.test=http://127.0.0.1:%d", g_up.port);
     const char *args[] = {dead, ctl, def, route, respond, "--threads=2", "--reconnect-max=1s",
                           NULL};
     char supp[600];
@@ -229,9 +189,7 @@ static int group_teardown(void **state)
         cp_test_edge_dump_log(&g_edge, 30);
     cp_test_controller_stop(&g_ctl);
     cp_test_redis_stop(&g_redis);
-    shutdown(g_up_fd, SHUT_RDWR);
-    close(g_up_fd);
-    pthread_join(g_up_tid, NULL);
+    cp_test_upstream_stop(&g_up);
     SSL_CTX_free(g_cctx);
     cp_test_rmrf(g_dir);
     return rc == 0 ? 0 : -1;

@@ -26,6 +26,7 @@
 #include "tests/support/controller.h"
 #include "tests/support/edge.h"
 #include "tests/support/tlsload.h"
+#include "tests/support/upstream.h"
 
 #define SCRIPT CP_TEST_SOURCE_DIR "/tests/integration/edge_attacks.py"
 #define MIB 1024L /* in the kB of /proc/PID/status */
@@ -48,41 +49,7 @@ static cp_test_controller_t g_ctl;
 static cp_test_edge_t g_edge;
 static char g_dir[256];
 static SSL_CTX *g_cctx;
-static int g_up_fd = -1, g_up_port;
-static pthread_t g_up_tid;
-static atomic_long g_up_requests; /* connections the upstream accepted */
-
-/* ---- an upstream that counts what reaches it and answers 200 ---- */
-
-static void *upstream_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(g_up_fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        atomic_fetch_add(&g_up_requests, 1);
-        char buf[4096];
-        ssize_t n = read(c, buf, sizeof buf);
-        static const char resp[] =
-            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nup\n";
-        if (n > 0 && write(c, resp, sizeof resp - 1) < 0)
-            fprintf(stderr, "upstream: write failed\n");
-        close(c);
-    }
-}
-
-static int upstream_start(void)
-{
-    g_up_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (bind(g_up_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(g_up_fd, 128) != 0 ||
-        getsockname(g_up_fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    g_up_port = ntohs(a.sin_port);
-    return pthread_create(&g_up_tid, NULL, upstream_main, NULL);
-}
+static cp_test_upstream_t g_up; /* counts the connections that reach it */
 
 /* ---- the edge's resident memory ---- */
 
@@ -153,11 +120,11 @@ static int group_setup(void **state)
     if (cp_test_tmpdir("cp-edge-attacks-", g_dir, sizeof g_dir) != 0 ||
         cp_test_redis_start(&g_redis, NULL) != 0 ||
         cp_test_controller_start(&g_ctl, g_redis.url, g_dir, NULL, g_ctl_env) != 0 ||
-        upstream_start() != 0)
+        cp_test_upstream_start(&g_up) != 0)
         return -1;
     char ctl[64], up[96];
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
-    snprintf(up, sizeof up, "--route=up.test=http://127.0.0.1:%d", g_up_port);
+    snprintf(up, sizeof up, "--route=up.test=http://127.0.0.1:%d", g_up.port);
     const char *args[] = {ctl, up, "--route=attack.test=respond:200:ok", "--threads=2", NULL};
     char supp[600];
     snprintf(supp, sizeof supp, "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp", CP_TEST_SOURCE_DIR);
@@ -177,9 +144,7 @@ static int group_teardown(void **state)
         cp_test_edge_dump_log(&g_edge, 30);
     cp_test_controller_stop(&g_ctl);
     cp_test_redis_stop(&g_redis);
-    shutdown(g_up_fd, SHUT_RDWR);
-    close(g_up_fd);
-    pthread_join(g_up_tid, NULL);
+    cp_test_upstream_stop(&g_up);
     SSL_CTX_free(g_cctx);
     cp_test_rmrf(g_dir);
     return rc == 0 ? 0 : -1;
@@ -352,19 +317,19 @@ static void test_rapid_reset_flood_gets_goaway_and_close_without_hurting_others(
 static void test_conflicting_content_length_gets_400_and_never_reaches_the_upstream(void **state)
 {
     (void)state;
-    long before = atomic_load(&g_up_requests);
+    long before = atomic_load(&g_up.requests);
     const char *out =
         cp_test_sh("/usr/bin/python3 %s smuggle %d up.test 2>&1", SCRIPT, g_edge.https_port);
     fprintf(stderr, "smuggle: %s", out);
     usleep(300000);
     assert_non_null(strstr(out, "\"statuses\": [400]"));
     assert_non_null(strstr(out, "\"closed\": true"));
-    assert_int_equal(atomic_load(&g_up_requests), before);
+    assert_int_equal(atomic_load(&g_up.requests), before);
     /* The route itself works: a plain request reaches the upstream. */
     char serial[128];
     assert_int_equal(
         cp_test_tls_probe(g_cctx, g_edge.https_port, "up.test", "/", serial, sizeof serial), 0);
-    assert_int_equal(atomic_load(&g_up_requests), before + 1);
+    assert_int_equal(atomic_load(&g_up.requests), before + 1);
 }
 
 static void test_memory_returns_after_slowloris_bursts(void **state)
