@@ -34,6 +34,10 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "PEM private key file of --grpc-tls-cert."),
     OPT("grpc-client-ca", "GRPC_CLIENT_CA", CP_CFG_STRING, grpc_client_ca, NULL,
         "PEM CA file: when set, gRPC clients must present a certificate it signed (mTLS)."),
+    OPT_INT(
+        "grpc-max-connections", "GRPC_MAX_CONNECTIONS", grpc_max_connections, "4096", 0, 1000000,
+        "gRPC connections open at once (edges, clients); a connection beyond is closed at once, "
+        "before TLS (0: no cap)."),
     OPT_INT("grpc-threads", "GRPC_THREADS", grpc_threads, "2", 1, 64,
             "Threads that serve gRPC calls."),
     OPT_SECRET("redis-url", "REDIS_URL", redis_url,

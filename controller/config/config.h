@@ -52,6 +52,7 @@ typedef struct ctl_config {
     int workers;                /* --workers */
     int64_t job_timeout_ms;     /* --job-timeout: a job idle this long is reclaimed */
     bool metrics_require_token; /* --metrics-require-token */
+    int grpc_max_connections;   /* --grpc-max-connections */
     char *controller_id;        /* --controller-id: consumer name in the jobs group */
     int64_t presence_ttl_ms;    /* --presence-ttl: how long a silent controller counts as alive */
     int64_t

@@ -252,6 +252,7 @@ int ctl_grpc_api_start(const ctl_config_t *cfg, ctl_service_t *svc, ctl_grpc_api
     if (rc == 0) {
         ctl_grpc_opts_t opts = {.listen = cfg->grpc_listen,
                                 .threads = cfg->grpc_threads,
+                                .max_connections = cfg->grpc_max_connections,
                                 .tls_cert_pem = cert,
                                 .tls_key_pem = key,
                                 .client_ca_pem = ca,

@@ -65,6 +65,8 @@ struct ctl_grpc_guard {
     size_t n_peers;
     atomic_ulong abusive;
     int64_t accept_paused_until; /* out of descriptors: the listener rests until then (0: not) */
+    int n_conns;                 /* open client connections */
+    unsigned long rejected;      /* connections closed at accept by max_connections */
 };
 
 static size_t buf_len(const buf_t *b)
@@ -138,6 +140,7 @@ static void conn_close(ctl_grpc_guard_t *g, conn_t *c)
     if (c->handed_off)
         peer_set(g, c->grpc_fd, "");
     ctl_gtls_conn_free(c->tls);
+    g->n_conns--;
     close(c->cfd);
     if (c->ifd >= 0)
         close(c->ifd); /* gRPC reads EOF and drops its transport */
@@ -366,6 +369,18 @@ static void accept_all(ctl_grpc_guard_t *g)
         }
         if (fd < 0)
             return;
+        if (g->o.max_connections > 0 && g->n_conns >= g->o.max_connections) {
+            /* Closed before a byte or a TLS handshake: each open connection costs buffers here and
+             * a transport in gRPC, so their number is what bounds an unauthenticated client. */
+            close(fd);
+            if (g->rejected++ % 1000 == 0)
+                CP_LOG(CP_LOG_WARN, "grpc",
+                       "%d connections open (--grpc-max-connections): "
+                       "closing new ones (%lu so far)",
+                       g->n_conns, g->rejected);
+            continue;
+        }
+        g->n_conns++;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn_t *c = cp_xcalloc(1, sizeof *c);

@@ -20,6 +20,7 @@ typedef struct ctl_grpc_guard_opts {
     const char *tls_key_pem;
     const char *client_ca_pem; /* non-NULL: require and verify client certificates */
     ctl_h2_limits_t limits;    /* zeros: the defaults (100 resets in 10 s, 1000 open streams) */
+    int max_connections;       /* open at once; a connection beyond is closed at accept (0: none) */
     /* Takes the plaintext end of a new connection (a nonblocking AF_UNIX stream socket) and owns
      * it from then on. Called on the guard's thread. */
     void (*hand_off)(void *user, int fd);

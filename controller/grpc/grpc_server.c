@@ -603,6 +603,7 @@ int ctl_grpc_server_start(const ctl_grpc_opts_t *opts, const ctl_grpc_method_t *
                                 .tls_key_pem = opts->tls_key_pem,
                                 .client_ca_pem = opts->client_ca_pem,
                                 .limits = opts->reset_limits,
+                                .max_connections = opts->max_connections,
                                 .hand_off = hand_off,
                                 .user = srv};
     int rc = ctl_grpc_guard_start(&go, &srv->guard, port, err);

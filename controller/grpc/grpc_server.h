@@ -57,7 +57,9 @@ typedef struct ctl_grpc_opts {
     size_t max_message;        /* largest request accepted, bytes (default 1 MiB) */
     size_t max_stream_queue; /* bytes queued to one stream before it is cut off (default 64 MiB) */
     ctl_h2_limits_t
-        reset_limits; /* one connection's budget (zeros: 100 resets in 10 s, 1000 open) */
+        reset_limits;    /* one connection's budget (zeros: 100 resets in 10 s, 1000 open) */
+    int max_connections; /* connections open at once; beyond, a new one is closed at accept (0: no
+                            cap) */
     void *(*thread_init)(void *app); /* per completion-queue thread context, may be NULL */
     void (*thread_fini)(void *app, void *ctx);
 } ctl_grpc_opts_t;

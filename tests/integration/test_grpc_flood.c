@@ -12,11 +12,17 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +123,53 @@ static void run_flood(int tls)
     assert_int_equal(stopped, 0); /* and it still shuts down cleanly */
 }
 
+/* --grpc-max-connections: connections beyond the cap are closed at accept (before TLS or a byte),
+ * so idle unauthenticated connections cannot pile up; once some close, new ones are served. */
+static void test_connections_beyond_the_cap_are_closed_at_once(void **state)
+{
+    (void)state;
+    char acme[128];
+    snprintf(acme, sizeof acme, "--acme-provider=https://127.0.0.1:%d/dir", cp_test_free_port());
+    const char *args[] = {acme, "--workers=1", "--grpc-max-connections=20", NULL};
+    cp_test_controller_t c;
+    assert_int_equal(cp_test_controller_start(&c, g_redis.url, g_dir, args, g_ctl_env), 0);
+    int fds[30], closed_early = 0;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)c.grpc_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (int i = 0; i < 30; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof a), 0);
+        usleep(5000);
+    }
+    usleep(300000);
+    for (int i = 0; i < 30; i++) {
+        char b;
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n = recv(fds[i], &b, 1, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            closed_early +=
+                i >= 20; /* the first 20 stay open (the prefaceless ones time out later) */
+        else
+            assert_true(i < 20);
+    }
+    print_message("[ cap ] 30 connections, cap 20: %d of the last 10 closed at once\n",
+                  closed_early);
+    assert_int_equal(closed_early, 10);
+    for (int i = 0; i < 30; i++)
+        close(fds[i]);
+    usleep(300000);
+    /* Served again: a real gRPC call through the guard. */
+    const char *out = cp_test_sh("cd '%s/tests/integration/api' && /usr/bin/python3 -c "
+                                 "'import grpc,sys; ch=grpc.insecure_channel(\"127.0.0.1:%d\"); "
+                                 "grpc.channel_ready_future(ch).result(timeout=10); print(\"ok\")' "
+                                 "2>&1",
+                                 getenv("CP_SOURCE_DIR"), c.grpc_port);
+    assert_non_null(strstr(out, "ok"));
+    assert_int_equal(cp_test_controller_stop(&c), 0);
+}
+
 static void test_reset_flood_plaintext(void **state)
 {
     (void)state;
@@ -132,6 +185,7 @@ static void test_reset_flood_tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connections_beyond_the_cap_are_closed_at_once),
         cmocka_unit_test(test_reset_flood_plaintext),
         cmocka_unit_test(test_reset_flood_tls),
     };
