@@ -23,7 +23,9 @@ What it adds:
   to a number of requests.
 
 Management: plain HTTP on a second loopback port, JSON in and out.
-  GET  /orders                 every newOrder seen: [{"time", "identifiers", "replaces", "profile"}]
+  GET  /orders                 every newOrder POST seen: [{"time", "identifiers", "replaces", "profile",
+                               "status"}]; status is the answer's (201: Pebble created an order; 400 with
+                               Pebble's badNonce: the client sends it again; the front's own refusals)
   GET  /certs                  learned certificates: {certID: {"serial", "notBefore", "notAfter"}}
   GET  /polls                  renewalInfo requests per certificate ID: {certID: n}
   GET  /stats                  {"requests", "newOrders", "refusedReplaces", "outageAnswers"}
@@ -228,9 +230,13 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
             return self.answer_outage(o)
         if self.command == "GET" and self.path.startswith("/renewal-info/"):
             return self.renewal_info(self.path[len("/renewal-info/"):])
-        if self.command == "POST" and self.path == "/order-plz" and self.new_order(body):
+        rec = self.new_order(body) if self.command == "POST" and self.path == "/order-plz" else None
+        if rec is not None and "status" in rec:
             return
-        self.forward(body)
+        status = self.forward(body)
+        if rec is not None:
+            with st.lock:
+                rec["status"] = status
 
     def renewal_info(self, cid):
         if not self.front.st.ari:
@@ -243,7 +249,9 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
             doc["explanationURL"] = w["explanationURL"]
         self.reply(200, doc, headers={"Retry-After": str(int(w["retryAfter"]))})
 
-    # Records a newOrder; returns True when it was answered here (refused) instead of forwarded.
+    # Records a newOrder and returns its record; the record has a "status" already when the order was
+    # answered (refused) here, else the caller adds Pebble's (201: an order was created; a badNonce
+    # answer, 400, means the client sends it again).
     def new_order(self, body):
         st = self.front.st
         try:
@@ -261,11 +269,13 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
         if reject and rec["replaces"]:
             status = 409 if reject == "alreadyReplaced" else 400
             self.problem(status, reject, "certificate %s cannot be replaced" % rec["replaces"])
-            return True
-        if rec["profile"] and (profiles is None or rec["profile"] not in profiles):
+            with st.lock:
+                rec["status"] = status
+        elif rec["profile"] and (profiles is None or rec["profile"] not in profiles):
             self.problem(400, "invalidProfile", "profile %r is not offered" % rec["profile"])
-            return True
-        return False
+            with st.lock:
+                rec["status"] = 400
+        return rec
 
     def forward(self, body):
         f = self.front
@@ -276,7 +286,8 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
             r = conn.getresponse()
             data = r.read()
         except Exception as e:  # noqa: BLE001
-            return self.problem(502, "serverInternal", "upstream: %s" % e)
+            self.problem(502, "serverInternal", "upstream: %s" % e)
+            return 502
         finally:
             conn.close()
         if self.command == "GET" and self.path == "/dir" and r.status == 200:
@@ -291,6 +302,7 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        return r.status
 
     def directory(self, data):
         st = self.front.st
