@@ -24,8 +24,11 @@ void ctl_work__ari_fetch(ctl_work_thread_t *t, const Certplane__V1__Certificate 
     if (rc == 0)
         rc = ctl_acme_has_ari(acme, &err);
     if (rc < 0) {
+        /* The CA is unreachable: count it as offering ARI, so the last window stands and the poll
+         * comes again after --ari-poll-min instead of ARI being dropped for an outage. */
         ctl_work__log_cert(CP_LOG_WARN, "ari", c->name, "cannot tell whether the CA offers ARI: %s",
                            err.msg);
+        a->offered = 1;
         return;
     }
     if (rc == 0)

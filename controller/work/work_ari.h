@@ -19,7 +19,8 @@
  *   poll is the CA's Retry-After clamped to --ari-poll-min..--ari-poll-max. certs:by_expiry holds
  *   the earlier of the two, and the scheduler queues an "ari" job when the poll comes first.
  * - A CA without renewalInfo: the lifetime rule, no ARI fields, no polls.
- * - A poll that fails keeps the renewal time and polls again after --ari-poll-min.
+ * - A poll that fails (the CA unreachable, an error answer) keeps the last window and renewal time
+ *   and polls again after --ari-poll-min.
  *
  * THREAD SAFETY: the thread that owns t (a worker).
  */

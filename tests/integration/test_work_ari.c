@@ -184,12 +184,30 @@ static void test_renewal_inside_the_window_set_sends_replaces(void **state)
     work_env_cert_free(c);
 }
 
+/* Also: polls that fail during a CA outage keep the window. */
 static void test_window_moved_to_now_is_honoured_on_next_poll(void **state)
 {
     (void)state;
     ctl_work_t *w = run_controller("ctl-ari-b", &front);
     Certplane__V1__Certificate *c = issue_with_window("ari-b");
     char body[256];
+    /* While renewalInfo fails, the last window and renewal time stand; polls go on. */
+    assert_int_equal(cp_test_front_post(&front, "/outage",
+                                        "{\"mode\": \"5xx\", \"status\": 500, \"path\": "
+                                        "\"/renewal-info/\"}"),
+                     0);
+    sleep(3);
+    char *stats = NULL;
+    assert_int_equal(cp_test_front_get(&front, "/stats", &stats), 0);
+    assert_int_equal(cp_test_front_post(&front, "/outage", "{\"mode\": \"ok\"}"), 0);
+    assert_null(strstr(stats, "\"outageAnswers\": 0"));
+    free(stats);
+    Certplane__V1__Certificate *kept = work_env_get(&env, "ari-b");
+    assert_string_equal(kept->serial, c->serial);
+    assert_int_equal(ts_ms(kept->ari_window_start), ts_ms(c->ari_window_start));
+    assert_int_equal(ts_ms(kept->renew_after), ts_ms(c->renew_after));
+    assert_true(ts_ms(kept->ari_next_poll) > ts_ms(c->ari_next_poll));
+    work_env_cert_free(kept);
     /* A mass revocation: the CA moves the window to now (already ended: renew at once). */
     int64_t t_set = work_env_now_ms();
     snprintf(body, sizeof(body),
