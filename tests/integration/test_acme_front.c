@@ -97,6 +97,39 @@ static void test_issue_through_front_and_renewal_info(void **state)
     ctl_acme_free(c);
 }
 
+/* A CA that refuses `replaces` as malformed gets the order once more without it; a CA that takes
+ * it (Pebble ignores the member) simply issues. */
+static void test_replaces_refused_as_malformed_is_sent_again_without(void **state)
+{
+    (void)state;
+    ctl_acme_t *c = client(120000);
+    const char *names[] = {"replaces.certplane.example"};
+    ctl_acme_request_t req = {.names = names,
+                              .n_names = 1,
+                              .key_type = CP_KEY_EC_P256,
+                              .replaces = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"};
+    ctl_acme_result_t res = {0};
+    cp_err_t err = {0};
+    ctl_acme_stats_t st;
+    assert_int_equal(cp_test_front_post(&front, "/config", "{\"rejectReplaces\": \"malformed\"}"),
+                     0);
+    int rc = acme_env_issue(&env, c, &req, &res, &err);
+    assert_int_equal(cp_test_front_post(&front, "/config", "{\"rejectReplaces\": null}"), 0);
+    assert_int_equal(rc, 0);
+    ctl_acme_get_stats(c, &st);
+    assert_int_equal(st.replaces_refused, 1);
+    ctl_acme_result_dispose(&res);
+    assert_int_equal(acme_env_issue(&env, c, &req, &res, &err), 0);
+    ctl_acme_get_stats(c, &st);
+    assert_int_equal(st.replaces_refused, 1);
+    ctl_acme_result_dispose(&res);
+    char *orders = NULL;
+    assert_int_equal(cp_test_front_get(&front, "/orders", &orders), 0);
+    assert_non_null(strstr(orders, "\"replaces\": \"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE\""));
+    free(orders);
+    ctl_acme_free(c);
+}
+
 static void test_directory_offers_profiles_and_renewal_info(void **state)
 {
     (void)state;
@@ -166,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_through_front_and_renewal_info),
+        cmocka_unit_test(test_replaces_refused_as_malformed_is_sent_again_without),
         cmocka_unit_test(test_directory_offers_profiles_and_renewal_info),
         cmocka_unit_test(test_outage_modes),
     };
