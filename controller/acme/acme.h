@@ -114,8 +114,10 @@ typedef struct ctl_acme_stats {
     unsigned long accounts_created;  /* newAccount that created an account */
     unsigned long account_lookups;   /* newAccount with onlyReturnExisting */
     unsigned long orders_created;
-    unsigned long orders_resumed; /* recorded orders continued instead of ordering again */
-    unsigned long polls;          /* authorization and order polls */
+    unsigned long orders_resumed;   /* recorded orders continued instead of ordering again */
+    unsigned long polls;            /* authorization and order polls */
+    unsigned long replaces_refused; /* newOrder sent again without `replaces` after a refusal */
+    unsigned long ari_fetches;      /* renewalInfo requests answered with a window */
 } ctl_acme_stats_t;
 
 /** Copies the counters of `c`. */
@@ -158,6 +160,10 @@ typedef struct ctl_acme_request {
      * without its key is abandoned for a new order. */
     const char *resume_order_url;
     const char *resume_key_pem; /* the key recorded before finalize, or NULL */
+    /* RFC 9773: the certificate ID (ctl_acme_ari_cert_id) of the certificate this order replaces,
+     * sent as newOrder's `replaces`, or NULL. When the CA refuses the order because of it
+     * (alreadyReplaced, or malformed), the order is sent once more without it. */
+    const char *replaces;
 } ctl_acme_request_t;
 
 /** An issued certificate; release with ctl_acme_result_dispose. */
@@ -186,5 +192,33 @@ int ctl_acme_issue(ctl_acme_t *c, const ctl_acme_request_t *req, ctl_acme_result
  * (kid); otherwise the certificate's own key signs (jwk). Errors as ctl_acme_issue. */
 int ctl_acme_revoke(ctl_acme_t *c, const char *cert_pem, int reason, EVP_PKEY *cert_key,
                     cp_err_t *err);
+
+/* ---- ACME Renewal Information (RFC 9773), acme_ari.c ---- */
+
+/** The RFC 9773 certificate ID of the first certificate of PEM `cert_pem`: base64url(the
+ * keyIdentifier of its Authority Key Identifier) "." base64url(the DER content octets of its serial
+ * number), without padding. *out is malloc'd. Errors: CP_EINVAL (no certificate, no AKI
+ * keyIdentifier). THREAD SAFETY: any thread. */
+int ctl_acme_ari_cert_id(const char *cert_pem, char **out, cp_err_t *err);
+
+/** A renewal window the CA suggests. Release with ctl_acme_ari_dispose. */
+typedef struct ctl_acme_ari {
+    int64_t start_ms, end_ms; /* suggestedWindow, Unix ms, start < end */
+    char *explanation_url;    /* explanationURL, or NULL */
+    long retry_after_s;       /* the answer's Retry-After in seconds, -1 when absent */
+} ctl_acme_ari_t;
+
+/** Frees the strings of *ari and zeroes it. */
+void ctl_acme_ari_dispose(ctl_acme_ari_t *ari);
+
+/** 1 when the CA's directory has a renewalInfo URL, 0 when not. Errors: as fetching the directory
+ * (CP_EUNAVAIL, CP_ETIMEDOUT, CP_EACME, CP_EPROTO). */
+int ctl_acme_has_ari(ctl_acme_t *c, cp_err_t *err);
+
+/** GET <renewalInfo>/<cert_id>: the suggested window of the certificate, with Retry-After (503 and
+ * 429 are retried as for any request, within the deadline). Errors: CP_ENOTFOUND (the CA offers no
+ * renewalInfo), CP_EACME (a non-200 answer), CP_EPROTO (no well-formed window: start after end, or
+ * not RFC 3339), CP_EUNAVAIL, CP_ETIMEDOUT. */
+int ctl_acme_renewal_info(ctl_acme_t *c, const char *cert_id, ctl_acme_ari_t *out, cp_err_t *err);
 
 #endif

@@ -129,8 +129,9 @@ static void forget_directory(ctl_acme_t *c)
     free(c->url_new_order);
     free(c->url_revoke);
     free(c->url_key_change);
+    free(c->url_renewal_info);
     c->url_new_nonce = c->url_new_account = c->url_new_order = NULL;
-    c->url_revoke = c->url_key_change = NULL;
+    c->url_revoke = c->url_key_change = c->url_renewal_info = NULL;
     c->have_directory = 0;
 }
 
@@ -242,10 +243,8 @@ static int busy_wait(ctl_acme_t *c, retry_t *rs, const ctl_acme__resp_t *r, cons
     return rc;
 }
 
-/* An unsigned request (directory, newNonce) with network and busy retries inside the deadline. A
- * 2xx-5xx answer that is not retried lands in *resp. */
-static int exchange(ctl_acme_t *c, const char *method, const char *url, const char *what,
-                    ctl_acme__resp_t *resp, cp_err_t *err)
+int ctl_acme__exchange(ctl_acme_t *c, const char *method, const char *url, const char *what,
+                       ctl_acme__resp_t *resp, cp_err_t *err)
 {
     retry_t rs = RETRY_INIT;
     for (;;) {
@@ -286,7 +285,7 @@ int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err)
     json_t *j = NULL;
     if (c->have_directory)
         return 0;
-    int rc = exchange(c, "GET", c->dir_url, "ACME directory", &r, err);
+    int rc = ctl_acme__exchange(c, "GET", c->dir_url, "ACME directory", &r, err);
     if (rc != 0)
         return rc;
     if (r.status != 200) {
@@ -309,6 +308,10 @@ int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err)
     c->url_new_order = ctl_acme__strdup(no);
     c->url_revoke = ctl_acme__strdup(json_string_value(json_object_get(j, "revokeCert")));
     c->url_key_change = ctl_acme__strdup(json_string_value(json_object_get(j, "keyChange")));
+    /* RFC 9773: only an https URL is taken (it is fetched without a signature). */
+    const char *ri = json_string_value(json_object_get(j, "renewalInfo"));
+    if (ri != NULL && strncmp(ri, "https://", 8) == 0)
+        c->url_renewal_info = ctl_acme__strdup(ri);
     c->have_directory = 1;
 out:
     json_decref(j);
@@ -326,7 +329,7 @@ static int take_nonce(ctl_acme_t *c, char **nonce, cp_err_t *err)
     int rc = ctl_acme__directory(c, err);
     if (rc != 0)
         return rc;
-    rc = exchange(c, "HEAD", c->url_new_nonce, "newNonce", &r, err);
+    rc = ctl_acme__exchange(c, "HEAD", c->url_new_nonce, "newNonce", &r, err);
     if (rc != 0)
         return rc;
     if (r.nonce == NULL || (r.status != 200 && r.status != 204)) {

@@ -105,6 +105,7 @@ struct ctl_acme {
     /* directory */
     int have_directory;
     char *url_new_nonce, *url_new_account, *url_new_order, *url_revoke, *url_key_change;
+    char *url_renewal_info; /* RFC 9773 renewalInfo, NULL when the CA offers none */
     /* nonce pool (a small stack) */
     char *nonces[8];
     size_t n_nonces;
@@ -120,6 +121,10 @@ void ctl_acme__deadline_start(ctl_acme_t *c);
 /** Sleeps `ms`, or fails with CP_ETIMEDOUT ("what") when that would pass the deadline. */
 int ctl_acme__sleep(ctl_acme_t *c, long ms, const char *what, cp_err_t *err);
 int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err);
+/** An unsigned request (directory, newNonce, renewalInfo) with network and busy retries inside the
+ * deadline. A 2xx-5xx answer that is not retried lands in *resp. */
+int ctl_acme__exchange(ctl_acme_t *c, const char *method, const char *url, const char *what,
+                       ctl_acme__resp_t *resp, cp_err_t *err);
 /** Signed POST (payload NULL = POST-as-GET) with the account kid, or with `jwk_key`'s jwk when not
  * NULL. Retries within the deadline: badNonce; 503, 429 and rateLimited after Retry-After (delay
  * seconds or an HTTP date; without it 1 s, doubling), failing at once with the retry time in err

@@ -154,6 +154,36 @@ static int step_resume(order_t *o, cp_err_t *err)
     return 0;
 }
 
+/* RFC 9773: whether newOrder failed because of `replaces` (the certificate was replaced already,
+ * or the CA cannot use the ID): then the order is worth sending once more without it. */
+static int replaces_refused(int rc, const cp_err_t *err)
+{
+    return rc == CP_EACME && err != NULL &&
+           (strstr(err->msg, "urn:ietf:params:acme:error:alreadyReplaced") != NULL ||
+            strstr(err->msg, "urn:ietf:params:acme:error:malformed") != NULL);
+}
+
+/* POST newOrder with `ids` (a stolen reference) and `replaces` when the request has one; once more
+ * without `replaces` when the CA refuses it. */
+static int post_new_order(order_t *o, json_t *ids, ctl_acme__resp_t *r, cp_err_t *err)
+{
+    const char *replaces = o->req->replaces;
+    for (;;) {
+        json_t *payload = json_pack("{s:O}", "identifiers", ids);
+        if (replaces != NULL && replaces[0] != '\0')
+            json_object_set_new(payload, "replaces", json_string(replaces));
+        int rc = ctl_acme__post_json(o->c, o->c->url_new_order, payload, NULL, "newOrder", r, err);
+        if (replaces == NULL || replaces[0] == '\0' || !replaces_refused(rc, err)) {
+            json_decref(ids);
+            return rc;
+        }
+        CP_LOG(CP_LOG_WARN, "acme", "newOrder refused with replaces %s (%s): ordering without it",
+               replaces, err->msg);
+        o->c->stats.replaces_refused++;
+        replaces = NULL;
+    }
+}
+
 /* newOrder with every name as an identifier (dns, or ip per RFC 8738). */
 static int step_new_order(order_t *o, cp_err_t *err)
 {
@@ -167,8 +197,7 @@ static int step_new_order(order_t *o, cp_err_t *err)
         json_array_append_new(ids, json_pack("{s:s, s:s}", "type",
                                              is_ip(o->req->names[i]) ? "ip" : "dns", "value",
                                              o->req->names[i]));
-    rc = ctl_acme__post_json(o->c, o->c->url_new_order, json_pack("{s:o}", "identifiers", ids),
-                             NULL, "newOrder", &r, err);
+    rc = post_new_order(o, ids, &r, err);
     if (rc != 0)
         goto out;
     o->c->stats.orders_created++;

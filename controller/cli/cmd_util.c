@@ -51,6 +51,20 @@ static void print_time(FILE *out, const char *label, const Google__Protobuf__Tim
         print_field(out, label, buf);
 }
 
+/* The ARI window (RFC 9773) the CA suggested, when it offers one. */
+static void print_ari(FILE *out, const Certplane__V1__Certificate *cert)
+{
+    char start[32], end[32], window[80];
+    if (cert->ari_window_start == NULL || cert->ari_window_end == NULL)
+        return;
+    ctl_cli_fmt_time(cert->ari_window_start, start, sizeof start);
+    ctl_cli_fmt_time(cert->ari_window_end, end, sizeof end);
+    snprintf(window, sizeof window, "%s .. %s", start, end);
+    print_field(out, "ARI window:", window);
+    print_field(out, "ARI reason:", cert->ari_explanation_url);
+    print_time(out, "ARI poll:", cert->ari_next_poll);
+}
+
 void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert, bool pems)
 {
     FILE *out = c->out;
@@ -73,6 +87,7 @@ void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert
     print_time(out, "Not before:", cert->not_before);
     print_time(out, "Not after:", cert->not_after);
     print_time(out, "Renew after:", cert->renew_after);
+    print_ari(out, cert);
     print_field(out, "Serial:", cert->serial);
     print_field(out, "Issuer:", cert->issuer);
     print_field(out, "Last error:", cert->last_error);

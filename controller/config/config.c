@@ -115,6 +115,12 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "lifetimes under 10 days)."),
     OPT("renew-interval", "RENEW_INTERVAL", CP_CFG_DURATION, renew_interval_ms, "12h",
         "The scheduler wakes at least this often, even when no renewal is due."),
+    OPT("ari-poll-min", "ARI_POLL_MIN", CP_CFG_DURATION, ari_poll_min_ms, "1h",
+        "Shortest wait between two ACME Renewal Information (RFC 9773) polls of a certificate, "
+        "whatever the CA's Retry-After asks."),
+    OPT("ari-poll-max", "ARI_POLL_MAX", CP_CFG_DURATION, ari_poll_max_ms, "12h",
+        "Longest wait between two ARI polls of a certificate (the CA's Retry-After is clamped to "
+        "--ari-poll-min..--ari-poll-max)."),
     OPT("challenge-propagation-timeout", "CHALLENGE_PROPAGATION_TIMEOUT", CP_CFG_DURATION,
         challenge_propagation_ms, "10s",
         "Longest wait for every live edge to apply an HTTP-01 challenge before the CA is asked to "
@@ -214,6 +220,9 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
             "run with --insecure-no-auth on a trusted network");
     if (c->renew_interval_ms < 1000)
         return cp_err_set(err, CP_EINVAL, "--renew-interval: at least 1s");
+    if (c->ari_poll_min_ms < 1000 || c->ari_poll_max_ms < c->ari_poll_min_ms)
+        return cp_err_set(err, CP_EINVAL,
+                          "--ari-poll-min: at least 1s, and at most --ari-poll-max");
     if (c->controller_id == NULL) {
         char host[200] = "controller";
         gethostname(host, sizeof host - 1);

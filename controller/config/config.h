@@ -58,6 +58,8 @@ typedef struct ctl_config {
     int64_t
         renew_before_ms; /* --renew-before: 0 = one third of the lifetime (half under 10 days) */
     int64_t renew_interval_ms; /* --renew-interval: the scheduler wakes at least this often */
+    int64_t ari_poll_min_ms;   /* --ari-poll-min: shortest wait between two ARI polls */
+    int64_t ari_poll_max_ms;   /* --ari-poll-max: longest wait between two ARI polls */
     int64_t challenge_propagation_ms; /* --challenge-propagation-timeout: wait for edges to apply */
     int64_t edge_ttl_ms; /* --edge-ttl: an edge that has not reported for this long is gone */
     /* logs */

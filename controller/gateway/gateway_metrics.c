@@ -26,7 +26,15 @@ static void add_page(ctl_metrics_certs_t *s, const Certplane__V1__ListCertificat
         s->expiry = cp_xrealloc(s->expiry, (s->n_expiry + 1) * sizeof(*s->expiry));
         char *name = cp_xstrdup(c->name);
         double na = (double)c->not_after->seconds + (double)c->not_after->nanos / 1e9;
-        s->expiry[s->n_expiry++] = (ctl_metrics_expiry_t){.name = name, .seconds = na - now};
+        s->expiry[s->n_expiry++] = (ctl_metrics_expiry_t){
+            .name = name,
+            .seconds = na - now,
+            .renew_at = c->renew_after != NULL ? (double)c->renew_after->seconds : 0,
+            .ari_start = c->ari_window_start != NULL ? (double)c->ari_window_start->seconds : 0,
+            .ari_end = c->ari_window_end != NULL ? (double)c->ari_window_end->seconds : 0,
+            .ari_explanation = c->ari_explanation_url != NULL && c->ari_explanation_url[0] != '\0'
+                                   ? cp_xstrdup(c->ari_explanation_url)
+                                   : NULL};
     }
 }
 
@@ -68,8 +76,10 @@ char *ctl_gateway__metrics(ctl_service_t *svc, ctl_thread_t *t, size_t *len)
     ctl_metrics_certs_t s = {0};
     s.ok = t != NULL && scrape(svc, t, &s);
     text = ctl_metrics_render_text(&s, len);
-    for (size_t i = 0; i < s.n_expiry; i++)
+    for (size_t i = 0; i < s.n_expiry; i++) {
         free(s.expiry[i].name);
+        free(s.expiry[i].ari_explanation);
+    }
     free(s.expiry);
     return text;
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,48 @@ static void render_issuances(buf_t *b)
                    atomic_load_explicit(&g_watch_streams[t], memory_order_relaxed));
 }
 
+/* One per-certificate gauge of Unix times; certificates whose value is 0 have no series. */
+static void render_times(buf_t *b, const ctl_metrics_certs_t *s, const char *metric,
+                         const char *help, size_t offset)
+{
+    header(b, metric, "gauge", help);
+    for (size_t i = 0; i < s->n_expiry; i++) {
+        double v;
+        memcpy(&v, (const char *)&s->expiry[i] + offset, sizeof(v));
+        if (v == 0)
+            continue;
+        buf_printf(b, "%s{name=\"", metric);
+        buf_escape(b, s->expiry[i].name);
+        buf_printf(b, "\"} %.0f\n", floor(v));
+    }
+}
+
+/* The renewal time and the ARI window (RFC 9773) of every certificate. */
+static void render_renewal(buf_t *b, const ctl_metrics_certs_t *s)
+{
+    render_times(b, s, "certplane_certificate_renew_time_seconds",
+                 "When the certificate is due for renewal (Unix time): inside the ARI window when "
+                 "the CA offers one, else by the lifetime rule.",
+                 offsetof(ctl_metrics_expiry_t, renew_at));
+    render_times(b, s, "certplane_certificate_ari_window_start_seconds",
+                 "Start of the renewal window the CA suggests (ARI, RFC 9773), Unix time.",
+                 offsetof(ctl_metrics_expiry_t, ari_start));
+    render_times(b, s, "certplane_certificate_ari_window_end_seconds",
+                 "End of the renewal window the CA suggests (ARI, RFC 9773), Unix time.",
+                 offsetof(ctl_metrics_expiry_t, ari_end));
+    header(b, "certplane_certificate_ari_explanation_info", "gauge",
+           "1 for a certificate whose ARI window comes with an explanationURL (label url).");
+    for (size_t i = 0; i < s->n_expiry; i++) {
+        if (s->expiry[i].ari_explanation == NULL || s->expiry[i].ari_explanation[0] == '\0')
+            continue;
+        buf_printf(b, "certplane_certificate_ari_explanation_info{name=\"");
+        buf_escape(b, s->expiry[i].name);
+        buf_printf(b, "\",url=\"");
+        buf_escape(b, s->expiry[i].ari_explanation);
+        buf_printf(b, "\"} 1\n");
+    }
+}
+
 static void render_scrape(buf_t *b, const ctl_metrics_certs_t *s)
 {
     header(b, "certplane_certificates_scrape_success", "gauge",
@@ -233,6 +276,7 @@ static void render_scrape(buf_t *b, const ctl_metrics_certs_t *s)
         buf_escape(b, s->expiry[i].name);
         buf_printf(b, "\"} %.0f\n", floor(s->expiry[i].seconds));
     }
+    render_renewal(b, s);
 }
 
 char *ctl_metrics_render_text(const ctl_metrics_certs_t *scrape, size_t *len)

@@ -25,6 +25,11 @@
  * UNSPECIFIED) certplane_certificate_expiry_seconds{name}             gauge, not_after - now, at
  * scrape certplane_certificates_scrape_success                  gauge, 1 when the store could be
  * listed
+ *   certplane_certificate_renew_time_seconds{name}          gauge, the chosen renewal time (Unix)
+ *   certplane_certificate_ari_window_start_seconds{name}    gauge, ARI window start (Unix), when
+ * the certplane_certificate_ari_window_end_seconds{name}      gauge  CA offers renewalInfo; window
+ * end certplane_certificate_ari_explanation_info{name,url}    gauge, 1, when the window has an
+ *                                                           explanationURL
  *
  * THREAD SAFETY (module): every function may be called from any thread at any time; the counters
  * are lock-free atomics (relaxed: a scrape may see one counter a moment before another).
@@ -54,10 +59,13 @@ void ctl_metrics_watch_streams(const char *transport, int delta);
 /** Number of certplane.v1.State values (STATE_UNSPECIFIED = 0 ... REVOKED = 6). */
 #define CTL_METRICS_N_STATES 7
 
-/** One certificate's expiry gauge. */
+/** One certificate's gauges. */
 typedef struct ctl_metrics_expiry {
-    char *name;     /* malloc'd */
-    double seconds; /* not_after - now; negative once expired */
+    char *name;                /* malloc'd */
+    double seconds;            /* not_after - now; negative once expired */
+    double renew_at;           /* renew_after, Unix seconds; 0: none */
+    double ari_start, ari_end; /* the ARI window (RFC 9773), Unix seconds; 0: none */
+    char *ari_explanation;     /* its explanationURL, malloc'd, or NULL */
 } ctl_metrics_expiry_t;
 
 /** What a scrape of the store found. */

@@ -38,6 +38,11 @@ static int check_output_only(const Certplane__V1__Certificate *c, cp_err_t *err)
         {"update_time", c->update_time != NULL},
         {"revoke_request_time", c->revoke_request_time != NULL},
         {"revocation_reason", c->revocation_reason != 0},
+        {"ari_window_start", c->ari_window_start != NULL},
+        {"ari_window_end", c->ari_window_end != NULL},
+        {"ari_explanation_url", !empty(c->ari_explanation_url)},
+        {"ari_next_poll", c->ari_next_poll != NULL},
+        {"ari_cert_id", !empty(c->ari_cert_id)},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].set)

@@ -38,7 +38,8 @@ typedef struct ctl_certrepo_write {
     int mode;                  /* CTL_STORE_CREATE, CTL_STORE_MATCH or CTL_STORE_ANY */
     int64_t expected_revision; /* MATCH: the revision read */
     int64_t renew_at_ms;       /* certs:by_expiry score (Unix ms); < 0: removed from it */
-    const char *job_kind;      /* NULL: no job; "issue", "renew" or "revoke", enqueued atomically */
+    const char
+        *job_kind; /* NULL: no job; "issue", "renew", "revoke" or "ari", enqueued atomically */
 } ctl_certrepo_write_t;
 
 /** Reads and decodes cert:{name} into *out (NULL on failure), its key opened. Errors: CP_ENOTFOUND

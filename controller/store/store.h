@@ -116,8 +116,9 @@ typedef struct ctl_store_cert_write {
     size_t json_len;  /* 0: strlen(json) */
     int mode;         /* CTL_STORE_CREATE, CTL_STORE_MATCH or CTL_STORE_ANY */
     int64_t expected_revision; /* MATCH: the revision read; a record without revision (seed) is 0 */
-    double renew_at;      /* next renewal (Unix seconds) for certs:by_expiry; < 0: remove from it */
-    const char *job_kind; /* NULL: no job; else "issue", "renew" or "revoke", enqueued atomically */
+    double renew_at; /* next renewal (Unix seconds) for certs:by_expiry; < 0: remove from it */
+    const char
+        *job_kind; /* NULL: no job; else "issue", "renew", "revoke" or "ari", enqueued atomically */
 } ctl_store_cert_write_t;
 
 /** Current value of the `revision` counter (0 when unset). Errors: CP_EUNAVAIL, CP_EAUTH,
@@ -157,7 +158,7 @@ typedef struct ctl_store_event {
 /** A job taken from the `jobs` stream. name is malloc'd: ctl_store_job_dispose(). */
 typedef struct ctl_store_job {
     char id[48];        /* stream entry ID */
-    char kind[16];      /* "issue", "renew", "revoke" */
+    char kind[16];      /* "issue", "renew", "revoke", "ari" */
     char *name;         /* certificate name */
     int64_t revision;   /* certificate revision the job was enqueued for */
     int64_t deliveries; /* how many times it was delivered (1 the first time) */

@@ -16,7 +16,8 @@
 
 static bool job_kind_ok(const char *k)
 {
-    return strcmp(k, "issue") == 0 || strcmp(k, "renew") == 0 || strcmp(k, "revoke") == 0;
+    return strcmp(k, "issue") == 0 || strcmp(k, "renew") == 0 || strcmp(k, "revoke") == 0 ||
+           strcmp(k, "ari") == 0;
 }
 
 /* The script checks the JSON itself (cjson); here only what decides how to splice it: it must start

@@ -23,8 +23,8 @@ void ctl_store_job_dispose(ctl_store_job_t *job)
 
 static bool job_kind_ok(const char *k)
 {
-    return k != NULL &&
-           (strcmp(k, "issue") == 0 || strcmp(k, "renew") == 0 || strcmp(k, "revoke") == 0);
+    return k != NULL && (strcmp(k, "issue") == 0 || strcmp(k, "renew") == 0 ||
+                         strcmp(k, "revoke") == 0 || strcmp(k, "ari") == 0);
 }
 
 /* Fills job from a stream entry [id, [field, value, ...]]; job is untouched on failure. */

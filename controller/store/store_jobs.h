@@ -41,7 +41,7 @@ int ctl_store_lock_release(ctl_store_t *s, const char *name, const char *token, 
  *  Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO. THREAD SAFETY: one thread at a time per s. */
 int ctl_store_jobs_init(ctl_store_t *s, cp_err_t *err);
 
-/** Appends a job (kind issue|renew|revoke). Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH.
+/** Appends a job (kind issue|renew|revoke|ari). Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH.
  *  THREAD SAFETY: one thread at a time per s. */
 int ctl_store_job_enqueue(ctl_store_t *s, const char *kind, const char *name, int64_t revision,
                           cp_err_t *err);

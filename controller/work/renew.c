@@ -68,6 +68,30 @@ int64_t ctl_renew_pick_ms(const ctl_renew_window_t *suggested, const char *name,
     return (int64_t)((uint64_t)suggested->start_ms + offset);
 }
 
+int64_t ctl_renew_ari_at_ms(const ctl_renew_window_t *window, const ctl_renew_window_t *prev,
+                            int64_t prev_at_ms, uint64_t rnd)
+{
+    if (prev != NULL && prev->start_ms == window->start_ms && prev->end_ms == window->end_ms &&
+        prev_at_ms >= window->start_ms && prev_at_ms <= window->end_ms)
+        return prev_at_ms;
+    return ctl_renew_pick_ms(window, NULL, 0, 0, 0, rnd);
+}
+
+int64_t ctl_renew_ari_poll_ms(long retry_after_s, int64_t min_ms, int64_t max_ms)
+{
+    if (min_ms <= 0)
+        min_ms = CTL_RENEW_ARI_POLL_MIN_MS;
+    if (max_ms <= 0)
+        max_ms = CTL_RENEW_ARI_POLL_MAX_MS;
+    if (max_ms < min_ms)
+        max_ms = min_ms;
+    /* Capped before the multiplication: a Retry-After of years must not overflow. */
+    int64_t ms = retry_after_s < 0                   ? max_ms
+                 : retry_after_s > max_ms / 1000 + 1 ? max_ms
+                                                     : (int64_t)retry_after_s * 1000;
+    return ms < min_ms ? min_ms : ms > max_ms ? max_ms : ms;
+}
+
 int64_t ctl_renew_backoff_ms(int64_t failure_count)
 {
     switch (failure_count > 4 ? 4 : failure_count) {

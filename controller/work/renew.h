@@ -50,6 +50,21 @@ int64_t ctl_renew_pick_ms(const ctl_renew_window_t *suggested, const char *name,
                           int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms,
                           uint64_t rnd);
 
+/** The renewal time after an ARI poll answered `window`: the previous choice `prev_at_ms` when the
+ * window is the one chosen in before (`prev`, may be NULL) and the choice lies inside it, so
+ * polling does not move a renewal around; otherwise a new uniformly random moment in the window
+ * (ctl_renew_pick_ms). A time in the past means: renew at once. */
+int64_t ctl_renew_ari_at_ms(const ctl_renew_window_t *window, const ctl_renew_window_t *prev,
+                            int64_t prev_at_ms, uint64_t rnd);
+
+/** Default bounds of the wait between two ARI polls: an hour, and twelve hours (twice a day). */
+#define CTL_RENEW_ARI_POLL_MIN_MS (3600LL * 1000)
+#define CTL_RENEW_ARI_POLL_MAX_MS (12LL * 3600 * 1000)
+
+/** The wait before the next ARI poll: the CA's Retry-After (`retry_after_s`, -1 when it sent none:
+ * then max_ms) clamped to [min_ms, max_ms]. min_ms or max_ms <= 0 take the defaults above. */
+int64_t ctl_renew_ari_poll_ms(long retry_after_s, int64_t min_ms, int64_t max_ms);
+
 /** Back-off after `failure_count` consecutive failures: 0 for none, then 1 min, 10 min, 100 min,
  * and one day from the fourth failure on. */
 int64_t ctl_renew_backoff_ms(int64_t failure_count);

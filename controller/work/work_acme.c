@@ -252,9 +252,8 @@ static void who_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c
         *email = "";
 }
 
-/* The thread's client for c: its provider or the default CA, its email or the default email. */
-static int client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t **out,
-                      cp_err_t *err)
+int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                         ctl_acme_t **out, cp_err_t *err)
 {
     const char *provider, *email;
     who_for(t->w->cfg, c, &provider, &email);
@@ -317,7 +316,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
         names[i] = c->domains[i];
     for (size_t i = 0; i < c->n_ip_addresses; i++)
         names[c->n_domains + i] = c->ip_addresses[i];
-    rc = client_for(t, c, &acme, err);
+    rc = ctl_work__client_for(t, c, &acme, err);
     if (rc != 0)
         goto out;
     ctl_acme_request_t req = {
@@ -328,6 +327,12 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
             c->preferred_chain != NULL && c->preferred_chain[0] != '\0' ? c->preferred_chain : NULL,
         .dns = t->w->dns,
         .prefer_dns01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01,
+        /* RFC 9773: a renewal names the certificate it replaces (the order record's request stays
+         * the same with or without it: whether the CA took `replaces` does not change the order).
+         */
+        .replaces = ctl_work__has_cert(c) && c->ari_cert_id != NULL && c->ari_cert_id[0] != '\0'
+                        ? c->ari_cert_id
+                        : NULL,
     };
     request = order_request(t->w->cfg, c, names, n);
     t->order_request = request;
@@ -348,7 +353,7 @@ int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, 
     ctl_acme_t *acme = NULL;
     if (!ctl_work__has_cert(c))
         return cp_err_set(err, CP_EINVAL, "no issued certificate to revoke");
-    int rc = client_for(t, c, &acme, err);
+    int rc = ctl_work__client_for(t, c, &acme, err);
     if (rc == 0)
         rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);
     /* Revoked before (by us, with a commit that was lost, or by someone else): the CA's state is

@@ -48,6 +48,12 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
  * SAFETY: t's thread. */
 int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, cp_err_t *err);
 
+/** The thread's client for c: its provider or the default CA, its email or the default email
+ * (made on first use, owned by t). Errors: CP_EINVAL (no provider), those of ctl_acme_new(). THREAD
+ * SAFETY: t's thread. */
+int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                         ctl_acme_t **out, cp_err_t *err);
+
 /** Frees the thread's clients. THREAD SAFETY: t's thread, or after it ended. */
 void ctl_work__clients_free(ctl_work_thread_t *t);
 

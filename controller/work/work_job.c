@@ -10,6 +10,7 @@
 #include "controller/metrics/metrics.h"
 #include "controller/work/renew.h"
 #include "controller/work/work_acme.h"
+#include "controller/work/work_ari.h"
 #include "controller/work/work_job.h"
 #include "controller/work/work_revoke.h"
 #include "controller/work/work_util.h"
@@ -35,6 +36,7 @@ typedef struct result {
     const ctl_acme_result_t *res;
     const cp_x509_info_t *info;
     const cp_err_t *ierr;
+    ctl_work_ari_t *ari; /* the CA's renewal window of the new certificate (successes only) */
 } result_t;
 
 static void overlay_init(overlay_t *o, const Certplane__V1__Certificate *c, int state,
@@ -132,6 +134,9 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     int64_t nb = r->info->not_before * 1000, na = r->info->not_after * 1000;
     int64_t at = ctl_renew_at_ms(c->name, nb, na, w->cfg->renew_before_ms, ctl_renew_random());
     overlay_init(o, c, CERTPLANE__V1__STATE__VALID, at);
+    int64_t index = at;
+    if (r->ari != NULL) /* RFC 9773: the CA's window decides when it offers one */
+        cp_clock_ts_set(&o->renew_after, ctl_work__ari_apply(w, r->ari, &o->m, -1, at, &index));
     /* Chain and key in the same write: no reader ever sees one without the other. */
     o->m.fullchain_pem = r->res->fullchain_pem;
     o->m.private_key_pem = r->res->private_key_pem;
@@ -143,7 +148,7 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     o->m.issuer = r->info->issuer;
     o->m.last_error = "";
     o->m.failure_count = 0;
-    return at;
+    return index;
 }
 
 static void log_commit(const char *name, const result_t *r, int64_t renew_at_ms, int64_t rev)
@@ -265,6 +270,7 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
     cp_x509_info_t info = {0};
     cp_x509_chain_t *chain = NULL;
     cp_err_t ierr = {0};
+    ctl_work_ari_t ari = {0};
     struct timespec w0, w1, c0, c1;
     clock_gettime(CLOCK_MONOTONIC, &w0);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
@@ -275,12 +281,17 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
         rc = cp_x509_chain_parse(res.fullchain_pem, strlen(res.fullchain_pem), &chain, &ierr);
     if (rc == 0)
         rc = cp_x509_info_get(chain->certs[0], &info, &ierr);
+    if (rc == 0)
+        ctl_work__ari_fetch(t, *c, res.fullchain_pem, &ari);
     int outcome;
     if (rc != 0 && ctl_work__stopping(t->w) && rc == CP_ECANCELED) {
         /* Not a failure of the certificate: another controller resumes the job. */
         outcome = CTL_WORK_LEAVE;
     } else {
-        result_t r = {.res = rc == 0 ? &res : NULL, .info = rc == 0 ? &info : NULL, .ierr = &ierr};
+        result_t r = {.res = rc == 0 ? &res : NULL,
+                      .info = rc == 0 ? &info : NULL,
+                      .ierr = &ierr,
+                      .ari = rc == 0 ? &ari : NULL};
         if (rc == 0) {
             pthread_mutex_lock(&t->w->mu);
             t->w->stats.issue_wall_s += elapsed_s(&w0, &w1);
@@ -289,6 +300,7 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
         }
         outcome = commit(t, job, c, rev, &r);
     }
+    ctl_work__ari_dispose(&ari);
     cp_x509_info_dispose(&info);
     cp_x509_chain_free(chain);
     ctl_acme_result_dispose(&res);
@@ -315,6 +327,8 @@ int ctl_work__job_run(ctl_work_thread_t *t, const ctl_store_job_t *job)
     int outcome;
     if (strcmp(job->kind, "revoke") == 0) {
         outcome = ctl_work__revoke_run(t, job);
+    } else if (strcmp(job->kind, "ari") == 0) {
+        outcome = ctl_work__ari_run(t, job);
     } else {
         outcome = begin(t, job, &c, &rev);
         if (outcome == CONTINUE)

@@ -23,6 +23,14 @@
 /* How far an unreadable record is pushed back, so it is looked at again without spinning. */
 #define UNREADABLE_RETRY_MS (3600LL * 1000)
 
+/* Whether a due certificate is due for an ARI poll rather than its renewal: it has a next poll and
+ * its renewal time is still ahead (work_ari.h). */
+static int ari_poll_due(const Certplane__V1__Certificate *c, int64_t now)
+{
+    return c->state == CERTPLANE__V1__STATE__VALID && ctl_work__has_cert(c) &&
+           c->ari_next_poll != NULL && cp_clock_ts_ms(c->renew_after, -1) > now;
+}
+
 /* Marks one due certificate and enqueues its job in the same write, leased for --job-timeout. A
  * concurrent change (another controller's scheduler, a worker, the API) makes the write fail with
  * CP_ECONFLICT: then the other writer's decision stands and nothing is enqueued twice. */
@@ -47,9 +55,11 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     /* A pending revocation (a lost job, or a retry after a failure) is queued again as such; the
      * certificate stays as it is, served until the CA has revoked it. */
     const char *kind = ctl_work__revoke_pending(c) ? "revoke"
-                       : ctl_work__has_cert(c)     ? "renew"
-                                                   : "issue";
-    if (state == CERTPLANE__V1__STATE__VALID && strcmp(kind, "revoke") != 0)
+                       : !ctl_work__has_cert(c)    ? "issue"
+                       : ari_poll_due(c, now)      ? "ari"
+                                                   : "renew";
+    if (state == CERTPLANE__V1__STATE__VALID && strcmp(kind, "revoke") != 0 &&
+        strcmp(kind, "ari") != 0)
         state = CERTPLANE__V1__STATE__RENEWING;
     int64_t lease = now + t->w->cfg->job_timeout_ms;
     Certplane__V1__Certificate m = *c;
@@ -57,7 +67,9 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
     cp_clock_ts_set(&renew_after, lease);
     cp_clock_ts_set(&update_time, now);
     m.state = (Certplane__V1__State)state;
-    m.renew_after = &renew_after;
+    /* An ARI poll leaves the renewal time alone: only the index is leased. */
+    if (strcmp(kind, "ari") != 0)
+        m.renew_after = &renew_after;
     m.update_time = &update_time;
     ctl_certrepo_write_t w = {.mode = CTL_STORE_MATCH,
                               .expected_revision = c->revision,

@@ -114,6 +114,29 @@ static void test_scrape_gauges_escape_label_values(void **state)
     free(t);
 }
 
+static void test_renewal_and_ari_window_gauges(void **state)
+{
+    (void)state;
+    ctl_metrics_expiry_t ex[2] = {{.name = "ari",
+                                   .seconds = 100,
+                                   .renew_at = 1700000500,
+                                   .ari_start = 1700000000,
+                                   .ari_end = 1700001000,
+                                   .ari_explanation = "https://ca.example/why"},
+                                  {.name = "plain", .seconds = 100, .renew_at = 1700000600}};
+    ctl_metrics_certs_t s = {.ok = true, .expiry = ex, .n_expiry = 2};
+    char *t = render(&s);
+    assert_has(t, "certplane_certificate_renew_time_seconds{name=\"ari\"} 1700000500\n");
+    assert_has(t, "certplane_certificate_renew_time_seconds{name=\"plain\"} 1700000600\n");
+    assert_has(t, "certplane_certificate_ari_window_start_seconds{name=\"ari\"} 1700000000\n");
+    assert_has(t, "certplane_certificate_ari_window_end_seconds{name=\"ari\"} 1700001000\n");
+    assert_has(t, "certplane_certificate_ari_explanation_info{name=\"ari\",url=\"https://"
+                  "ca.example/why\"} 1\n");
+    /* A CA without ARI: no window series. */
+    assert_null(strstr(t, "certplane_certificate_ari_window_start_seconds{name=\"plain\"}"));
+    free(t);
+}
+
 static void test_every_sample_has_help_and_type(void **state)
 {
     (void)state;
@@ -176,6 +199,7 @@ int main(void)
         cmocka_unit_test_setup(test_requests_are_counted_by_transport_method_and_code_name, reset),
         cmocka_unit_test_setup(test_acme_latency_is_a_cumulative_histogram, reset),
         cmocka_unit_test_setup(test_issuances_and_watch_streams, reset),
+        cmocka_unit_test_setup(test_renewal_and_ari_window_gauges, reset),
         cmocka_unit_test_setup(test_scrape_gauges_escape_label_values, reset),
         cmocka_unit_test_setup(test_every_sample_has_help_and_type, reset),
         cmocka_unit_test_setup(test_concurrent_counting_loses_nothing, reset),

@@ -242,6 +242,45 @@ static void test_pick_full_range_window(void **state)
     assert_true(at >= w.start_ms && at <= w.end_ms);
 }
 
+/* Polling the same window keeps the renewal time; a moved window (or a choice outside it) draws a
+ * new uniformly random moment inside the new one, spread over it. */
+static void test_ari_at_keeps_choice_until_the_window_moves(void **state)
+{
+    (void)state;
+    ctl_renew_window_t w = {T0 + 60 * DAY, T0 + 62 * DAY};
+    assert_int_equal(ctl_renew_ari_at_ms(&w, &w, T0 + 61 * DAY, 5), T0 + 61 * DAY);
+    ctl_renew_window_t moved = {T0, T0 + DAY};
+    int buckets[4] = {0};
+    for (uint64_t r = 0; r < 4000; r++) {
+        int64_t at = ctl_renew_ari_at_ms(&moved, &w, T0 + 61 * DAY, r * 0x9e3779b97f4a7c15ULL);
+        assert_true(at >= moved.start_ms && at <= moved.end_ms);
+        buckets[(at - moved.start_ms) * 4 / (DAY + 1)]++;
+    }
+    for (int i = 0; i < 4; i++)
+        assert_true(buckets[i] > 800 && buckets[i] < 1200);
+    /* No previous window, or a previous choice outside the window: a fresh pick inside it. */
+    assert_in_range(ctl_renew_ari_at_ms(&w, NULL, 0, 3), w.start_ms, w.end_ms);
+    assert_in_range(ctl_renew_ari_at_ms(&w, &w, T0, 3), w.start_ms, w.end_ms);
+    /* A window that already ended gives a time in the past: renew at once. */
+    ctl_renew_window_t past = {T0 - 2 * DAY, T0 - DAY};
+    assert_true(ctl_renew_ari_at_ms(&past, NULL, 0, 99) <= T0 - DAY);
+}
+
+static void test_ari_poll_is_retry_after_clamped(void **state)
+{
+    (void)state;
+    const int64_t H = 3600 * S;
+    assert_int_equal(ctl_renew_ari_poll_ms(6 * 3600, 0, 0), 6 * H);
+    assert_int_equal(ctl_renew_ari_poll_ms(60, 0, 0), H);
+    assert_int_equal(ctl_renew_ari_poll_ms(86400 * 3, 0, 0), 12 * H);
+    assert_int_equal(ctl_renew_ari_poll_ms(-1, 0, 0), 12 * H);
+    assert_int_equal(ctl_renew_ari_poll_ms(0x7fffffffL, 0, 0), 12 * H);
+    /* Test bounds (--ari-poll-min/--ari-poll-max). */
+    assert_int_equal(ctl_renew_ari_poll_ms(2, 1 * S, 10 * S), 2 * S);
+    assert_int_equal(ctl_renew_ari_poll_ms(0, 1 * S, 10 * S), 1 * S);
+    assert_int_equal(ctl_renew_ari_poll_ms(-1, 1 * S, 10 * S), 10 * S);
+}
+
 static void test_backoff_steps(void **state)
 {
     (void)state;
@@ -287,6 +326,8 @@ int main(void)
         cmocka_unit_test(test_pick_past_window_is_returned_as_is),
         cmocka_unit_test(test_pick_without_window_is_the_policy),
         cmocka_unit_test(test_pick_full_range_window),
+        cmocka_unit_test(test_ari_at_keeps_choice_until_the_window_moves),
+        cmocka_unit_test(test_ari_poll_is_retry_after_clamped),
         cmocka_unit_test(test_backoff_steps),
         cmocka_unit_test(test_random_varies),
     };
