@@ -119,7 +119,9 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "once."),
     OPT("renew-before", "RENEW_BEFORE", CP_CFG_DURATION, renew_before_ms, "0s",
         "Renew this long before expiry; 0 renews when a third of the lifetime remains (half for "
-        "lifetimes under 10 days)."),
+        "lifetimes under 10 days). Whatever it says, a renewal waits at least a tenth of the "
+        "lifetime (and a minute) after issuance; 200 days or more (no public certificate lives "
+        "longer) is refused at start."),
     OPT("renew-interval", "RENEW_INTERVAL", CP_CFG_DURATION, renew_interval_ms, "12h",
         "The scheduler wakes at least this often, even when no renewal is due."),
     OPT("challenge-propagation-timeout", "CHALLENGE_PROPAGATION_TIMEOUT", CP_CFG_DURATION,

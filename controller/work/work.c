@@ -170,7 +170,7 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
     return rc;
 }
 
-static int check_config(const ctl_config_t *cfg, cp_err_t *err)
+int ctl_work_check_config(const ctl_config_t *cfg, cp_err_t *err)
 {
     if (cfg->redis_url == NULL || cfg->controller_id == NULL || cfg->controller_id[0] == '\0')
         return cp_err_set(err, CP_EINVAL, "work: --redis-url and --controller-id are required");
@@ -208,7 +208,7 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
 
 int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
 {
-    int rc = check_config(cfg, err);
+    int rc = ctl_work_check_config(cfg, err);
     if (rc != 0)
         return rc;
     ctl_work_t *w = cp_xcalloc(1, sizeof(*w));
