@@ -169,7 +169,8 @@ static char *jws_payload(const char *body, size_t len)
         out = malloc(raw_len + 1);
         if (out == NULL)
             abort();
-        memcpy(out, raw, raw_len);
+        if (raw_len > 0)
+            memcpy(out, raw, raw_len);
         out[raw_len] = '\0';
     }
     free(raw);
