@@ -44,6 +44,10 @@ typedef struct ctl_acme_hooks {
      * order, and with the key the CSR certifies (PEM, a secret) just before finalize. A failure
      * stops the issuance before anything more is asked of the CA (NULL: nothing is recorded). */
     int (*order_checkpoint)(void *ctx, const char *order_url, const char *key_pem, cp_err_t *err);
+    /** Told at once when the CA answers 429 or rateLimited, before the client waits out a short
+     * Retry-After and tries again: the limit is the account's (provider, email) at this CA until
+     * until_ms (wall ms), so others can hold back their orders meanwhile. NULL: nobody is told. */
+    void (*rate_limited)(void *ctx, const char *provider, const char *email, int64_t until_ms);
 } ctl_acme_hooks_t;
 
 /** A DNS-01 provider: publishes and withdraws TXT records. `fqdn` is "_acme-challenge.<name>."

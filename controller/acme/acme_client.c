@@ -244,6 +244,8 @@ static int busy_wait(ctl_acme_t *c, retry_t *rs, const ctl_acme__resp_t *r, cons
         int64_t until = cp_clock_wall_ms() + (s >= 0 ? s * 1000L : 60000L);
         if (until > c->rate_limited_until_ms)
             c->rate_limited_until_ms = until;
+        if (c->hooks.rate_limited != NULL)
+            c->hooks.rate_limited(c->hooks.ctx, c->provider, c->email, until);
     }
     int past_deadline = cp_clock_mono_ms() + ms > c->deadline;
     if (rs->busy < BUSY_RETRIES && !past_deadline) {

@@ -156,6 +156,15 @@ static int hook_account_save(void *ctx, const char *provider, const char *email,
                                  account_url, err);
 }
 
+/* A 429 met in the middle of an issuance: shared at once, before the client waits out a short
+ * Retry-After, so no other worker orders for the account meanwhile. */
+static void hook_rate_limited(void *ctx, const char *provider, const char *email, int64_t until_ms)
+{
+    const char *dir = ctl_acme_directory_url(provider);
+    if (dir != NULL)
+        ctl_work__share_rate_limit(ctx, dir, ctl_work_acme_account_email(email), until_ms);
+}
+
 /* Whether `provider` is the configured default CA: the same directory once names are resolved. */
 static int is_default_ca(const ctl_config_t *cfg, const char *provider)
 {
@@ -194,6 +203,7 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
         .account_load = hook_account_load,
         .account_save = hook_account_save,
         .order_checkpoint = hook_checkpoint,
+        .rate_limited = hook_rate_limited,
     };
     return ctl_acme_new(&ac, &hooks, out, err);
 }

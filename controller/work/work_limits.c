@@ -79,12 +79,9 @@ int ctl_work__after_order(ctl_work_thread_t *t, const ctl_acme_t *acme, const ch
     int64_t until = ctl_acme_rate_limited_until(acme);
     if (rc == 0 || rc == CP_ECANCELED || until <= cp_clock_wall_ms())
         return rc;
-    cp_err_t serr = {0};
     char when[32];
     when_str(until, when, sizeof when);
-    if (ctl_store_ca_ratelimit_set(t->store, provider, account, until, &serr) != 0)
-        CP_LOG(CP_LOG_WARN, "work", "rate limit of %s at %s not shared: %s", account, provider,
-               serr.msg);
+    ctl_work__share_rate_limit(t, provider, account, until);
     const char *kv[] = {"provider", provider, "account", account, "until", when, NULL};
     CP_LOGKV(CP_LOG_WARN, "work", kv, "CA rate limit: no orders for this account until %s", when);
     t->defer_until_ms = until;
@@ -93,6 +90,15 @@ int ctl_work__after_order(ctl_work_thread_t *t, const ctl_acme_t *acme, const ch
     if (err != NULL)
         err->code = CP_EBUSY;
     return CP_EBUSY;
+}
+
+void ctl_work__share_rate_limit(ctl_work_thread_t *t, const char *provider, const char *account,
+                                int64_t until_ms)
+{
+    cp_err_t err = {0};
+    if (ctl_store_ca_ratelimit_set(t->store, provider, account, until_ms, &err) != 0)
+        CP_LOG(CP_LOG_WARN, "work", "rate limit of %s at %s not shared: %s", account, provider,
+               err.msg);
 }
 
 void ctl_work__note_profiles(ctl_work_thread_t *t, const ctl_acme_t *acme, const char *provider)

@@ -35,6 +35,11 @@ void ctl_work__order_done(ctl_work_thread_t *t, const char *provider, const char
 int ctl_work__after_order(ctl_work_thread_t *t, const ctl_acme_t *acme, const char *provider,
                           const char *account, int rc, cp_err_t *err);
 
+/** Records in Redis that (provider, account) is rate limited at its CA until until_ms, for every
+ * worker of every controller (a later time already recorded stays); a failure is logged. */
+void ctl_work__share_rate_limit(ctl_work_thread_t *t, const char *provider, const char *account,
+                                int64_t until_ms);
+
 /** Records the profiles acme's directory offers, when it was fetched, for the create-time check of
  * every controller. */
 void ctl_work__note_profiles(ctl_work_thread_t *t, const ctl_acme_t *acme, const char *provider);

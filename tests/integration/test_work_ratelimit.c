@@ -45,6 +45,14 @@ static int teardown(void **state)
     return work_env_teardown(&env);
 }
 
+/* Each test starts with an empty script and configurations free again (the previous test's
+ * controllers are stopped). */
+static void fresh(void)
+{
+    acme_fake_reset(fake);
+    env.n_cfgs = 0;
+}
+
 /* A controller whose default CA is the fake. */
 static ctl_config_t *fake_config(const char *id, int workers)
 {
@@ -82,7 +90,7 @@ static Certplane__V1__Certificate *wait_error(const char *name, const char *what
 static void test_hourly_cap_defers_the_next_order(void **state)
 {
     (void)state;
-    acme_fake_reset(fake);
+    fresh();
     snprintf(env.email, sizeof(env.email), "cap@example.test");
     push_sticky("/order-new", 400, NULL, REJECTED);
     ctl_config_t *cfg = fake_config("ctl-cap", 2);
@@ -114,7 +122,7 @@ static void test_hourly_cap_defers_the_next_order(void **state)
 static void test_rate_limit_holds_back_the_whole_account(void **state)
 {
     (void)state;
-    acme_fake_reset(fake);
+    fresh();
     snprintf(env.email, sizeof(env.email), "limited@example.test");
     push_sticky("/order-new", 429, "Retry-After: 3600\r\n", RATE_LIMITED);
     ctl_work_t *w1 = work_env_run(&env, fake_config("ctl-rl1", 2));
@@ -167,11 +175,46 @@ static void test_rate_limit_holds_back_the_whole_account(void **state)
     work_env_cert_free(a);
 }
 
+/* A short Retry-After is waited out inside the issuance; meanwhile the limit is already in Redis,
+ * so another worker does not order for the account: its certificate waits. */
+static void test_short_retry_after_holds_the_account_while_it_is_waited_out(void **state)
+{
+    (void)state;
+    fresh();
+    snprintf(env.email, sizeof(env.email), "short@example.test");
+    acme_fake_reply_t once = {.status = 429, .headers = "Retry-After: 5\r\n", .body = RATE_LIMITED};
+    acme_fake_push(fake, "/order-new", &once);
+    push_sticky("/order-new", 400, NULL, REJECTED);
+    ctl_work_t *w = work_env_run(&env, fake_config("ctl-short", 2));
+    assert_non_null(w);
+    assert_int_equal(work_env_create(&env, "short-a", CP_KEY_EC_P256, 10000), 0);
+    int64_t until = work_env_now_ms() + 20000;
+    while (new_orders() == 0 && work_env_now_ms() < until)
+        usleep(10 * 1000);
+    assert_int_equal(new_orders(), 1);
+    assert_int_equal(work_env_create(&env, "short-b", CP_KEY_EC_P256, 10000), 0);
+    Certplane__V1__Certificate *b = wait_error("short-b", "rate limited", 4000);
+    assert_non_null(b);
+    printf("[ ratelimit ] while short-a waits out Retry-After: %s\n", b->last_error);
+    assert_int_equal(b->state, CERTPLANE__V1__STATE__PENDING);
+    assert_int_equal(new_orders(), 1); /* short-a still waits; short-b sent nothing */
+    /* short-a retries after 5 s (and is rejected); short-b orders once the limit is over. */
+    Certplane__V1__Certificate *a = wait_error("short-a", "rejectedIdentifier", 20000);
+    assert_non_null(a);
+    Certplane__V1__Certificate *b2 = wait_error("short-b", "rejectedIdentifier", 20000);
+    assert_non_null(b2);
+    assert_int_equal(new_orders(), 3);
+    work_env_halt(&env, w);
+    work_env_cert_free(a);
+    work_env_cert_free(b);
+    work_env_cert_free(b2);
+}
+
 static void test_profile_not_offered_fails_the_certificate_clearly(void **state)
 {
     (void)state;
     cp_err_t err = {0};
-    acme_fake_reset(fake);
+    fresh();
     snprintf(env.email, sizeof(env.email), "profile@example.test");
     push_sticky("/dir", 200, NULL, DIR_WITH_PROFILES);
     ctl_config_t *cfg = fake_config("ctl-prof", 1);
@@ -201,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hourly_cap_defers_the_next_order),
         cmocka_unit_test(test_rate_limit_holds_back_the_whole_account),
+        cmocka_unit_test(test_short_retry_after_holds_the_account_while_it_is_waited_out),
         cmocka_unit_test(test_profile_not_offered_fails_the_certificate_clearly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
