@@ -153,6 +153,13 @@ int main(int argc, char **argv)
         return 2;
     }
     cp_log_set_level(level);
+    /* Refused before anything starts: a --renew-before that would renew every certificate at
+     * once after issuance (issue #12). */
+    if (!cfg.rotate_keys && ctl_work_check_config(&cfg, &err) != 0) {
+        fprintf(stderr, "certplane-controller: %s\n", err.msg);
+        ctl_config_dispose(&cfg);
+        return 2;
+    }
     if ((cfg.kek_file != NULL && ctl_keyring_load(cfg.kek_file, &cfg.keyring, &err) != 0) ||
         (cfg.kek != NULL && ctl_keyring_parse_list(cfg.kek, "--kek", &cfg.keyring, &err) != 0)) {
         fprintf(stderr, "certplane-controller: %s%s\n", cfg.kek_file ? "--kek-file: " : "",

@@ -44,6 +44,10 @@ typedef struct ctl_acme_hooks {
      * order, and with the key the CSR certifies (PEM, a secret) just before finalize. A failure
      * stops the issuance before anything more is asked of the CA (NULL: nothing is recorded). */
     int (*order_checkpoint)(void *ctx, const char *order_url, const char *key_pem, cp_err_t *err);
+    /** Told at once when the CA answers 429 or rateLimited, before the client waits out a short
+     * Retry-After and tries again: the limit is the account's (provider, email) at this CA until
+     * until_ms (wall ms), so others can hold back their orders meanwhile. NULL: nobody is told. */
+    void (*rate_limited)(void *ctx, const char *provider, const char *email, int64_t until_ms);
 } ctl_acme_hooks_t;
 
 /** A DNS-01 provider: publishes and withdraws TXT records. `fqdn` is "_acme-challenge.<name>."
@@ -164,6 +168,9 @@ typedef struct ctl_acme_request {
      * sent as newOrder's `replaces`, or NULL. When the CA refuses the order because of it
      * (alreadyReplaced, or malformed), the order is sent once more without it. */
     const char *replaces;
+    /* ACME profile to ask for in newOrder (the directory's meta.profiles must offer it), or NULL
+     * for the CA's default. */
+    const char *profile;
 } ctl_acme_request_t;
 
 /** An issued certificate; release with ctl_acme_result_dispose. */
@@ -186,6 +193,19 @@ void ctl_acme_result_dispose(ctl_acme_result_t *res);
  *  CP_EUNAVAIL (network). */
 int ctl_acme_issue(ctl_acme_t *c, const ctl_acme_request_t *req, ctl_acme_result_t *res,
                    cp_err_t *err);
+
+/** The profiles the CA's directory offers (meta.profiles names, space-separated, "" for none), or
+ * NULL while the directory has not been fetched. Borrowed: valid until the next call on `c`. */
+const char *ctl_acme_profiles_get0(const ctl_acme_t *c);
+
+/** 1 when `name` is one of the space-separated profile names of `profiles` (as
+ * ctl_acme_profiles_get0 gives them; NULL offers none), else 0. THREAD SAFETY: any thread. */
+int ctl_acme_profile_offered(const char *profiles, const char *name);
+
+/** When the CA's rate limit met by the last operation on `c` (an answer 429 or rateLimited, retried
+ * or not) lets the account try again: wall-clock ms from its Retry-After (one minute without one);
+ * 0 when the last operation met none. The limit belongs to the account at this CA. */
+int64_t ctl_acme_rate_limited_until(const ctl_acme_t *c);
 
 /** Revokes the first certificate of `cert_pem` with RFC 5280 `reason` (0 unspecified, 1
  * keyCompromise, 4 superseded, 5 cessationOfOperation ...). With `cert_key` NULL the account signs

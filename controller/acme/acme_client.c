@@ -42,6 +42,30 @@ const char *ctl_acme_directory_url(const char *provider)
 void ctl_acme__deadline_start(ctl_acme_t *c)
 {
     c->deadline = cp_clock_mono_ms() + c->deadline_ms;
+    c->rate_limited_until_ms = 0;
+}
+
+int64_t ctl_acme_rate_limited_until(const ctl_acme_t *c)
+{
+    return c->rate_limited_until_ms;
+}
+
+const char *ctl_acme_profiles_get0(const ctl_acme_t *c)
+{
+    return c->have_directory ? c->profiles : NULL;
+}
+
+int ctl_acme_profile_offered(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p = end != NULL ? end + 1 : NULL;
+    }
+    return 0;
 }
 
 int ctl_acme__sleep(ctl_acme_t *c, long ms, const char *what, cp_err_t *err)
@@ -130,6 +154,8 @@ static void forget_directory(ctl_acme_t *c)
     free(c->url_revoke);
     free(c->url_key_change);
     free(c->url_renewal_info);
+    free(c->profiles);
+    c->profiles = NULL;
     c->url_new_nonce = c->url_new_account = c->url_new_order = NULL;
     c->url_revoke = c->url_key_change = c->url_renewal_info = NULL;
     c->have_directory = 0;
@@ -213,6 +239,15 @@ static int busy_wait(ctl_acme_t *c, retry_t *rs, const ctl_acme__resp_t *r, cons
     time_t now = time(NULL);
     long s = ctl_acme__retry_after_parse(r->retry_after, now);
     long ms = s < 0 ? 1000L << rs->busy : s * 1000L;
+    if (r->status == 429 || ctl_acme__problem_is(r, "rateLimited")) {
+        /* The limit is the account's at this CA, not this request's: the caller learns it. Without
+         * a Retry-After, one minute (the first step of the back-off schedule). */
+        int64_t until = cp_clock_wall_ms() + (s >= 0 ? s * 1000L : 60000L);
+        if (until > c->rate_limited_until_ms)
+            c->rate_limited_until_ms = until;
+        if (c->hooks.rate_limited != NULL)
+            c->hooks.rate_limited(c->hooks.ctx, c->provider, c->email, until);
+    }
     int past_deadline = cp_clock_mono_ms() + ms > c->deadline;
     if (rs->busy < BUSY_RETRIES && !past_deadline) {
         rs->busy++;
@@ -279,6 +314,25 @@ static void keep_nonce(ctl_acme_t *c, ctl_acme__resp_t *r)
     r->nonce = NULL;
 }
 
+/* The names of a directory's meta.profiles object (name -> description), space-separated; "" when
+ * the CA offers none. A name with a space or an empty one cannot be asked for and is left out. */
+static char *profile_names(const json_t *profiles)
+{
+    char *out = ctl_acme__strdup("");
+    const char *name;
+    const json_t *v;
+    json_object_foreach((json_t *)profiles, name, v)
+    {
+        (void)v;
+        if (name[0] == '\0' || strchr(name, ' ') != NULL)
+            continue;
+        char *next = cp_xasprintf("%s%s%s", out, out[0] ? " " : "", name);
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
 int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err)
 {
     ctl_acme__resp_t r;
@@ -312,6 +366,7 @@ int ctl_acme__directory(ctl_acme_t *c, cp_err_t *err)
     const char *ri = json_string_value(json_object_get(j, "renewalInfo"));
     if (ri != NULL && strncmp(ri, "https://", 8) == 0)
         c->url_renewal_info = ctl_acme__strdup(ri);
+    c->profiles = profile_names(json_object_get(json_object_get(j, "meta"), "profiles"));
     c->have_directory = 1;
 out:
     json_decref(j);

@@ -106,6 +106,10 @@ struct ctl_acme {
     int have_directory;
     char *url_new_nonce, *url_new_account, *url_new_order, *url_revoke, *url_key_change;
     char *url_renewal_info; /* RFC 9773 renewalInfo, NULL when the CA offers none */
+    char *profiles;         /* meta.profiles names, space-separated ("" when none is offered) */
+    /* rate limit met by the running operation (429 / rateLimited): when the CA lets us try again,
+     * wall-clock ms; 0 when none */
+    int64_t rate_limited_until_ms;
     /* nonce pool (a small stack) */
     char *nonces[8];
     size_t n_nonces;

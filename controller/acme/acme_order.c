@@ -192,6 +192,11 @@ static int step_new_order(order_t *o, cp_err_t *err)
     int rc = ctl_acme__directory(o->c, err);
     if (rc != 0)
         return rc;
+    const char *profile = o->req->profile;
+    if (profile != NULL && !ctl_acme_profile_offered(o->c->profiles, profile))
+        return cp_err_set(err, CP_EINVAL, "profile \"%s\" is not offered by the CA (%s%s)", profile,
+                          o->c->profiles[0] ? "it offers: " : "its directory lists no profiles",
+                          o->c->profiles);
     ids = json_array();
     for (size_t i = 0; i < o->req->n_names; i++)
         json_array_append_new(ids, json_pack("{s:s, s:s}", "type",

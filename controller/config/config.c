@@ -99,6 +99,17 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "Wait after publishing a DNS-01 record before asking the CA to validate."),
     OPT("acme-timeout", "ACME_TIMEOUT", CP_CFG_DURATION, acme_timeout_ms, "5m",
         "Deadline of one issuance, renewal or revocation at the CA."),
+    OPT("acme-profile", "ACME_PROFILE", CP_CFG_STRING, acme_profile, NULL,
+        "ACME profile (e.g. classic, tlsserver, shortlived) asked of the default CA for "
+        "certificates that name none; the CA's directory must offer it (meta.profiles), or the "
+        "certificate fails naming the profiles it offers."),
+    OPT_INT("acme-orders-per-hour", "ACME_ORDERS_PER_HOUR", acme_orders_per_hour, "300", 0, 1000000,
+            "New orders per hour at one CA, counted in Redis across every controller (fixed "
+            "wall-clock hours); an order over the cap waits for the next hour. 0: no cap."),
+    OPT_INT("acme-concurrent-orders", "ACME_CONCURRENT_ORDERS", acme_concurrent_orders, "20", 0,
+            100000,
+            "Orders in progress at once at one CA, across every controller; one more waits a few "
+            "seconds and tries again. 0: no cap."),
     OPT_INT("workers", "WORKERS", workers, "4", 1, 256, "ACME workers of this controller."),
     OPT("job-timeout", "JOB_TIMEOUT", CP_CFG_DURATION, job_timeout_ms, "10m",
         "A job taken by a controller that has not finished it after this long is taken over by "
@@ -112,7 +123,9 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "once."),
     OPT("renew-before", "RENEW_BEFORE", CP_CFG_DURATION, renew_before_ms, "0s",
         "Renew this long before expiry; 0 renews when a third of the lifetime remains (half for "
-        "lifetimes under 10 days)."),
+        "lifetimes under 10 days). Whatever it says, a renewal waits at least a tenth of the "
+        "lifetime (and a minute) after issuance; 200 days or more (no public certificate lives "
+        "longer) is refused at start."),
     OPT("renew-interval", "RENEW_INTERVAL", CP_CFG_DURATION, renew_interval_ms, "12h",
         "The scheduler wakes at least this often, even when no renewal is due."),
     OPT("ari-poll-min", "ARI_POLL_MIN", CP_CFG_DURATION, ari_poll_min_ms, "1h",

@@ -48,6 +48,9 @@ typedef struct ctl_config {
     char *dns_exec;             /* --dns-exec: DNS-01 exec provider program */
     int64_t dns_propagation_ms; /* --dns-propagation-wait */
     int64_t acme_timeout_ms;    /* --acme-timeout: deadline of one issuance */
+    char *acme_profile;         /* --acme-profile: profile of the default provider's orders */
+    int acme_orders_per_hour;   /* --acme-orders-per-hour: per provider, 0 = no cap */
+    int acme_concurrent_orders; /* --acme-concurrent-orders: per provider, 0 = no cap */
     /* work */
     int workers;                /* --workers */
     int64_t job_timeout_ms;     /* --job-timeout: a job idle this long is reclaimed */

@@ -8,6 +8,7 @@
 #include "controller/service/service_certs.h"
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
+#include "controller/store/store_ca.h"
 #include "shared/clock.h"
 #include "shared/mem.h"
 
@@ -147,6 +148,35 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
     return 0;
 }
 
+/* The profile c's orders will ask for, checked against what its CA's directory offers when a
+ * controller fetched it lately (store_ca.h); when nobody knows yet, issuance checks it. */
+static int check_profile(ctl_service_t *svc, ctl_thread_t *t, const Certplane__V1__Certificate *c,
+                         cp_err_t *err)
+{
+    const ctl_config_t *cfg = svc->cfg;
+    const char *provider = !empty(c->provider) ? c->provider : cfg->acme_provider;
+    const char *dir = provider != NULL ? ctl_acme_directory_url(provider) : NULL;
+    const char *dflt =
+        cfg->acme_provider != NULL ? ctl_acme_directory_url(cfg->acme_provider) : NULL;
+    const char *profile = c->profile;
+    if (empty(profile) && !empty(cfg->acme_profile) && dir != NULL && dflt != NULL &&
+        strcmp(dir, dflt) == 0)
+        profile = cfg->acme_profile;
+    if (empty(profile) || dir == NULL)
+        return 0;
+    char *offered = NULL;
+    cp_err_t serr = {0};
+    if (ctl_store_ca_profiles_get(t->store, dir, &offered, &serr) != 0)
+        return 0;
+    int rc = 0;
+    if (!ctl_acme_profile_offered(offered, profile))
+        rc = cp_err_set(err, CP_EINVAL, "certificate.profile: \"%s\" is not offered by %s (%s%s)",
+                        profile, dir,
+                        offered[0] ? "it offers: " : "its directory lists no profiles", offered);
+    free(offered);
+    return rc;
+}
+
 int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
 {
@@ -156,6 +186,8 @@ int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
         return cp_err_set(err, CP_EINVAL, "certificate: required");
     Certplane__V1__Certificate *c = ctl_service__cert_dup(r->certificate);
     int rc = check_create(svc, c, err);
+    if (rc == 0)
+        rc = check_profile(svc, t, c, err);
     if (rc != 0)
         goto out;
     int64_t now = cp_clock_wall_ms();

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* renew.c - renewal policy: renewal time, jitter, ARI window choice and failure back-off */
+/* renew.c - renewal policy: renewal time, its floor, jitter, ARI window choice and failure back-off
+ */
 #include "controller/work/renew.h"
 
 #include <stddef.h>
@@ -38,6 +39,20 @@ int64_t ctl_renew_jitter_ms(const char *name, int64_t spread_ms, uint64_t rnd)
     return (int64_t)(fixed + rnd % half);
 }
 
+int64_t ctl_renew_floor_ms(int64_t not_before_ms, int64_t not_after_ms)
+{
+    if (not_after_ms <= not_before_ms)
+        return 0;
+    int64_t lifetime = not_after_ms - not_before_ms;
+    int64_t least = lifetime / 3 < MINUTE_MS ? lifetime / 3 : MINUTE_MS;
+    return lifetime / 10 > least ? lifetime / 10 : least;
+}
+
+int ctl_renew_before_too_long(int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms)
+{
+    return not_after_ms > not_before_ms && renew_before_ms >= not_after_ms - not_before_ms;
+}
+
 int64_t ctl_renew_at_ms(const char *name, int64_t not_before_ms, int64_t not_after_ms,
                         int64_t renew_before_ms, uint64_t rnd)
 {
@@ -45,14 +60,13 @@ int64_t ctl_renew_at_ms(const char *name, int64_t not_before_ms, int64_t not_aft
         return not_before_ms;
     int64_t lead = ctl_renew_lead_ms(not_before_ms, not_after_ms, renew_before_ms);
     int64_t lifetime = not_after_ms - not_before_ms;
-    /* An explicit --renew-before longer than the lifetime means "as soon as possible", not earlier
-     * than the certificate exists. */
     if (lead > lifetime)
         lead = lifetime;
     int64_t at = not_after_ms - lead - ctl_renew_jitter_ms(name, ctl_renew_spread_ms(lead), rnd);
-    if (at < not_before_ms)
-        at = not_before_ms;
-    return at;
+    /* A --renew-before close to (or past) the lifetime would put the renewal at issuance, and the
+     * renewed certificate would be due again at once: an ordering loop. The floor breaks it. */
+    int64_t floor = not_before_ms + ctl_renew_floor_ms(not_before_ms, not_after_ms);
+    return at < floor ? floor : at;
 }
 
 int64_t ctl_renew_pick_ms(const ctl_renew_window_t *suggested, const char *name,
@@ -106,6 +120,13 @@ int64_t ctl_renew_backoff_ms(int64_t failure_count)
     default:
         return 0;
     }
+}
+
+int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, uint64_t rnd)
+{
+    int64_t backoff = ctl_renew_backoff_ms(failure_count);
+    uint64_t spread = (uint64_t)(backoff / 20);
+    return now_ms + backoff + (spread > 0 ? (int64_t)(rnd % spread) : 0);
 }
 
 uint64_t ctl_renew_random(void)

@@ -30,10 +30,28 @@ int64_t ctl_renew_spread_ms(int64_t lead_ms);
  * spread < 2). */
 int64_t ctl_renew_jitter_ms(const char *name, int64_t spread_ms, uint64_t rnd);
 
+/** The renewal floor of a lifetime: the shortest time after not_before a renewal may be scheduled,
+ * whatever the flags. max(a tenth of the lifetime, min(1 minute, a third of the lifetime)): never
+ * later than the default policy renews (at least 45 % of the lifetime has passed by then), so it
+ * only bites when --renew-before asks for more than about 90 % of the lifetime; one minute at least
+ * for every lifetime of 3 minutes or more, so no flag can make a certificate be ordered again the
+ * moment it is issued (issue #12: 54 orders of one certificate in 25 s). 0 for an empty or negative
+ * lifetime. */
+int64_t ctl_renew_floor_ms(int64_t not_before_ms, int64_t not_after_ms);
+
+/** Longest lifetime a publicly trusted TLS certificate may have (CA/Browser Forum Baseline
+ * Requirements: 200 days from 15 March 2026). A --renew-before this long renews every such
+ * certificate at its floor, that is: at once after issuance; the configuration refuses it. */
+#define CTL_RENEW_MAX_PUBLIC_LIFETIME_MS (200LL * 86400 * 1000)
+
+/** 1 when renew_before_ms would renew a certificate of that lifetime at once after issuance (it is
+ * the whole lifetime or more, so only the floor holds the renewal back), else 0. */
+int ctl_renew_before_too_long(int64_t not_before_ms, int64_t not_after_ms, int64_t renew_before_ms);
+
 /** The renewal time of a certificate valid from not_before_ms to not_after_ms: not_after - lead -
- * jitter, never before not_before and never after not_after. An empty or negative lifetime renews
- * at not_before_ms (that is: now, for a certificate already issued). name may be NULL (no fixed
- * part). */
+ * jitter, never sooner than not_before + ctl_renew_floor_ms() and never after not_after. An empty
+ * or negative lifetime renews at not_before_ms (that is: now, for a certificate already issued).
+ * name may be NULL (no fixed part). */
 int64_t ctl_renew_at_ms(const char *name, int64_t not_before_ms, int64_t not_after_ms,
                         int64_t renew_before_ms, uint64_t rnd);
 
@@ -65,9 +83,15 @@ int64_t ctl_renew_ari_at_ms(const ctl_renew_window_t *window, const ctl_renew_wi
  * then max_ms) clamped to [min_ms, max_ms]. min_ms or max_ms <= 0 take the defaults above. */
 int64_t ctl_renew_ari_poll_ms(long retry_after_s, int64_t min_ms, int64_t max_ms);
 
-/** Back-off after `failure_count` consecutive failures: 0 for none, then 1 min, 10 min, 100 min,
- * and one day from the fourth failure on. */
+/** Back-off after `failure_count` consecutive failures (Let's Encrypt's integration guide): 0 for
+ * none, then 1 min, 10 min, 100 min, and one day from the fourth failure on. */
 int64_t ctl_renew_backoff_ms(int64_t failure_count);
+
+/** When to try again after `failure_count` consecutive failures at now_ms: now + the back-off + a
+ * random part in [0, back-off / 20) from rnd (up to 3 s after 1 min, 72 min after a day), so
+ * certificates that failed together (a CA outage) do not come back together. Never sooner than
+ * the schedule. now_ms for failure_count <= 0. */
+int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, uint64_t rnd);
 
 /** A uniformly random 64-bit value from the system's generator (getrandom; a time-seeded fallback
  * when that fails, since jitter is not a secret). */

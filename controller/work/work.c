@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/work/renew.h"
 #include "controller/work/work.h"
 #include "controller/work/work_acme.h"
 #include "controller/work/work_job.h"
@@ -169,7 +170,7 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
     return rc;
 }
 
-static int check_config(const ctl_config_t *cfg, cp_err_t *err)
+int ctl_work_check_config(const ctl_config_t *cfg, cp_err_t *err)
 {
     if (cfg->redis_url == NULL || cfg->controller_id == NULL || cfg->controller_id[0] == '\0')
         return cp_err_set(err, CP_EINVAL, "work: --redis-url and --controller-id are required");
@@ -177,6 +178,15 @@ static int check_config(const ctl_config_t *cfg, cp_err_t *err)
         return cp_err_set(err, CP_EINVAL, "work: --workers must be at least 1");
     if (cfg->job_timeout_ms < 100 || cfg->job_timeout_ms > INT32_MAX)
         return cp_err_set(err, CP_EINVAL, "work: --job-timeout out of range");
+    /* The lifetime of a certificate is known only once it is issued (the floor of renew.c holds
+     * then); what can be checked now is the longest lifetime any public CA may give. */
+    if (cfg->renew_before_ms >= CTL_RENEW_MAX_PUBLIC_LIFETIME_MS)
+        return cp_err_set(err, CP_EINVAL,
+                          "--renew-before %lld s is at least the longest lifetime of a publicly "
+                          "trusted certificate (%lld days): every certificate would be renewed at "
+                          "once after issuance; use 0 (a third of the lifetime) or less",
+                          (long long)(cfg->renew_before_ms / 1000),
+                          (long long)(CTL_RENEW_MAX_PUBLIC_LIFETIME_MS / 86400000));
     return 0;
 }
 
@@ -198,7 +208,7 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
 
 int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
 {
-    int rc = check_config(cfg, err);
+    int rc = ctl_work_check_config(cfg, err);
     if (rc != 0)
         return rc;
     ctl_work_t *w = cp_xcalloc(1, sizeof(*w));

@@ -34,6 +34,12 @@
 
 typedef struct ctl_work ctl_work_t;
 
+/** Checks the settings the work machinery needs (ctl_work_start does it again): --redis-url and
+ * --controller-id set, --workers and --job-timeout in range, a --renew-before shorter than any
+ * public certificate's lifetime (else every certificate would renew at once after issuance).
+ * Errors: CP_EINVAL naming the flag. THREAD SAFETY: any thread. */
+int ctl_work_check_config(const ctl_config_t *cfg, cp_err_t *err);
+
 /** Starts the workers and the scheduler. Errors: CP_EINVAL (bad settings: no --redis-url, workers <
  * 1, an unusable --dns-exec), CP_EINTERNAL (a thread could not be created). Redis need not be up
  * yet: threads retry. THREAD SAFETY: any one thread. */

@@ -10,6 +10,7 @@
 #include "controller/metrics/metrics.h"
 #include "controller/store/store_edges.h"
 #include "controller/work/work_acme.h"
+#include "controller/work/work_limits.h"
 #include "controller/work/work_util.h"
 #include "shared/clock.h"
 #include "shared/log.h"
@@ -155,6 +156,15 @@ static int hook_account_save(void *ctx, const char *provider, const char *email,
                                  account_url, err);
 }
 
+/* A 429 met in the middle of an issuance: shared at once, before the client waits out a short
+ * Retry-After, so no other worker orders for the account meanwhile. */
+static void hook_rate_limited(void *ctx, const char *provider, const char *email, int64_t until_ms)
+{
+    const char *dir = ctl_acme_directory_url(provider);
+    if (dir != NULL)
+        ctl_work__share_rate_limit(ctx, dir, ctl_work_acme_account_email(email), until_ms);
+}
+
 /* Whether `provider` is the configured default CA: the same directory once names are resolved. */
 static int is_default_ca(const ctl_config_t *cfg, const char *provider)
 {
@@ -193,6 +203,7 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
         .account_load = hook_account_load,
         .account_save = hook_account_save,
         .order_checkpoint = hook_checkpoint,
+        .rate_limited = hook_rate_limited,
     };
     return ctl_acme_new(&ac, &hooks, out, err);
 }
@@ -262,6 +273,44 @@ int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate 
     return client_get(t, provider, email, out, err);
 }
 
+/* The profile c's orders ask for: its own, or --acme-profile when its CA is the default one; NULL
+ * for the CA's default. */
+static const char *profile_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
+                               const char *provider)
+{
+    if (c->profile != NULL && c->profile[0] != '\0')
+        return c->profile;
+    if (cfg->acme_profile != NULL && cfg->acme_profile[0] != '\0' && is_default_ca(cfg, provider))
+        return cfg->acme_profile;
+    return NULL;
+}
+
+/* Issues with acme under the rate-limit discipline (work_limits.h): a new order only when Redis
+ * admits it; a rate limit met at the CA is shared with every controller. */
+static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                         ctl_acme_t *acme, const ctl_acme_request_t *req, ctl_acme_result_t *res,
+                         cp_err_t *err)
+{
+    const char *provider, *email;
+    who_for(t->w->cfg, c, &provider, &email);
+    const char *dir = ctl_acme_directory_url(provider);
+    const char *account = ctl_work_acme_account_email(email);
+    if (dir == NULL)
+        return ctl_acme_issue(acme, req, res, err); /* refused by the client with its message */
+    /* A recorded order is continued, not ordered again: no admission needed. */
+    int admitted = 0;
+    if (req->resume_order_url == NULL) {
+        if (!ctl_work__order_admit(t, dir, account, c->name, err))
+            return CP_EBUSY;
+        admitted = 1;
+    }
+    int rc = ctl_acme_issue(acme, req, res, err);
+    if (admitted)
+        ctl_work__order_done(t, dir, c->name);
+    ctl_work__note_profiles(t, acme, dir);
+    return ctl_work__after_order(t, acme, dir, account, rc, err);
+}
+
 /* What an order record was made for (store_orders.h): CA, account, key type and names, one per
  * line, in the order they are sent. malloc'd. */
 static char *order_request(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
@@ -305,6 +354,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
     ctl_store_order_t rec = {0};
     ctl_acme_t *acme = NULL;
     int rc = 0;
+    t->defer_until_ms = 0;
     if (needs_dns01(c) && t->w->dns == NULL) {
         rc = cp_err_set(err, CP_EINVAL,
                         "DNS-01 needed (wildcard or challenge_type DNS_01) but "
@@ -333,12 +383,15 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
         .replaces = ctl_work__has_cert(c) && c->ari_cert_id != NULL && c->ari_cert_id[0] != '\0'
                         ? c->ari_cert_id
                         : NULL,
+        .profile = profile_for(
+            t->w->cfg, c,
+            c->provider != NULL && c->provider[0] != '\0' ? c->provider : t->w->cfg->acme_provider),
     };
     request = order_request(t->w->cfg, c, names, n);
     t->order_request = request;
     t->order_replaces = ctl_work__has_cert(c) && c->serial != NULL ? c->serial : "";
     find_resumable(t, c, &rec, &req);
-    rc = ctl_acme_issue(acme, &req, res, err);
+    rc = issue_limited(t, c, acme, &req, res, err);
 out:
     t->order_request = NULL;
     t->order_replaces = NULL;

@@ -31,12 +31,15 @@ typedef struct overlay {
     Google__Protobuf__Timestamp not_before, not_after, renew_after, update_time;
 } overlay_t;
 
-/* The result of an issuance, successful (res and info set) or not (ierr set). */
+/* The result of an issuance, successful (res and info set) or not (ierr set); a failure with
+ * deferred_until_ms set is no failure of the certificate: the order had to wait (a rate limit of
+ * its account at the CA, a cap of the provider) and is tried again then. */
 typedef struct result {
     const ctl_acme_result_t *res;
     const cp_x509_info_t *info;
     const cp_err_t *ierr;
     ctl_work_ari_t *ari; /* the CA's renewal window of the new certificate (successes only) */
+    int64_t deferred_until_ms;
 } result_t;
 
 static void overlay_init(overlay_t *o, const Certplane__V1__Certificate *c, int state,
@@ -120,9 +123,19 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
                             overlay_t *o)
 {
     int64_t now = cp_clock_wall_ms();
+    if (r->res == NULL && r->deferred_until_ms > 0) {
+        /* Back to where it was before the job (issued and served, or waiting for its first
+         * certificate), due again when the wait ends; failure_count is left alone. */
+        overlay_init(o, c,
+                     ctl_work__has_cert(c) ? CERTPLANE__V1__STATE__VALID
+                                           : CERTPLANE__V1__STATE__PENDING,
+                     r->deferred_until_ms);
+        o->m.last_error = (char *)r->ierr->msg;
+        return r->deferred_until_ms;
+    }
     if (r->res == NULL) {
         int64_t count = (int64_t)c->failure_count + 1;
-        int64_t at = now + ctl_renew_backoff_ms(count);
+        int64_t at = ctl_renew_retry_at_ms(now, count, ctl_renew_random());
         overlay_init(
             o, c,
             ctl_work__has_cert(c) ? CERTPLANE__V1__STATE__VALID : CERTPLANE__V1__STATE__FAILED, at);
@@ -133,6 +146,12 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     }
     int64_t nb = r->info->not_before * 1000, na = r->info->not_after * 1000;
     int64_t at = ctl_renew_at_ms(c->name, nb, na, w->cfg->renew_before_ms, ctl_renew_random());
+    if (ctl_renew_before_too_long(nb, na, w->cfg->renew_before_ms))
+        ctl_work__log_cert(CP_LOG_WARN, "work", c->name,
+                           "--renew-before (%" PRId64
+                           " s) is not shorter than the lifetime (%" PRId64
+                           " s): renewal held back to the floor, %" PRId64 " s after issuance",
+                           w->cfg->renew_before_ms / 1000, (na - nb) / 1000, (at - nb) / 1000);
     overlay_init(o, c, CERTPLANE__V1__STATE__VALID, at);
     int64_t index = at;
     if (r->ari != NULL) /* RFC 9773: the CA's window decides when it offers one */
@@ -160,6 +179,8 @@ static void log_commit(const char *name, const result_t *r, int64_t renew_at_ms,
     const char *kv[] = {"cert", name, "serial", serial, "renew_at", at, "revision", revs, NULL};
     if (r->res != NULL)
         CP_LOGKV(CP_LOG_INFO, "work", kv, "VALID: certificate issued");
+    else if (r->deferred_until_ms > 0)
+        CP_LOGKV(CP_LOG_INFO, "work", kv, "order deferred: %s", r->ierr->msg);
     else
         CP_LOGKV(CP_LOG_WARN, "work", kv, "issuance failed, retry later: %s", r->ierr->msg);
 }
@@ -237,9 +258,10 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
             log_commit(job->name, r, at, new_rev);
             if (r->res != NULL)
                 CTL_WORK_STAT(t->w, issued, 1);
-            else
+            else if (r->deferred_until_ms == 0)
                 CTL_WORK_STAT(t->w, failed, 1);
-            ctl_metrics_issuance(strcmp(job->kind, "renew") == 0, r->res != NULL);
+            if (r->deferred_until_ms == 0)
+                ctl_metrics_issuance(strcmp(job->kind, "renew") == 0, r->res != NULL);
             ctl_work__kick(t->w);
             return CTL_WORK_ACK;
         }
@@ -291,7 +313,8 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
         result_t r = {.res = rc == 0 ? &res : NULL,
                       .info = rc == 0 ? &info : NULL,
                       .ierr = &ierr,
-                      .ari = rc == 0 ? &ari : NULL};
+                      .ari = rc == 0 ? &ari : NULL,
+                      .deferred_until_ms = rc == CP_EBUSY ? t->defer_until_ms : 0};
         if (rc == 0) {
             pthread_mutex_lock(&t->w->mu);
             t->w->stats.issue_wall_s += elapsed_s(&w0, &w1);

@@ -41,6 +41,9 @@ typedef struct ctl_work_thread {
     const char *cert_name;
     const char *order_request;  /* canonical request text of the issuance (store_orders.h) */
     const char *order_replaces; /* serial of the certificate being replaced, "" for none */
+    /* Set with CP_EBUSY by ctl_work__issue when the order must wait (the account is rate limited
+     * at its CA, or a cap of the provider is reached): when to try again, wall ms. */
+    int64_t defer_until_ms;
     char lock_token[CTL_STORE_LOCK_TOKEN_SIZE];
     ctl_work_deferred_t deferred[CTL_WORK_DEFER_MAX];
     int n_deferred;

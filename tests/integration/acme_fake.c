@@ -37,6 +37,7 @@ typedef struct queued {
 typedef struct hit {
     char path[128];
     int64_t at;
+    char *payload; /* the decoded JWS payload of a POST, malloc'd, or NULL */
 } hit_t;
 
 struct acme_fake {
@@ -118,6 +119,8 @@ void acme_fake_reset(acme_fake_t *f)
     for (size_t i = 0; i < f->n_queue; i++)
         queued_free(&f->queue[i]);
     f->n_queue = 0;
+    for (size_t i = 0; i < f->n_log; i++)
+        free(f->log[i].payload);
     f->n_log = 0;
     for (size_t i = 0; i < f->n_used; i++)
         free(f->used[i]);
@@ -139,6 +142,40 @@ size_t acme_fake_hits(acme_fake_t *f, const char *path, int64_t *times, size_t m
     }
     pthread_mutex_unlock(&f->mu);
     return n;
+}
+
+char *acme_fake_last_payload(acme_fake_t *f, const char *path)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = f->n_log; i-- > 0;)
+        if (strcmp(f->log[i].path, path) == 0) {
+            out = f->log[i].payload != NULL ? strdup(f->log[i].payload) : NULL;
+            break;
+        }
+    pthread_mutex_unlock(&f->mu);
+    return out;
+}
+
+/* The decoded payload of a POSTed JWS (malloc'd), or NULL. */
+static char *jws_payload(const char *body, size_t len)
+{
+    json_t *jws = json_loadb(body, len, 0, NULL);
+    const char *b64 = json_string_value(json_object_get(jws, "payload"));
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    char *out = NULL;
+    if (b64 != NULL && cp_base64_decode(b64, strlen(b64), 0, &raw, &raw_len) == 0) {
+        out = malloc(raw_len + 1);
+        if (out == NULL)
+            abort();
+        if (raw_len > 0)
+            memcpy(out, raw, raw_len);
+        out[raw_len] = '\0';
+    }
+    free(raw);
+    json_decref(jws);
+    return out;
 }
 
 int acme_fake_nonce_reuses(acme_fake_t *f)
@@ -239,14 +276,18 @@ static void write_all(SSL *ssl, const char *p, size_t n)
 }
 
 /* The scripted reply of `path`, or a built-in one; *q is a copy the caller frees. */
-static void next_reply(acme_fake_t *f, const char *method, const char *path, queued_t *q)
+static void next_reply(acme_fake_t *f, const char *method, const char *path, char *payload,
+                       queued_t *q)
 {
     memset(q, 0, sizeof(*q));
     pthread_mutex_lock(&f->mu);
     if (f->n_log < MAX_LOG) {
         snprintf(f->log[f->n_log].path, sizeof(f->log[0].path), "%s", path);
+        f->log[f->n_log].payload = payload;
         f->log[f->n_log++].at = now_ms();
+        payload = NULL;
     }
+    free(payload);
     for (size_t i = 0; i < f->n_queue; i++) {
         if (strcmp(f->queue[i].path, path) != 0)
             continue;
@@ -356,9 +397,12 @@ static void serve(acme_fake_t *f, int fd)
     long n = read_request(f, ssl, fd, buf, sizeof(buf), &head);
     if (n < 0 || sscanf(buf, "%7s %127s", method, path) != 2)
         goto out;
-    if (strcmp(method, "POST") == 0)
+    char *payload = NULL;
+    if (strcmp(method, "POST") == 0) {
         check_nonce(f, buf + head, (size_t)n - head);
-    next_reply(f, method, path, &q);
+        payload = jws_payload(buf + head, (size_t)n - head);
+    }
+    next_reply(f, method, path, payload, &q);
     answer(f, ssl, fd, method, &q);
     queued_free(&q);
 out:

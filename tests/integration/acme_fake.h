@@ -67,6 +67,10 @@ void acme_fake_reset(acme_fake_t *f);
 /** Number of requests of `path` so far; their arrival times (monotonic ms) go to times[0..max). */
 size_t acme_fake_hits(acme_fake_t *f, const char *path, int64_t *times, size_t max);
 
+/** The decoded JWS payload of the last POST to `path` (malloc'd, the caller frees), or NULL (no
+ * such POST, or an empty payload). */
+char *acme_fake_last_payload(acme_fake_t *f, const char *path);
+
 /** Number of POSTs whose JWS nonce was missing, not issued by this server, or used before. */
 int acme_fake_nonce_reuses(acme_fake_t *f);
 

@@ -146,19 +146,56 @@ static void test_renew_at_with_renew_before(void **state)
     assert_true(at <= T0 + 83 * DAY && at > T0 + 83 * DAY - 7 * DAY / 10);
 }
 
-static void test_renew_at_never_before_not_before(void **state)
+static void test_floor_is_a_tenth_and_at_least_a_minute(void **state)
 {
     (void)state;
-    /* --renew-before longer than the lifetime: renew as soon as the certificate exists. */
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 90 * DAY), 9 * DAY);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 160 * 3600 * S), 16 * 3600 * S);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 120 * S), 40 * S); /* a third under 3 minutes */
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 3 * MIN), MIN);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 5 * MIN), MIN);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 + 60 * S), 20 * S);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0), 0);
+    assert_int_equal(ctl_renew_floor_ms(T0, T0 - DAY), 0);
+}
+
+/* Issue #12: --renew-before 115s on 120-second certificates renewed each one at issuance, in a
+ * loop. Whatever --renew-before says, the renewal waits at least the floor after not_before. */
+static void test_renew_before_past_the_lifetime_is_held_at_the_floor(void **state)
+{
+    (void)state;
     for (uint64_t r = 0; r < 1000; r++) {
-        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 30 * DAY, r * 31), T0);
-        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 6 * DAY, r * 31), T0);
+        uint64_t rnd = r * 0x9e3779b97f4a7c15ULL;
+        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 120 * S, 115 * S, rnd), T0 + 40 * S);
+        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 30 * DAY, rnd), T0 + 6 * DAY / 10);
+        assert_int_equal(ctl_renew_at_ms("x", T0, T0 + 6 * DAY, 6 * DAY, rnd), T0 + 6 * DAY / 10);
+        assert_true(ctl_renew_at_ms("y", T0, T0 + 10 * S, 10 * S - 1, rnd) >= T0 + 10 * S / 3);
     }
-    /* Just under the lifetime: jitter cannot push it before not_before. */
-    for (uint64_t r = 0; r < 1000; r++) {
-        int64_t at = ctl_renew_at_ms("y", T0, T0 + 10 * S, 10 * S - 1, r * 977);
-        assert_true(at >= T0 && at <= T0 + 1);
-    }
+}
+
+/* The floor never moves the default policy (half or a third of the lifetime), only flags that ask
+ * for more than about 90 % of it. */
+static void test_floor_never_moves_the_default_policy(void **state)
+{
+    (void)state;
+    int64_t lifetimes[] = {60 * S, 120 * S, 10 * MIN, DAY, 6 * DAY, 47 * DAY, 90 * DAY};
+    for (size_t i = 0; i < sizeof(lifetimes) / sizeof(lifetimes[0]); i++)
+        for (uint64_t r = 0; r < 200; r++) {
+            uint64_t rnd = r * 0x2545f4914f6cdd1dULL;
+            int64_t at = ctl_renew_at_ms("n", T0, T0 + lifetimes[i], 0, rnd);
+            int64_t lead = ctl_renew_lead_ms(T0, T0 + lifetimes[i], 0);
+            assert_true(at > T0 + ctl_renew_floor_ms(T0, T0 + lifetimes[i]));
+            assert_true(at <= T0 + lifetimes[i] - lead);
+        }
+}
+
+static void test_renew_before_too_long(void **state)
+{
+    (void)state;
+    assert_true(ctl_renew_before_too_long(T0, T0 + 120 * S, 120 * S));
+    assert_true(ctl_renew_before_too_long(T0, T0 + 120 * S, 200 * S));
+    assert_false(ctl_renew_before_too_long(T0, T0 + 120 * S, 115 * S));
+    assert_false(ctl_renew_before_too_long(T0, T0, DAY));
 }
 
 static void test_renew_at_never_past_expiry(void **state)
@@ -295,6 +332,24 @@ static void test_backoff_steps(void **state)
     assert_int_equal(ctl_renew_backoff_ms(INT64_MAX), DAY);
 }
 
+static void test_retry_at_follows_the_schedule_with_bounded_jitter(void **state)
+{
+    (void)state;
+    int64_t steps[] = {1 * MIN, 10 * MIN, 100 * MIN, DAY, DAY};
+    for (int64_t n = 1; n <= 5; n++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (uint64_t r = 0; r < 2000; r++) {
+            int64_t at = ctl_renew_retry_at_ms(T0, n, r * 0x9e3779b97f4a7c15ULL);
+            assert_true(at >= T0 + steps[n - 1]);
+            assert_true(at < T0 + steps[n - 1] + steps[n - 1] / 20);
+            lo = at < lo ? at : lo;
+            hi = at > hi ? at : hi;
+        }
+        assert_true(hi - lo > steps[n - 1] / 40); /* it does spread */
+    }
+    assert_int_equal(ctl_renew_retry_at_ms(T0, 0, 12345), T0);
+}
+
 static void test_random_varies(void **state)
 {
     (void)state;
@@ -317,7 +372,10 @@ int main(void)
         cmocka_unit_test(test_renew_at_6_days_is_about_half),
         cmocka_unit_test(test_renew_at_60_seconds_is_about_half),
         cmocka_unit_test(test_renew_at_with_renew_before),
-        cmocka_unit_test(test_renew_at_never_before_not_before),
+        cmocka_unit_test(test_floor_is_a_tenth_and_at_least_a_minute),
+        cmocka_unit_test(test_renew_before_past_the_lifetime_is_held_at_the_floor),
+        cmocka_unit_test(test_floor_never_moves_the_default_policy),
+        cmocka_unit_test(test_renew_before_too_long),
         cmocka_unit_test(test_renew_at_never_past_expiry),
         cmocka_unit_test(test_renew_at_empty_lifetime_is_not_before),
         cmocka_unit_test(test_renew_at_is_deterministic),
@@ -329,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_ari_at_keeps_choice_until_the_window_moves),
         cmocka_unit_test(test_ari_poll_is_retry_after_clamped),
         cmocka_unit_test(test_backoff_steps),
+        cmocka_unit_test(test_retry_at_follows_the_schedule_with_bounded_jitter),
         cmocka_unit_test(test_random_varies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,6 +298,61 @@ static void test_create_refuses_a_profile_with_a_space(void **state)
     RUN_CASES(PROFILE_CASES);
 }
 
+#define STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+static const create_case_t NOT_OFFERED_CASES[] = {
+    {"ok",
+     {"a.example.com"},
+     .profile = "tlsserver",
+     .code = CP_EINVAL,
+     .msg = "certificate.profile: \"tlsserver\" is not offered by " STAGING
+            " (it offers: classic shortlived)"},
+    {"ok",
+     {"a.example.com"},
+     .provider = "letsencrypt-staging",
+     .profile = "tlsserver",
+     .code = CP_EINVAL,
+     .msg = "certificate.profile: \"tlsserver\""},
+};
+
+/* Issue #12: when a controller fetched the CA's directory lately (ca:profiles:{directory}), a
+ * profile it does not offer is refused at create time; when nobody knows yet, it is accepted (and
+ * checked at issuance). --acme-profile counts for certificates of the default CA. */
+static void test_create_refuses_a_profile_the_ca_does_not_offer(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    int rc = 0;
+    Certplane__V1__CreateCertificateRequest req = CERTPLANE__V1__CREATE_CERTIFICATE_REQUEST__INIT;
+    Certplane__V1__Certificate c = CERTPLANE__V1__CERTIFICATE__INIT;
+    char *domains[] = {"prof.example.com"};
+    c.n_domains = 1;
+    c.domains = domains;
+    req.certificate = &c;
+    /* Unknown directory: accepted. */
+    c.name = "prof-unknown";
+    c.profile = "tlsserver";
+    Certplane__V1__Certificate *got = NULL;
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), 0);
+    sf_free_msg(got);
+    freeReplyObject(sf_raw("SET %s %s", "ca:profiles:" STAGING, "classic shortlived"));
+    RUN_CASES(NOT_OFFERED_CASES);
+    c.name = "prof-offered";
+    c.profile = "shortlived";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), 0);
+    assert_string_equal(got->profile, "shortlived");
+    sf_free_msg(got);
+    /* The default profile of the default CA is checked the same way. */
+    g_cfg.acme_profile = "tlsserver";
+    c.name = "prof-default";
+    c.profile = NULL;
+    rc = sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err);
+    g_cfg.acme_profile = NULL;
+    assert_int_equal(rc, CP_EINVAL);
+    assert_non_null(strstr(err.msg, "\"tlsserver\" is not offered"));
+    freeReplyObject(sf_raw("DEL %s", "ca:profiles:" STAGING));
+}
+
 static const create_case_t KEY_TYPE_CASES[] = {
     {"ok", {"a.example.com"}, .key_type = 99, .code = CP_EINVAL, .msg = "certificate.key_type"},
 };
@@ -365,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_create_refuses_invalid_emails),
         cmocka_unit_test(test_create_refuses_unknown_providers),
         cmocka_unit_test(test_create_refuses_a_profile_with_a_space),
+        cmocka_unit_test(test_create_refuses_a_profile_the_ca_does_not_offer),
         cmocka_unit_test(test_create_refuses_an_unknown_key_type),
         cmocka_unit_test(test_create_refuses_an_unknown_challenge_type),
         cmocka_unit_test(test_create_refuses_a_wildcard_with_http01),
