@@ -26,7 +26,7 @@ typedef struct edge_cert {
     EVP_PKEY *key;
     unsigned char sha256[32];     /* SHA-256 of the leaf: the TLS session id context */
     unsigned char pem_digest[32]; /* SHA-256 of fullchain PEM and key PEM: same input, same cert */
-    char **names;                 /* DNS names it serves (SAN, else CN), lower case */
+    char **names; /* DNS names it serves (SAN, else CN without SAN addresses), lower case */
     size_t n_names;
     char **ips; /* IP addresses it serves (SAN iPAddress), canonical (edge_cert_ip_text) */
     size_t n_ips;

@@ -66,10 +66,12 @@ edge_cert_t *edge_sni_choose0(const edge_certmap_t *map, const char *sni,
 {
     char ip[EDGE_CERT_IP_MAX];
     edge_cert_t *c = NULL;
-    if (edge_certmap_ip_count(map) > 0 && (sni == NULL || maybe_ip(sni))) {
-        if (sni != NULL && edge_cert_ip_text(sni, ip) == 0)
+    if (edge_certmap_ip_count(map) > 0) {
+        /* A name (also one ending in a digit, "host1") is never chosen for by address. */
+        int literal = sni != NULL && maybe_ip(sni) && edge_cert_ip_text(sni, ip) == 0;
+        if (literal)
             c = edge_certmap_get0_ip(map, ip);
-        if (c == NULL && edge_cert_ip_text_sa(local, ip) == 0)
+        if (c == NULL && (sni == NULL || literal) && edge_cert_ip_text_sa(local, ip) == 0)
             c = edge_certmap_get0_ip(map, ip);
     }
     if (c == NULL)

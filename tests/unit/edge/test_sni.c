@@ -281,6 +281,8 @@ static void test_choice_by_local_address_then_fallback(void **state)
         {"a.test", "127.0.0.1", "a", EDGE_MATCH_EXACT}, /* a name is chosen by name */
         {"x.w.test", "::1", "w", EDGE_MATCH_WILDCARD},
         {"nope.test", "127.0.0.1", "fallback", EDGE_MATCH_FALLBACK},
+        {"host1", "127.0.0.1", "fallback", EDGE_MATCH_FALLBACK}, /* a name ending in a digit */
+        {"1.2.3", "::1", "fallback", EDGE_MATCH_FALLBACK},
     };
     edge_certmap_t *m = edge_sni_current0(&g_sni);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
