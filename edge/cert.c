@@ -2,8 +2,10 @@
 /* cert.c - one servable certificate: parsed chain and key, checked, reference-counted */
 #include "edge/cert.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -56,38 +58,84 @@ static edge_cert_t *cert_alloc(const char *name)
     return c;
 }
 
-/* Fills names, not_after and sha256 from the leaf. The names and their array are one allocation
- * (names[0] points just past the array): a certificate keeps only what the handshake and the table
- * need. */
+int edge_cert_ip_text_sa(const struct sockaddr *sa, char buf[EDGE_CERT_IP_MAX])
+{
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return inet_ntop(AF_INET, &in->sin_addr, buf, EDGE_CERT_IP_MAX) != NULL ? 0 : CP_EINVAL;
+    }
+    if (sa == NULL || sa->sa_family != AF_INET6)
+        return CP_EINVAL;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a)) /* a dual-stack socket's IPv4 connection */
+        return inet_ntop(AF_INET, &a->s6_addr[12], buf, EDGE_CERT_IP_MAX) != NULL ? 0 : CP_EINVAL;
+    return inet_ntop(AF_INET6, a, buf, EDGE_CERT_IP_MAX) != NULL ? 0 : CP_EINVAL;
+}
+
+int edge_cert_ip_text(const char *text, char buf[EDGE_CERT_IP_MAX])
+{
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    if (text == NULL)
+        return CP_EINVAL;
+    if (inet_pton(AF_INET, text, &in.sin_addr) == 1)
+        return edge_cert_ip_text_sa((struct sockaddr *)&in, buf);
+    if (inet_pton(AF_INET6, text, &in6.sin6_addr) == 1)
+        return edge_cert_ip_text_sa((struct sockaddr *)&in6, buf);
+    return CP_EINVAL;
+}
+
+/* The DNS names a cert serves: the SAN dNSNames, else the CN when there is no SAN address either
+ * (RFC 6125 6.4.4: the CN is only looked at without subjectAltName identifiers). */
+static size_t info_dns_count(const cp_x509_info_t *info)
+{
+    if (info->n_dns_names > 0)
+        return info->n_dns_names;
+    return info->common_name != NULL && info->n_ip_addresses == 0 ? 1 : 0;
+}
+
+static const char *info_dns(const cp_x509_info_t *info, size_t i)
+{
+    return info->n_dns_names > 0 ? info->dns_names[i] : info->common_name;
+}
+
+/* Fills names, ips, not_after and sha256 from the leaf. The names, the addresses and their array
+ * are one allocation (the strings follow the array): a certificate keeps only what the handshake
+ * and the table need. */
 static int cert_fill_info(edge_cert_t *c, cp_err_t *err)
 {
     cp_x509_info_t info;
     int rc = cp_x509_info_get(c->leaf, &info, err);
     if (rc != 0)
         return rc;
-    size_t n = info.n_dns_names > 0 ? info.n_dns_names : (info.common_name != NULL ? 1 : 0);
-    size_t total = 0;
-    if (n == 0) {
-        rc = cp_err_set(err, CP_EINVAL, "certificate has no DNS name");
+    size_t n = info_dns_count(&info), m = info.n_ip_addresses, total = 0;
+    char buf[256];
+    if (n + m == 0) {
+        rc = cp_err_set(err, CP_EINVAL, "certificate has no DNS name or IP address");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *src = info.n_dns_names > 0 ? info.dns_names[i] : info.common_name;
-        char buf[256];
-        if (edge_cert_normalize_name(src, buf, sizeof buf) != 0) {
-            rc = cp_err_set(err, CP_EINVAL, "certificate name %zu is empty or too long", i + 1);
+    for (size_t i = 0; i < n + m; i++) {
+        if (i < n ? edge_cert_normalize_name(info_dns(&info, i), buf, sizeof buf) != 0
+                  : edge_cert_ip_text(info.ip_addresses[i - n], buf) != 0) {
+            rc = cp_err_set(err, CP_EINVAL, "certificate %s %zu is empty, too long or unreadable",
+                            i < n ? "name" : "IP address", i < n ? i + 1 : i - n + 1);
             goto out;
         }
         total += strlen(buf) + 1;
     }
-    c->names = cp_xcalloc(1, n * sizeof *c->names + total);
-    char *p = (char *)(c->names + n);
-    for (size_t i = 0; i < n; i++) {
-        const char *src = info.n_dns_names > 0 ? info.dns_names[i] : info.common_name;
-        edge_cert_normalize_name(src, p, 256);
-        c->names[c->n_names++] = p;
+    c->names = cp_xcalloc(1, (n + m) * sizeof *c->names + total);
+    c->ips = c->names + n;
+    char *p = (char *)(c->names + n + m);
+    for (size_t i = 0; i < n + m; i++) {
+        if (i < n)
+            edge_cert_normalize_name(info_dns(&info, i), p, 256);
+        else
+            edge_cert_ip_text(info.ip_addresses[i - n], p);
+        c->names[i] = p; /* ips[i - n] for an address */
         p += strlen(p) + 1;
     }
+    c->n_names = n;
+    c->n_ips = m;
     c->not_after = info.not_after;
     memcpy(c->sha256, info.sha256, sizeof c->sha256);
 out:

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -24,8 +26,10 @@ typedef struct edge_cert {
     EVP_PKEY *key;
     unsigned char sha256[32];     /* SHA-256 of the leaf: the TLS session id context */
     unsigned char pem_digest[32]; /* SHA-256 of fullchain PEM and key PEM: same input, same cert */
-    char **names;                 /* DNS names it serves (SAN, else CN), lower case */
+    char **names; /* DNS names it serves (SAN, else CN without SAN addresses), lower case */
     size_t n_names;
+    char **ips; /* IP addresses it serves (SAN iPAddress), canonical (edge_cert_ip_text) */
+    size_t n_ips;
     int64_t not_after;
     int64_t revision;
     /* private */
@@ -34,9 +38,10 @@ typedef struct edge_cert {
 } edge_cert_t;
 
 /** Parses `fullchain_pem` (leaf first) and `key_pem`, checks the key belongs to the leaf and makes
- * a cert (one reference, the caller's) named `name`. Errors: CP_EINVAL (unparsable chain or key,
- * key does not match, no DNS name), CP_ECRYPTO. Never logs; messages never quote the key. THREAD
- * SAFETY: any thread. */
+ * a cert (one reference, the caller's) named `name`. The subject CN counts as a DNS name only when
+ * the leaf has no subjectAltName DNS name or IP address. Errors: CP_EINVAL (unparsable chain or
+ * key, key does not match, neither a DNS name nor an IP address), CP_ECRYPTO. Never logs; messages
+ * never quote the key. THREAD SAFETY: any thread. */
 int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
                   const char *key_pem, size_t key_len, int64_t revision, edge_cert_t **out,
                   cp_err_t *err);
@@ -67,5 +72,18 @@ size_t edge_cert_shared_chains(void);
 /** Lower-cases `name` into buf (size bytes), dropping one trailing dot. Returns 0, or CP_EINVAL
  * when it is empty or does not fit. THREAD SAFETY: any thread. */
 int edge_cert_normalize_name(const char *name, char *buf, size_t size);
+
+/** Room for the canonical text of an IP address (INET6_ADDRSTRLEN). */
+#define EDGE_CERT_IP_MAX 46
+
+/** Canonical text of an IP literal `text` ("127.0.0.1", "::1"; an IPv4-mapped IPv6 address is
+ *  written as its IPv4 address), the key under which IP-address certificates are found. Returns 0,
+ *  or CP_EINVAL when `text` (NULL, a DNS name, an address with a zone) is no IP literal. THREAD
+ *  SAFETY: any thread. */
+int edge_cert_ip_text(const char *text, char buf[EDGE_CERT_IP_MAX]);
+
+/** The same for a socket address (AF_INET, or AF_INET6 with IPv4-mapped ones as IPv4, as a dual-
+ *  stack socket reports an IPv4 connection). CP_EINVAL for other families. THREAD SAFETY: any. */
+int edge_cert_ip_text_sa(const struct sockaddr *sa, char buf[EDGE_CERT_IP_MAX]);
 
 #endif

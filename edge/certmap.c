@@ -14,6 +14,7 @@ struct edge_certmap {
     edge_hamt_t by_name;
     edge_hamt_t exact;
     edge_hamt_t wildcard;
+    edge_hamt_t by_ip;
     edge_hamt_t challenges;
     edge_cert_t *fallback;
     int64_t revision;
@@ -57,6 +58,7 @@ edge_certmap_t *edge_certmap_new(edge_cert_t *fallback)
     edge_hamt_init(&m->by_name, &cert_ops);
     edge_hamt_init(&m->exact, &cert_ops);
     edge_hamt_init(&m->wildcard, &cert_ops);
+    edge_hamt_init(&m->by_ip, &cert_ops);
     edge_hamt_init(&m->challenges, &challenge_ops);
     m->fallback = edge_cert_retain(fallback);
     return m;
@@ -70,6 +72,7 @@ edge_certmap_t *edge_certmap_clone(const edge_certmap_t *src, int empty)
         edge_hamt_copy(&m->by_name, &src->by_name);
         edge_hamt_copy(&m->exact, &src->exact);
         edge_hamt_copy(&m->wildcard, &src->wildcard);
+        edge_hamt_copy(&m->by_ip, &src->by_ip);
         edge_hamt_copy(&m->challenges, &src->challenges);
     }
     return m;
@@ -88,6 +91,7 @@ void edge_certmap_release(edge_certmap_t *m)
     edge_hamt_dispose(&m->by_name);
     edge_hamt_dispose(&m->exact);
     edge_hamt_dispose(&m->wildcard);
+    edge_hamt_dispose(&m->by_ip);
     edge_hamt_dispose(&m->challenges);
     edge_cert_release(m->fallback);
     free(m);
@@ -113,6 +117,9 @@ static void unindex(edge_certmap_t *m, const edge_cert_t *old)
         if (edge_hamt_get(h, key) == old)
             edge_hamt_remove(h, key);
     }
+    for (size_t i = 0; i < old->n_ips; i++)
+        if (edge_hamt_get(&m->by_ip, old->ips[i]) == old)
+            edge_hamt_remove(&m->by_ip, old->ips[i]);
 }
 
 void edge_certmap_put(edge_certmap_t *m, edge_cert_t *cert)
@@ -125,6 +132,8 @@ void edge_certmap_put(edge_certmap_t *m, edge_cert_t *cert)
         edge_hamt_t *h = index_for(m, cert->names[i], &key);
         edge_hamt_set(h, key, cert);
     }
+    for (size_t i = 0; i < cert->n_ips; i++)
+        edge_hamt_set(&m->by_ip, cert->ips[i], cert);
     edge_hamt_set(&m->by_name, cert->name, cert);
 }
 
@@ -218,6 +227,16 @@ edge_cert_t *edge_certmap_get0(const edge_certmap_t *m, const char *name, edge_m
     return c;
 }
 
+edge_cert_t *edge_certmap_get0_ip(const edge_certmap_t *m, const char *ip)
+{
+    return m->by_ip.count > 0 && ip != NULL ? edge_hamt_get(&m->by_ip, ip) : NULL;
+}
+
+size_t edge_certmap_ip_count(const edge_certmap_t *m)
+{
+    return m->by_ip.count;
+}
+
 edge_cert_t *edge_certmap_get0_by_name(const edge_certmap_t *m, const char *name)
 {
     return edge_hamt_get(&m->by_name, name);
@@ -268,11 +287,13 @@ size_t edge_certmap_shared_nodes(const edge_certmap_t *a, const edge_certmap_t *
     return edge_hamt_shared_nodes(&a->by_name, &b->by_name) +
            edge_hamt_shared_nodes(&a->exact, &b->exact) +
            edge_hamt_shared_nodes(&a->wildcard, &b->wildcard) +
+           edge_hamt_shared_nodes(&a->by_ip, &b->by_ip) +
            edge_hamt_shared_nodes(&a->challenges, &b->challenges);
 }
 
 size_t edge_certmap_node_count(const edge_certmap_t *m)
 {
     return edge_hamt_node_count(&m->by_name) + edge_hamt_node_count(&m->exact) +
-           edge_hamt_node_count(&m->wildcard) + edge_hamt_node_count(&m->challenges);
+           edge_hamt_node_count(&m->wildcard) + edge_hamt_node_count(&m->by_ip) +
+           edge_hamt_node_count(&m->challenges);
 }

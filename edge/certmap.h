@@ -10,10 +10,12 @@
 #include "edge/hamt.h"
 
 /*
- * A table version holds four persistent hash tries (edge/hamt.h):
+ * A table version holds five persistent hash tries (edge/hamt.h):
  *   by_name    certificate name -> cert        (to find what an UPSERT or DELETE replaces)
  *   exact      "www.example.com" -> cert       (every non-wildcard DNS name of every cert)
  *   wildcard   "example.com" -> cert           (a "*.example.com" name, keyed by its parent)
+ *   by_ip      "192.0.2.1", "2001:db8::1" -> cert (every SAN iPAddress, RFC 8738 certificates;
+ *              canonical text of edge_cert_ip_text)
  *   challenges token -> key authorization      (HTTP-01 answers)
  * plus the fallback cert. A new version starts as an O(1) clone of the current one; each change
  * copies only the trie paths it touches (about 3 nodes for 10,000 names), so one UPSERT into a
@@ -21,8 +23,8 @@
  * parsed cert (edge_cert_t, reference-counted). The writer publishes the finished version with one
  * atomic pointer swap (edge/sni.h); a version is never changed after it is published.
  *
- * When two certificates claim the same name, the one put last serves it; deleting it removes the
- * name (the other certificate serves it again after its next UPSERT or snapshot).
+ * When two certificates claim the same name (or IP address), the one put last serves it; deleting
+ * it removes the name (the other certificate serves it again after its next UPSERT or snapshot).
  *
  * THREAD SAFETY: a published version may be read (get0 functions) from any number of threads while
  * a reference is held (or within the RCU grace period of edge/server.h). Changing functions are for
@@ -35,7 +37,11 @@ typedef enum edge_match {
     EDGE_MATCH_EXACT = 0,
     EDGE_MATCH_WILDCARD = 1,
     EDGE_MATCH_FALLBACK = 2,
+    EDGE_MATCH_IP = 3, /* an IP-address certificate (edge/sni.h: no SNI, or an IP literal) */
 } edge_match_t;
+
+/** Kinds of edge_match_t. */
+#define EDGE_MATCH_KINDS 4
 
 /** A new, empty version serving `fallback` (retained; must not be NULL) for every name. The caller
  *  owns one reference. THREAD SAFETY: any thread. */
@@ -53,12 +59,13 @@ edge_certmap_t *edge_certmap_retain(edge_certmap_t *m);
  *  shares). NULL is a no-op. THREAD SAFETY: any thread. */
 void edge_certmap_release(edge_certmap_t *m);
 
-/** Stores `cert` (retained) under cert->name, replacing the cert of that name and its names.
+/** Stores `cert` (retained) under cert->name, replacing the cert of that name and its names
+ *  and IP addresses.
  *  THREAD SAFETY: the builder of the unpublished `m`. */
 void edge_certmap_put(edge_certmap_t *m, edge_cert_t *cert);
 
-/** Removes the cert named `name` and its DNS names. Returns 1 when it was there, else 0.
- *  THREAD SAFETY: the builder of the unpublished `m`. */
+/** Removes the cert named `name` and its DNS names and IP addresses. Returns 1 when it was there,
+ * else 0. THREAD SAFETY: the builder of the unpublished `m`. */
 int edge_certmap_delete(edge_certmap_t *m, const char *name);
 
 /** Stores an HTTP-01 answer (copied). THREAD SAFETY: the builder of the unpublished `m`. */
@@ -81,6 +88,13 @@ void edge_certmap_set_revision(edge_certmap_t *m, int64_t revision);
  *  says which. Borrowed: valid while `m` is referenced (retain the cert to keep it longer).
  *  THREAD SAFETY: any thread holding a reference to `m`. */
 edge_cert_t *edge_certmap_get0(const edge_certmap_t *m, const char *name, edge_match_t *how);
+
+/** Cert serving IP address `ip` (canonical text, edge_cert_ip_text; NULL gets NULL), or NULL: the
+ *  fallback is the caller's choice. Borrowed, as above. Lock-free like edge_certmap_get0. */
+edge_cert_t *edge_certmap_get0_ip(const edge_certmap_t *m, const char *ip);
+
+/** IP addresses indexed (0: no IP-address certificate, a handshake need not look). */
+size_t edge_certmap_ip_count(const edge_certmap_t *m);
 
 /** Cert named `name` (the controller's certificate name), or NULL. Borrowed, as above. */
 edge_cert_t *edge_certmap_get0_by_name(const edge_certmap_t *m, const char *name);

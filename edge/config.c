@@ -16,8 +16,10 @@
     }
 
 const cp_cfg_opt_t edge_config_opts[] = {
-    OPT("listen", "EDGE_LISTEN", CP_CFG_STRING, listen, "0.0.0.0:443",
-        "HTTPS listener (host:port), HTTP/1.1 and HTTP/2 over TLS 1.2/1.3."),
+    OPT("listen", "EDGE_LISTEN", CP_CFG_LIST, listen, "0.0.0.0:443",
+        "HTTPS listener (host:port, [v6]:port), HTTP/1.1 and HTTP/2 over TLS 1.2/1.3; repeatable "
+        "(up to 8, e.g. 127.0.0.1:443 and [::1]:443; [::]:443 is dual-stack); redirects name the "
+        "first one's port."),
     OPT("http-listen", "EDGE_HTTP_LISTEN", CP_CFG_STRING, http_listen, "0.0.0.0:80",
         "Plain HTTP listener: ACME HTTP-01 answers, everything else redirected to https; empty: "
         "off."),
@@ -90,6 +92,9 @@ int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
         return rc;
     if (c->no_redirect)
         c->redirect = false;
+    if (c->listen.n == 0 || c->listen.n > EDGE_CONFIG_LISTEN_MAX)
+        return cp_err_set(err, CP_EINVAL, "--listen: 1 to %d HTTPS addresses, got %zu",
+                          EDGE_CONFIG_LISTEN_MAX, c->listen.n);
     if (c->controllers.n == 0)
         return cp_err_set(err, CP_EINVAL, "--controller: at least one controller address needed");
     if ((c->client_cert == NULL) != (c->client_key == NULL))

@@ -9,10 +9,13 @@
 
 #include "shared/cfg.h"
 
+/** Most --listen addresses. */
+#define EDGE_CONFIG_LISTEN_MAX 8
+
 /** The edge's configuration. Strings and lists are owned (edge_config_dispose frees them).
  *  THREAD SAFETY: filled by main before any thread starts, read-only afterwards. */
 typedef struct edge_config {
-    char *listen;                /* --listen: HTTPS listener host:port */
+    cp_cfg_list_t listen;        /* --listen: HTTPS listeners host:port, 1..LISTEN_MAX */
     char *http_listen;           /* --http-listen: plain HTTP (HTTP-01 and redirects); "" = off */
     char *admin_listen;          /* --admin-listen: /healthz /readyz /metrics; "" = off */
     int threads;                 /* --threads: event loops; 0 = number of cores */

@@ -59,8 +59,10 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
     if ((rc = edge_watch_new(&wo, &sni, &metrics, &watch, err)) != 0 ||
         (rc = edge_server_start(srv, err)) != 0 || (rc = edge_watch_start(watch, err)) != 0)
         goto out;
-    CP_LOG(CP_LOG_INFO, "main", "certplane-edge %s: https %s, http %s, admin %s, %d loops",
-           CERTPLANE_VERSION, cfg->listen, cfg->http_listen, cfg->admin_listen, cfg->threads);
+    CP_LOG(CP_LOG_INFO, "main",
+           "certplane-edge %s: https %s (%zu address%s), http %s, admin %s, %d loops",
+           CERTPLANE_VERSION, cfg->listen.v[0], cfg->listen.n, cfg->listen.n == 1 ? "" : "es",
+           cfg->http_listen, cfg->admin_listen, cfg->threads);
     for (;;) {
         int sig = 0;
         if (sigwait(signals, &sig) != 0)

@@ -32,10 +32,10 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
     if (size == 0)
         return 0;
     buf[0] = '\0';
-    static const char *const how[] = {"exact", "wildcard", "fallback"};
+    static const char *const how[EDGE_MATCH_KINDS] = {"exact", "wildcard", "fallback", "ip"};
     put(&o, "# HELP certplane_edge_tls_handshakes_total TLS handshakes by certificate match.\n"
             "# TYPE certplane_edge_tls_handshakes_total counter\n");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < EDGE_MATCH_KINDS; i++)
         put(&o, "certplane_edge_tls_handshakes_total{match=\"%s\"} %llu\n", how[i],
             LOAD(sni->handshakes[i]));
     put(&o,

@@ -20,6 +20,9 @@
 
 enum { L_HTTPS, L_HTTP, L_ADMIN, N_LISTENERS };
 
+/* Listening sockets of one loop: every --listen address (HTTPS), then HTTP and admin. */
+enum { N_SOCKETS = EDGE_CONFIG_LISTEN_MAX + 2 };
+
 /* Giving the heap back after connection bursts: the TLS state and socket buffers of a burst of
  * connections are freed into glibc's per-thread arenas, which keep the pages (measured: 3 x 1,000
  * slowloris TLS connections, all closed, left the edge at 68 MB from 17 MB; malloc_trim gave back
@@ -48,8 +51,9 @@ struct worker {
     h2o_evloop_t *loop;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept[N_LISTENERS];
-    int fds[N_LISTENERS];
-    h2o_socket_t *sockets[N_LISTENERS];
+    int fds[N_SOCKETS];
+    int kinds[N_SOCKETS]; /* L_HTTPS, L_HTTP or L_ADMIN */
+    h2o_socket_t *sockets[N_SOCKETS];
     h2o_multithread_receiver_t recv;
     struct retire_msg wake;
     h2o_timeout_t trim_timeout; /* loop 0 only */
@@ -222,11 +226,11 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     worker_setup(w);
-    for (int i = 0; i < N_LISTENERS; i++) {
+    for (int i = 0; i < N_SOCKETS; i++) {
         if (w->fds[i] < 0)
             continue;
         w->sockets[i] = h2o_evloop_socket_create(w->loop, w->fds[i], H2O_SOCKET_FLAG_DONT_READ);
-        w->sockets[i]->data = &w->accept[i];
+        w->sockets[i]->data = &w->accept[w->kinds[i]];
         h2o_socket_read_start(w->sockets[i], on_accept);
     }
     while (!atomic_load(&w->srv->stopping))
@@ -234,7 +238,7 @@ static void *worker_main(void *arg)
     /* Stop accepting; let requests in flight finish for a moment. */
     if (h2o_timeout_is_linked(&w->trim_entry))
         h2o_timeout_unlink(&w->trim_entry);
-    for (int i = 0; i < N_LISTENERS; i++)
+    for (int i = 0; i < N_SOCKETS; i++)
         if (w->sockets[i] != NULL) {
             h2o_socket_read_stop(w->sockets[i]);
             h2o_socket_close(w->sockets[i]);
@@ -249,19 +253,28 @@ static void *worker_main(void *arg)
 static int worker_init(edge_server_t *s, worker_t *w, cp_err_t *err)
 {
     const edge_config_t *cfg = s->app.cfg;
-    const char *addrs[N_LISTENERS] = {cfg->listen, cfg->http_listen, cfg->admin_listen};
     h2o_hostconf_t **hosts[N_LISTENERS] = {s->hosts.https, s->hosts.http, s->hosts.admin};
+    const char *addrs[N_SOCKETS];
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->listen.n && n < EDGE_CONFIG_LISTEN_MAX; i++) {
+        w->kinds[n] = L_HTTPS;
+        addrs[n++] = cfg->listen.v[i];
+    }
+    w->kinds[n] = L_HTTP;
+    addrs[n++] = cfg->http_listen;
+    w->kinds[n] = L_ADMIN;
+    addrs[n++] = cfg->admin_listen;
     w->srv = s;
-    for (int i = 0; i < N_LISTENERS; i++)
+    for (int i = 0; i < N_SOCKETS; i++)
         w->fds[i] = -1;
-    for (int i = 0; i < N_LISTENERS; i++) {
+    for (size_t i = 0; i < n; i++) {
         int port = 0;
         if (addrs[i] == NULL || addrs[i][0] == '\0')
             continue;
         int rc = bind_listener(addrs[i], &w->fds[i], &port, err);
         if (rc != 0)
             return rc;
-        if (i == L_HTTPS)
+        if (i == 0) /* the first HTTPS address: the port redirects name */
             s->app.https_port = port;
     }
     for (int i = 0; i < N_LISTENERS; i++) {
@@ -270,6 +283,22 @@ static int worker_init(edge_server_t *s, worker_t *w, cp_err_t *err)
         w->accept[i].ssl_ctx = i == L_HTTPS ? s->app.sni->ctx : NULL;
     }
     return 0;
+}
+
+/* The local address of a TLS connection for edge/sni.h. h2o reads and writes TLS through its own
+ * BIO ("h2o_socket", lib/common/socket.c setup_bio), whose data is the h2o_socket_t and which
+ * answers no BIO_C_GET_FD, so SSL_get_fd is -1: ask the socket. */
+static int h2o_local_addr(SSL *ssl, struct sockaddr_storage *out)
+{
+    BIO *b = SSL_get_rbio(ssl);
+    const char *kind = b != NULL ? BIO_method_name(b) : NULL;
+    if (kind == NULL || strcmp(kind, "h2o_socket") != 0) {
+        int fd = SSL_get_fd(ssl);
+        socklen_t len = sizeof *out;
+        return fd >= 0 && getsockname(fd, (struct sockaddr *)out, &len) == 0 ? 0 : -1;
+    }
+    h2o_socket_t *sock = BIO_get_data(b);
+    return sock != NULL && h2o_socket_getsockname(sock, (struct sockaddr *)out) > 0 ? 0 : -1;
 }
 
 int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *metrics,
@@ -289,6 +318,7 @@ int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *m
         goto out;
     edge_http__register(&s->conf, &s->app, &s->hosts);
     h2o_ssl_register_alpn_protocols(sni->ctx, h2o_http2_alpn_protocols);
+    edge_sni_set_local_addr(sni, h2o_local_addr);
     s->workers = cp_xcalloc((size_t)cfg->threads, sizeof *s->workers);
     for (s->n_workers = 0; s->n_workers < cfg->threads; s->n_workers++) {
         rc = worker_init(s, &s->workers[s->n_workers], err);
@@ -352,7 +382,7 @@ void edge_server_free(edge_server_t *s)
         retire_unlink_free(s, s->pending.next);
     for (int i = 0; i < s->n_workers; i++) {
         worker_t *w = &s->workers[i];
-        for (int j = 0; j < N_LISTENERS; j++)
+        for (int j = 0; j < N_SOCKETS; j++)
             if (w->fds[j] >= 0)
                 close(w->fds[j]);
         /* A loop that ran cannot be destroyed in h2o 2.2.5 while connections keep timers on it

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/tls1.h>
@@ -52,6 +53,48 @@ static int client_hello_sni(SSL *ssl, char *buf, size_t size)
     return -1;
 }
 
+/* Whether `name` may be an IP literal: IPv6 has a colon, an IPv4 dotted quad ends in a digit (a
+ * DNS name cannot: top-level labels are not all-numeric). Spares DNS names the parsing. */
+static int maybe_ip(const char *name)
+{
+    size_t len = strlen(name);
+    return strchr(name, ':') != NULL || (len > 0 && name[len - 1] >= '0' && name[len - 1] <= '9');
+}
+
+edge_cert_t *edge_sni_choose0(const edge_certmap_t *map, const char *sni,
+                              const struct sockaddr *local, edge_match_t *how)
+{
+    char ip[EDGE_CERT_IP_MAX];
+    edge_cert_t *c = NULL;
+    if (edge_certmap_ip_count(map) > 0) {
+        /* A name (also one ending in a digit, "host1") is never chosen for by address. */
+        int literal = sni != NULL && maybe_ip(sni) && edge_cert_ip_text(sni, ip) == 0;
+        if (literal)
+            c = edge_certmap_get0_ip(map, ip);
+        if (c == NULL && (sni == NULL || literal) && edge_cert_ip_text_sa(local, ip) == 0)
+            c = edge_certmap_get0_ip(map, ip);
+    }
+    if (c == NULL)
+        return edge_certmap_get0(map, sni, how);
+    if (how != NULL)
+        *how = EDGE_MATCH_IP;
+    return c;
+}
+
+/* The connection's local address, only when an IP-address certificate could be chosen by it. */
+static const struct sockaddr *local_addr(edge_sni_t *s, SSL *ssl, const edge_certmap_t *map,
+                                         const char *sni, struct sockaddr_storage *ss)
+{
+    if (edge_certmap_ip_count(map) == 0 || (sni != NULL && !maybe_ip(sni)))
+        return NULL;
+    if (s->local_addr != NULL)
+        return s->local_addr(ssl, ss) == 0 ? (struct sockaddr *)ss : NULL;
+    int fd = SSL_get_fd(ssl);
+    socklen_t len = sizeof *ss;
+    return fd >= 0 && getsockname(fd, (struct sockaddr *)ss, &len) == 0 ? (struct sockaddr *)ss
+                                                                        : NULL;
+}
+
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
     (void)alert;
@@ -59,16 +102,19 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
     char name[256];
     const char *sni = client_hello_sni(ssl, name, sizeof name) == 0 ? name : NULL;
     edge_match_t how;
+    struct sockaddr_storage ss;
     /* The table pointer is only used within this callback; the cert is retained for later. */
     edge_certmap_t *map = atomic_load_explicit(&s->current, memory_order_acquire);
-    edge_cert_t *cert = edge_cert_retain(edge_certmap_get0(map, sni, &how));
+    const struct sockaddr *local = local_addr(s, ssl, map, sni, &ss);
+    edge_cert_t *cert = edge_cert_retain(edge_sni_choose0(map, sni, local, &how));
     edge_cert_t *prev = SSL_get_ex_data(ssl, ex_index);
     SSL_set_ex_data(ssl, ex_index, cert);
     if (prev != NULL)
         edge_cert_release(prev); /* a second ClientHello after a HelloRetryRequest */
     else
         atomic_fetch_add_explicit(&s->handshakes[how], 1, memory_order_relaxed);
-    /* The session id context must be set here, before OpenSSL decides on resumption. */
+    /* The session id context must be set here, before OpenSSL decides on resumption: it binds a
+     * session to the leaf, whether a name or an address chose it. */
     SSL_set_session_id_context(ssl, cert->sha256, sizeof cert->sha256);
     return SSL_CLIENT_HELLO_SUCCESS;
 }
@@ -150,6 +196,11 @@ void edge_sni_dispose(edge_sni_t *s)
     SSL_CTX_free(s->ctx);
     s->ctx = NULL;
     edge_certmap_release(atomic_exchange(&s->current, NULL));
+}
+
+void edge_sni_set_local_addr(edge_sni_t *s, edge_sni_local_addr_fn fn)
+{
+    s->local_addr = fn;
 }
 
 edge_certmap_t *edge_sni_swap(edge_sni_t *s, edge_certmap_t *next)

@@ -5,6 +5,7 @@
 #define EDGE_SNI_H
 
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -16,7 +17,12 @@
  *   1. the ClientHello callback (runs before OpenSSL looks at a session or ticket to resume) reads
  *      the SNI, looks it up (exact, wildcard, fallback), keeps a reference to the chosen cert on
  * the SSL and sets the session id context to the SHA-256 of its leaf, so OpenSSL refuses to resume
- *      a session made under another certificate;
+ *      a session made under another certificate. A client that connects to an IP address sends no
+ *      SNI (RFC 6066 allows no IP literal there; some clients send one anyway): then, when the
+ *      table holds IP-address certificates, the IP literal of the SNI and else the connection's
+ *      local address (getsockname; an IPv4-mapped address of a dual-stack socket counts as IPv4)
+ *      choose one (EDGE_MATCH_IP); none matching: as before (an IP literal is still looked up as
+ *      a name, then the fallback). A DNS name in the SNI never looks at addresses;
  *   2. the certificate callback installs that cert (SSL_use_cert_and_key);
  *   3. the ticket decryption callback rejects a ticket whose session id context differs (belt and
  *      braces for TLS 1.3 tickets), which turns the resumption into a full handshake.
@@ -25,11 +31,17 @@
  * THREAD SAFETY: edge_sni_init/dispose on one thread before/after the loops run; the callbacks run
  * on any loop thread; edge_sni_swap on the one writer thread; counters are atomics.
  */
+/** Writes the local address of the connection `ssl` runs on into *out; 0, or -1 when unknown. */
+typedef int (*edge_sni_local_addr_fn)(SSL *ssl, struct sockaddr_storage *out);
+
 typedef struct edge_sni {
     SSL_CTX *ctx;
     _Atomic(edge_certmap_t *) current;
-    atomic_ullong handshakes[3]; /* by edge_match_t, counted once per ClientHello */
+    atomic_ullong handshakes[EDGE_MATCH_KINDS]; /* by edge_match_t, once per ClientHello */
     atomic_ullong tickets_rejected;
+    /* The connection's local address: this hook when set (an SSL whose BIO is no socket, as in
+     * h2o), else getsockname on SSL_get_fd. Set before the loops run (edge_sni_set_local_addr). */
+    edge_sni_local_addr_fn local_addr;
 } edge_sni_t;
 
 /** The Mozilla "intermediate" TLS 1.2 cipher list (ECDHE with AEAD only). */
@@ -41,6 +53,15 @@ typedef struct edge_sni {
  *  defaults, groups X25519/P-256/P-384, no compression or renegotiation) serving `initial`
  *  (retained; it carries the fallback). Errors: CP_ECRYPTO. */
 int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err);
+
+/** Sets the local-address hook (see edge_sni_t). THREAD SAFETY: before any handshake. */
+void edge_sni_set_local_addr(edge_sni_t *s, edge_sni_local_addr_fn fn);
+
+/** The certificate for a ClientHello with SNI `sni` (NULL: none) on a connection with local
+ *  address `local` (NULL: unknown), as the callback chooses it (see above); never NULL, borrowed
+ *  from `map`. THREAD SAFETY: any thread holding a reference to `map`. */
+edge_cert_t *edge_sni_choose0(const edge_certmap_t *map, const char *sni,
+                              const struct sockaddr *local, edge_match_t *how);
 
 /** Frees the context and drops the current table. */
 void edge_sni_dispose(edge_sni_t *s);

@@ -6,9 +6,12 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "edge/certmap.h"
@@ -301,6 +304,88 @@ static void test_hamt_random_operations_match_reference(void **state)
     edge_hamt_dispose(&snap);
 }
 
+/* ---- IP-address certificates (RFC 8738) ---- */
+
+static void test_ip_text_is_canonical(void **state)
+{
+    (void)state;
+    char buf[EDGE_CERT_IP_MAX];
+    const struct {
+        const char *in, *out;
+    } ok[] = {{"127.0.0.1", "127.0.0.1"},        {"::1", "::1"},
+              {"0:0:0:0:0:0:0:1", "::1"},        {"2001:DB8:0::1", "2001:db8::1"},
+              {"::ffff:192.0.2.7", "192.0.2.7"}, /* IPv4-mapped: the IPv4 address */
+              {"::FFFF:c000:0207", "192.0.2.7"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(edge_cert_ip_text(ok[i].in, buf), 0);
+        assert_string_equal(buf, ok[i].out);
+    }
+    const char *bad[] = {NULL, "", "a.test", "127.0.0.1.", "fe80::1%eth0", "[::1]", "1.2.3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(edge_cert_ip_text(bad[i], buf), CP_EINVAL);
+    struct sockaddr_in6 m = {.sin6_family = AF_INET6};
+    assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", &m.sin6_addr), 1);
+    assert_int_equal(edge_cert_ip_text_sa((struct sockaddr *)&m, buf), 0);
+    assert_string_equal(buf, "127.0.0.1");
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_int_equal(edge_cert_ip_text_sa(&un, buf), CP_EINVAL);
+    assert_int_equal(edge_cert_ip_text_sa(NULL, buf), CP_EINVAL);
+}
+
+static void test_ip_certificate_parsed_without_dns_name(void **state)
+{
+    (void)state;
+    /* No CN, no dNSName: an RFC 8738 certificate was refused before ("no DNS name"). */
+    edge_cert_t *c = edge_test_cert_san("ip", "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1");
+    assert_int_equal(c->n_names, 0);
+    assert_int_equal(c->n_ips, 2);
+    assert_string_equal(c->ips[0], "127.0.0.1");
+    assert_string_equal(c->ips[1], "::1");
+    edge_cert_release(c);
+    c = edge_test_cert_san("mixed", "DNS:Mixed.Test,IP:192.0.2.1");
+    assert_int_equal(c->n_names, 1);
+    assert_string_equal(c->names[0], "mixed.test");
+    assert_int_equal(c->n_ips, 1);
+    assert_string_equal(c->ips[0], "192.0.2.1");
+    edge_cert_release(c);
+}
+
+static void test_ip_index_follows_put_replace_and_delete(void **state)
+{
+    (void)state;
+    edge_certmap_t *v1 = edge_certmap_new(g_fallback);
+    assert_int_equal(edge_certmap_ip_count(v1), 0);
+    assert_null(edge_certmap_get0_ip(v1, "127.0.0.1"));
+    put(v1, mk("name", "a.test"));
+    put(v1, edge_test_cert_san("ip", "IP:127.0.0.1,IP:::1"));
+    assert_int_equal(edge_certmap_ip_count(v1), 2);
+    assert_string_equal(edge_certmap_get0_ip(v1, "127.0.0.1")->name, "ip");
+    assert_string_equal(edge_certmap_get0_ip(v1, "::1")->name, "ip");
+    assert_null(edge_certmap_get0_ip(v1, "10.0.0.1"));
+    assert_null(edge_certmap_get0_ip(v1, NULL));
+    /* Addresses are not names: the DNS lookup of an IP literal still falls back. */
+    assert_ptr_equal(edge_certmap_get0(v1, "127.0.0.1", NULL), g_fallback);
+    /* A new version replaces the addresses of the cert of that name; v1 never changes. */
+    edge_certmap_t *v2 = edge_certmap_clone(v1, 0);
+    put(v2, edge_test_cert_san("ip", "IP:::1"));
+    assert_null(edge_certmap_get0_ip(v2, "127.0.0.1"));
+    assert_string_equal(edge_certmap_get0_ip(v2, "::1")->name, "ip");
+    assert_string_equal(edge_certmap_get0_ip(v1, "127.0.0.1")->name, "ip");
+    /* Another cert claiming the address serves it; deleting the first leaves it alone. */
+    put(v2, edge_test_cert_san("other", "IP:::1"));
+    assert_int_equal(edge_certmap_delete(v2, "ip"), 1);
+    assert_string_equal(edge_certmap_get0_ip(v2, "::1")->name, "other");
+    assert_int_equal(edge_certmap_delete(v2, "other"), 1);
+    assert_int_equal(edge_certmap_ip_count(v2), 0);
+    assert_string_equal(edge_certmap_get0(v2, "a.test", NULL)->name, "name");
+    /* A snapshot that replaces everything drops the addresses too. */
+    edge_certmap_t *v3 = edge_certmap_clone(v1, 1);
+    assert_int_equal(edge_certmap_ip_count(v3), 0);
+    edge_certmap_release(v1);
+    edge_certmap_release(v2);
+    edge_certmap_release(v3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +401,9 @@ int main(void)
         cmocka_unit_test(test_certs_freed_when_last_version_released),
         cmocka_unit_test(test_challenges_set_and_clear),
         cmocka_unit_test(test_hamt_random_operations_match_reference),
+        cmocka_unit_test(test_ip_text_is_canonical),
+        cmocka_unit_test(test_ip_certificate_parsed_without_dns_name),
+        cmocka_unit_test(test_ip_index_follows_put_replace_and_delete),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -17,4 +17,9 @@ void edge_test_pem(const char *const *names, size_t n, const char *key_pem, char
 edge_cert_t *edge_test_cert(const char *cert_name, const char *const *names, size_t n,
                             const char *key_pem);
 
+/** A self-signed certificate (fresh EC P-256 key, empty subject: no CN) whose subjectAltName is
+ *  `san` in OpenSSL's config syntax ("IP:127.0.0.1,IP:::1,DNS:a.test"), made into a cert named
+ *  `cert_name`; aborts on failure. */
+edge_cert_t *edge_test_cert_san(const char *cert_name, const char *san);
+
 #endif
