@@ -163,13 +163,15 @@ static int replaces_refused(int rc, const cp_err_t *err)
             strstr(err->msg, "urn:ietf:params:acme:error:malformed") != NULL);
 }
 
-/* POST newOrder with `ids` (a stolen reference) and `replaces` when the request has one; once more
- * without `replaces` when the CA refuses it. */
+/* POST newOrder with `ids` (a stolen reference), the request's `profile` and `replaces` when it
+ * has them; once more without `replaces` when the CA refuses it. */
 static int post_new_order(order_t *o, json_t *ids, ctl_acme__resp_t *r, cp_err_t *err)
 {
     const char *replaces = o->req->replaces;
     for (;;) {
         json_t *payload = json_pack("{s:O}", "identifiers", ids);
+        if (o->req->profile != NULL)
+            json_object_set_new(payload, "profile", json_string(o->req->profile));
         if (replaces != NULL && replaces[0] != '\0')
             json_object_set_new(payload, "replaces", json_string(replaces));
         int rc = ctl_acme__post_json(o->c, o->c->url_new_order, payload, NULL, "newOrder", r, err);

@@ -311,14 +311,15 @@ static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate 
     return ctl_work__after_order(t, acme, dir, account, rc, err);
 }
 
-/* What an order record was made for (store_orders.h): CA, account, key type and names, one per
- * line, in the order they are sent. malloc'd. */
+/* What an order record was made for (store_orders.h): CA, account, key type, profile and names,
+ * one per line, in the order they are sent. malloc'd. */
 static char *order_request(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
-                           const char *const *names, size_t n)
+                           const char *profile, const char *const *names, size_t n)
 {
     const char *provider, *email;
     who_for(cfg, c, &provider, &email);
-    char *s = cp_xasprintf("%s\n%s\n%d", provider != NULL ? provider : "", email, (int)c->key_type);
+    char *s = cp_xasprintf("%s\n%s\n%d\n%s", provider != NULL ? provider : "", email,
+                           (int)c->key_type, profile != NULL ? profile : "");
     for (size_t i = 0; i < n; i++) {
         char *next = cp_xasprintf("%s\n%s", s, names[i]);
         free(s);
@@ -387,7 +388,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
             t->w->cfg, c,
             c->provider != NULL && c->provider[0] != '\0' ? c->provider : t->w->cfg->acme_provider),
     };
-    request = order_request(t->w->cfg, c, names, n);
+    request = order_request(t->w->cfg, c, req.profile, names, n);
     t->order_request = request;
     t->order_replaces = ctl_work__has_cert(c) && c->serial != NULL ? c->serial : "";
     find_resumable(t, c, &rec, &req);

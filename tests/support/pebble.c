@@ -263,5 +263,5 @@ int cp_test_pebble_log_count(const cp_test_pebble_t *p, const char *needle)
 
 int cp_test_pebble_new_orders(const cp_test_pebble_t *p)
 {
-    return cp_test_pebble_log_count(p, "POST /order-plz");
+    return cp_test_pebble_log_count(p, "Added order \"");
 }

@@ -54,7 +54,8 @@ int cp_test_pebble_mgmt_get(const cp_test_pebble_t *p, const char *path, char **
  */
 int cp_test_pebble_log_count(const cp_test_pebble_t *p, const char *needle);
 
-/** Number of newOrder requests seen in Pebble's log. */
+/** Number of orders Pebble created ("Added order" lines of its log). Not the POSTs to newOrder: a
+ *  POST that Pebble refused with badNonce (5 % of them) is sent again and would count twice. */
 int cp_test_pebble_new_orders(const cp_test_pebble_t *p);
 
 #endif

@@ -151,7 +151,8 @@ static void test_emit_defaults_emits_zero_scalars_and_empty_arrays(void **state)
         "\"profile\":\"\",\"preferredChain\":\"\",\"keyType\":\"KEY_TYPE_UNSPECIFIED\","
         "\"challengeType\":\"CHALLENGE_TYPE_UNSPECIFIED\",\"state\":\"STATE_UNSPECIFIED\","
         "\"serial\":\"\",\"issuer\":\"\",\"fullchainPem\":\"\",\"privateKeyPem\":\"\","
-        "\"lastError\":\"\",\"failureCount\":0,\"revision\":\"0\",\"revocationReason\":0}");
+        "\"lastError\":\"\",\"failureCount\":0,\"revision\":\"0\",\"revocationReason\":0,"
+        "\"ariExplanationUrl\":\"\",\"ariCertId\":\"\"}");
     kitchen_t k;
     kitchen_init(&k.base);
     jt_assert_encodes_to(
