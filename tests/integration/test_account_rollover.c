@@ -189,6 +189,14 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     json_t *doc = NULL;
     assert_int_equal(rollover(&e.a, READ, "{}", &doc), 403);
     json_decref(doc);
+    /* While another controller rolls the account (its lock is held), a second rollover waits for
+     * nothing and is refused: ABORTED, 409. */
+    sh("redis-cli -p %d SET 'lock:cert:account:%s:%s' other-holder PX 60000", e.redis.port,
+       e.pebble.directory_url, EMAIL);
+    assert_int_equal(rollover(&e.a, ADMIN, "{}", &doc), 409);
+    json_decref(doc);
+    sh("redis-cli -p %d DEL 'lock:cert:account:%s:%s'", e.redis.port, e.pebble.directory_url,
+       EMAIL);
     assert_int_equal(rollover(&e.a, ADMIN, "{\"keyType\":\"RSA_2048\"}", &doc), 200);
     const char *tp = json_string_value(json_object_get(doc, "keyThumbprint"));
     assert_non_null(tp);
@@ -225,6 +233,20 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     stored_account(&e, &pem2, &url2);
     assert_string_equal(pem2, pem1); /* no new account, no second rollover */
     assert_string_equal(url2, url0);
+
+    /* certplanectl account rollover: the same RPC, the new thumbprint printed, never the key. */
+    char *cli = sh("'%s' account rollover --addr http://127.0.0.1:%d --token " ADMIN
+                   " --key-type ec-p256 2>&1",
+                   getenv("CP_CTL_BIN"), e.a.http_port);
+    assert_null(strstr(cli, "PRIVATE"));
+    char *pem3 = NULL, *url3 = NULL;
+    stored_account(&e, &pem3, &url3);
+    assert_int_equal(ctl_acme_key_thumbprint(pem3, stored_tp, sizeof stored_tp, &err), 0);
+    if (strstr(cli, stored_tp) == NULL || strstr(cli, "EC_P256") == NULL)
+        fail_msg("certplanectl: %s (stored key %s)", cli, stored_tp);
+    assert_string_equal(url3, url0);
+    cp_secure_free_str(pem3);
+    free(url3);
 
     cp_secure_free_str(pem0);
     cp_secure_free_str(pem1);
