@@ -247,6 +247,12 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     assert_string_equal(url3, url0);
     cp_secure_free_str(pem3);
     free(url3);
+    /* EC to EC: the old key's signature type is still accepted, its signature no longer verifies.
+     */
+    int stale_b = atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path));
+    issue_on_both(&e, "after-cli");
+    assert_true(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path)) > stale_b);
+    assert_int_equal(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.a.log_path)), 0);
 
     cp_secure_free_str(pem0);
     cp_secure_free_str(pem1);
