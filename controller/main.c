@@ -84,10 +84,13 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     ctl_gateway_opts_t gw_opts = {.listen = cfg->http_listen,
                                   .metrics_require_token = cfg->metrics_require_token};
 
-    if ((rc = ctl_service_new(cfg, &svc, &err)) != 0 || (rc = ctl_service_start(svc, &err)) != 0 ||
-        (rc = ctl_work_start(cfg, &work, &err)) != 0 ||
-        (rc = ctl_gateway_start_opts(svc, &gw_opts, &gw, &http_port, &err)) != 0 ||
-        (rc = ctl_grpc_api_start(cfg, svc, &api, &grpc_port, &err)) != 0) {
+    if ((rc = ctl_service_new(cfg, &svc, &err)) == 0 && (rc = ctl_service_start(svc, &err)) == 0 &&
+        (rc = ctl_work_start(cfg, &work, &err)) == 0) {
+        ctl_service_set_work(svc, work); /* before any request can arrive */
+        if ((rc = ctl_gateway_start_opts(svc, &gw_opts, &gw, &http_port, &err)) == 0)
+            rc = ctl_grpc_api_start(cfg, svc, &api, &grpc_port, &err);
+    }
+    if (rc != 0) {
         CP_LOG(CP_LOG_ERROR, "main", "cannot start: %s", err.msg[0] ? err.msg : cp_strerror(rc));
         goto out;
     }

@@ -144,6 +144,11 @@ const char *ctl_acme_account_url(const ctl_acme_t *c);
  */
 int ctl_acme_account_thumbprint(const ctl_acme_t *c, char *out, size_t out_size, cp_err_t *err);
 
+/** RFC 7638 thumbprint (base64url) of the private key in key_pem (a stored account key) into `out`
+ * (at least 44 bytes): tells whether a client still holds the stored key. Errors: CP_EINVAL (not a
+ * key), CP_ECRYPTO. THREAD SAFETY: any thread. */
+int ctl_acme_key_thumbprint(const char *key_pem, char *out, size_t out_size, cp_err_t *err);
+
 /** Replaces the account key with a fresh key of `type` (keyChange: inner JWS with the new jwk,
  * outer with the kid by the old key) and saves it through account_save. On failure the old key
  * stays in use and stored. */

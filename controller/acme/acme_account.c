@@ -21,6 +21,16 @@ int ctl_acme_account_thumbprint(const ctl_acme_t *c, char *out, size_t out_size,
     return ctl_acme__thumbprint(c->account_key, out, out_size, err);
 }
 
+int ctl_acme_key_thumbprint(const char *key_pem, char *out, size_t out_size, cp_err_t *err)
+{
+    EVP_PKEY *key = NULL;
+    int rc = cp_x509_key_from_pem(key_pem, strlen(key_pem), &key, err);
+    if (rc == 0)
+        rc = ctl_acme__thumbprint(key, out, out_size, err);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
 /* newAccount payload: lookup only, or creation with contact, terms and EAB. */
 static int account_payload(ctl_acme_t *c, int only_existing, json_t **out, cp_err_t *err)
 {

@@ -85,6 +85,15 @@ static const cp_cfg_opt_t import_opts[] = {
         "Renew it through ACME before it expires (needs --email)."),
     OPT("email", NULL, CP_CFG_STRING, email, NULL, "ACME account contact for --auto-renew."),
 };
+static const cp_cfg_opt_t account_opts[] = {
+    COMMON_OPTS,
+    OPT("provider", NULL, CP_CFG_STRING, provider, NULL,
+        "The account's CA, as certificates name it (default: the controller's --acme-provider)."),
+    OPT("email", NULL, CP_CFG_STRING, email, NULL,
+        "The account's email (default: the controller's --acme-email)."),
+    OPT("key-type", NULL, CP_CFG_STRING, key_type, NULL,
+        "The new key: ec-p256 (default) or rsa-2048."),
+};
 static const cp_cfg_opt_t watch_opts[] = {
     COMMON_OPTS,
     OPT("from-revision", NULL, CP_CFG_STRING, from_revision, NULL,
@@ -118,6 +127,9 @@ static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
         "Show the controller's health, readiness and connected edges.", common_opts, 0, 0),
     CMD(CTL_CLI_EDGES, "edges", "edges", "List the edges that reported recently.", common_opts, 0,
         0),
+    CMD(CTL_CLI_ACCOUNT, "account",
+        "account rollover [--provider P] [--email E] [--key-type EC_P256|RSA_2048]",
+        "Replace an ACME account's key at its CA (keyChange).", account_opts, 1, 1),
     CMD(CTL_CLI_VERSION, "version", "version", "Print the version.", common_opts, 0, 0),
     CMD(CTL_CLI_HELP, "help", "help [COMMAND]", "Show help.", common_opts, 0, 1),
 };
@@ -288,6 +300,13 @@ static int check_values(ctl_cli_args_t *a, cp_err_t *err)
         return cp_err_set(err, CP_EINVAL, "import: --cert FILE and --key FILE are required");
     if (a->cmd->id == CTL_CLI_IMPORT && o->auto_renew && o->email == NULL)
         return cp_err_set(err, CP_EINVAL, "import: --auto-renew needs --email");
+    if (a->cmd->id == CTL_CLI_ACCOUNT && a->n_pos == 1 && strcmp(a->pos[0], "rollover") != 0)
+        return cp_err_set(err, CP_EINVAL, "account: unknown action \"%s\" (expected rollover)",
+                          a->pos[0]);
+    if (a->cmd->id == CTL_CLI_ACCOUNT && a->key_type != 0 &&
+        a->key_type != CERTPLANE__V1__KEY_TYPE__EC_P256 &&
+        a->key_type != CERTPLANE__V1__KEY_TYPE__RSA_2048)
+        return cp_err_set(err, CP_EINVAL, "--key-type: an account key is ec-p256 or rsa-2048");
     if (a->cmd->id == CTL_CLI_HELP && a->n_pos == 1 && ctl_cli_cmd_find(a->pos[0]) == NULL)
         return cp_err_set(err, CP_EINVAL, "help: unknown command \"%s\"", a->pos[0]);
     return 0;

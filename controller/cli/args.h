@@ -31,6 +31,7 @@ typedef enum ctl_cli_cmd_id {
     CTL_CLI_WATCH,
     CTL_CLI_STATUS,
     CTL_CLI_EDGES,
+    CTL_CLI_ACCOUNT,
     CTL_CLI_VERSION,
     CTL_CLI_HELP,
     CTL_CLI_N_CMDS

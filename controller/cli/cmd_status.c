@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/cli/cmd_account.h"
 #include "controller/cli/cmd_certs.h"
 #include "controller/cli/cmd_util.h"
 #include "controller/cli/cmd_watch.h"
@@ -35,6 +36,8 @@ int ctl_cli_cmd_run(ctl_cli_ctx_t *c, cp_err_t *err)
         return ctl_cli_cmd_status(c, err);
     case CTL_CLI_EDGES:
         return ctl_cli_cmd_edges(c, err);
+    case CTL_CLI_ACCOUNT:
+        return ctl_cli_cmd_account(c, err);
     default:
         return cp_err_set(err, CP_EINTERNAL, "%s: not a remote command", c->args->cmd->name);
     }

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "controller/service/relay.h"
+#include "controller/service/service_account.h"
 #include "controller/service/service_auth.h"
 #include "controller/service/service_certs.h"
 #include "controller/service/service_edges.h"
@@ -45,6 +46,8 @@ const ctl_rpc_t ctl_service_rpcs[] = {
         ctl_service__report_edge),
     RPC(ListEdges, list_edges_request, list_edges_response, CTL_SCOPE_READ,
         ctl_service__list_edges),
+    RPC(RolloverAccountKey, rollover_account_key_request, rollover_account_key_response,
+        CTL_SCOPE_ADMIN, ctl_service__rollover),
 };
 const size_t ctl_service_n_rpcs = sizeof ctl_service_rpcs / sizeof ctl_service_rpcs[0];
 
@@ -96,6 +99,11 @@ int ctl_service_invoke(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------- */
+
+void ctl_service_set_work(ctl_service_t *svc, ctl_work_t *work)
+{
+    svc->work = work;
+}
 
 int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
 {

@@ -10,6 +10,7 @@
 #include "certplane/v1/certplane.pb-c.h"
 #include "controller/config/config.h"
 #include "controller/service/watch_sink.h"
+#include "controller/work/work.h"
 #include "shared/err.h"
 
 /*
@@ -141,6 +142,11 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
  *  CP_ESTATE (already started), CP_EIO (thread creation). THREAD SAFETY: the thread that made svc.
  */
 int ctl_service_start(ctl_service_t *svc, cp_err_t *err);
+
+/** Gives the service the controller's work machinery (borrowed: it must outlive the service's
+ * calls), through which RolloverAccountKey reaches the CA. THREAD SAFETY: the thread that made svc,
+ * before the transports start. */
+void ctl_service_set_work(ctl_service_t *svc, ctl_work_t *work);
 
 /** Stops the relay: every watcher is finished with UNAVAILABLE "controller shutting down" and
  * released. Idempotent. Call after the transports stopped calling in. THREAD SAFETY: one thread. */

@@ -48,6 +48,7 @@ struct ctl_service {
     /* Open Watch streams per token, bounded by --watch-max-per-token (service_watch.c). */
     pthread_mutex_t watch_mu;
     ctl_service__watch_count_t *watch_counts;
+    ctl_work_t *work; /* borrowed, set by ctl_service_set_work(); NULL: no account operations */
 };
 
 struct ctl_thread {

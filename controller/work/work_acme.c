@@ -25,6 +25,7 @@ struct ctl_work_client {
     char *provider;
     char *email;
     ctl_acme_t *acme;
+    unsigned gen; /* w->account_gen when it was made */
     ctl_work_client_t *next;
 };
 
@@ -189,13 +190,15 @@ void ctl_work_acme_config(const ctl_config_t *cfg, const char *provider, const c
     }
 }
 
-static int client_new(ctl_work_thread_t *t, const char *provider, const char *email,
-                      ctl_acme_t **out, cp_err_t *err)
+int ctl_work__client_make(ctl_work_thread_t *t, const char *provider, const char *email,
+                          long deadline_ms, ctl_acme_t **out, cp_err_t *err)
 {
     ctl_acme_config_t ac;
     ctl_work_acme_config(t->w->cfg, provider, email, &ac);
     ac.observe_request = ctl_metrics_acme_latency;
     ac.keypool = t->w->keypool;
+    if (deadline_ms > 0 && (ac.deadline_ms <= 0 || deadline_ms < ac.deadline_ms))
+        ac.deadline_ms = deadline_ms;
     ctl_acme_hooks_t hooks = {
         .ctx = t,
         .challenge_present = hook_present,
@@ -208,15 +211,39 @@ static int client_new(ctl_work_thread_t *t, const char *provider, const char *em
     return ctl_acme_new(&ac, &hooks, out, err);
 }
 
+static int client_new(ctl_work_thread_t *t, const char *provider, const char *email,
+                      ctl_acme_t **out, cp_err_t *err)
+{
+    return ctl_work__client_make(t, provider, email, 0, out, err);
+}
+
+/* Unlinks and frees the client *pp points at. */
+static void client_unlink(ctl_work_client_t **pp)
+{
+    ctl_work_client_t *c = *pp;
+    *pp = c->next;
+    ctl_acme_free(c->acme);
+    free(c->provider);
+    free(c->email);
+    free(c);
+}
+
 /* The thread's client for (provider, email), made on first use. */
 static int client_get(ctl_work_thread_t *t, const char *provider, const char *email,
                       ctl_acme_t **out, cp_err_t *err)
 {
-    for (ctl_work_client_t *c = t->clients; c != NULL; c = c->next)
-        if (strcmp(c->provider, provider) == 0 && strcmp(c->email, email) == 0) {
+    unsigned gen = atomic_load(&t->w->account_gen);
+    for (ctl_work_client_t **pp = &t->clients; *pp != NULL; pp = &(*pp)->next) {
+        ctl_work_client_t *c = *pp;
+        if (strcmp(c->provider, provider) != 0 || strcmp(c->email, email) != 0)
+            continue;
+        if (c->gen == gen) {
             *out = c->acme;
             return 0;
         }
+        client_unlink(pp); /* made before a key rollover: its key may be gone */
+        break;
+    }
     ctl_acme_t *acme = NULL;
     int rc = client_new(t, provider, email, &acme, err);
     if (rc != 0)
@@ -225,6 +252,7 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
     c->provider = cp_xstrdup(provider != NULL ? provider : "");
     c->email = cp_xstrdup(email != NULL ? email : "");
     c->acme = acme;
+    c->gen = gen;
     c->next = t->clients;
     t->clients = c;
     *out = acme;
@@ -233,14 +261,8 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
 
 void ctl_work__clients_free(ctl_work_thread_t *t)
 {
-    while (t->clients != NULL) {
-        ctl_work_client_t *c = t->clients;
-        t->clients = c->next;
-        ctl_acme_free(c->acme);
-        free(c->provider);
-        free(c->email);
-        free(c);
-    }
+    while (t->clients != NULL)
+        client_unlink(&t->clients);
 }
 
 static int needs_dns01(const Certplane__V1__Certificate *c)
@@ -309,6 +331,54 @@ static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate 
         ctl_work__order_done(t, dir, c->name);
     ctl_work__note_profiles(t, acme, dir);
     return ctl_work__after_order(t, acme, dir, account, rc, err);
+}
+
+/* Whether a refusal of a kid-signed request (unauthorized, malformed, badSignatureAlgorithm: what a
+ * CA answers to a key it no longer knows) came from a key another controller rolled over: the
+ * stored key is not the one acme holds. Then the thread's client is dropped, so the next one loads
+ * the stored key; 1 when it was. */
+static int client_stale(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t *acme,
+                        int rc, const cp_err_t *err)
+{
+    const char *provider, *email;
+    char stored[64], held[64];
+    char *pem = NULL;
+    cp_err_t e = {0};
+    if (rc != CP_EACME || err == NULL ||
+        (strstr(err->msg, ":unauthorized") == NULL && strstr(err->msg, ":malformed") == NULL &&
+         strstr(err->msg, ":badSignatureAlgorithm") == NULL))
+        return 0;
+    who_for(t->w->cfg, c, &provider, &email);
+    int stale = ctl_store_account_get(t->store, provider, ctl_work_acme_account_email(email), &pem,
+                                      NULL, &e) == 0 &&
+                ctl_acme_key_thumbprint(pem, stored, sizeof stored, &e) == 0 &&
+                ctl_acme_account_thumbprint(acme, held, sizeof held, &e) == 0 &&
+                strcmp(stored, held) != 0;
+    cp_secure_free_str(pem);
+    if (!stale)
+        return 0;
+    for (ctl_work_client_t **pp = &t->clients; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->acme == acme) {
+            client_unlink(pp);
+            break;
+        }
+    ctl_work__log_cert(
+        CP_LOG_INFO, "work", c->name,
+        "the account key was rolled over elsewhere: trying again with the stored key");
+    return 1;
+}
+
+/* issue_limited, once more with a fresh client when the first held a key rolled over elsewhere. */
+static int issue_fresh(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t *acme,
+                       const ctl_acme_request_t *req, ctl_acme_result_t *res, cp_err_t *err)
+{
+    int rc = issue_limited(t, c, acme, req, res, err);
+    if (client_stale(t, c, acme, rc, err)) {
+        rc = ctl_work__client_for(t, c, &acme, err);
+        if (rc == 0)
+            rc = issue_limited(t, c, acme, req, res, err);
+    }
+    return rc;
 }
 
 /* What an order record was made for (store_orders.h): CA, account, key type, profile and names,
@@ -392,7 +462,7 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
     t->order_request = request;
     t->order_replaces = ctl_work__has_cert(c) && c->serial != NULL ? c->serial : "";
     find_resumable(t, c, &rec, &req);
-    rc = issue_limited(t, c, acme, &req, res, err);
+    rc = issue_fresh(t, c, acme, &req, res, err);
 out:
     t->order_request = NULL;
     t->order_replaces = NULL;
@@ -410,6 +480,11 @@ int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, 
     int rc = ctl_work__client_for(t, c, &acme, err);
     if (rc == 0)
         rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);
+    if (client_stale(t, c, acme, rc, err)) {
+        rc = ctl_work__client_for(t, c, &acme, err);
+        if (rc == 0)
+            rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);
+    }
     /* Revoked before (by us, with a commit that was lost, or by someone else): the CA's state is
      * what was asked for. */
     if (rc == CP_EACME && err != NULL && strstr(err->msg, "alreadyRevoked") != NULL)

@@ -54,6 +54,12 @@ int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, 
 int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
                          ctl_acme_t **out, cp_err_t *err);
 
+/** Makes a client for (provider, email) with t's hooks (account load and save through t->store),
+ * as every worker's clients are made; deadline_ms > 0 shortens the configured --acme-timeout.
+ * Errors: those of ctl_acme_new(). THREAD SAFETY: t's thread. */
+int ctl_work__client_make(ctl_work_thread_t *t, const char *provider, const char *email,
+                          long deadline_ms, ctl_acme_t **out, cp_err_t *err);
+
 /** Frees the thread's clients. THREAD SAFETY: t's thread, or after it ended. */
 void ctl_work__clients_free(ctl_work_thread_t *t);
 

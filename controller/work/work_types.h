@@ -68,6 +68,9 @@ struct ctl_work {
     char owner[CTL_STORE_OWNER_MAX];
     /* 1 while controller:{id} holds our incarnation: workers take jobs only then. */
     atomic_int present;
+    /* Bumped by every account key rollover this controller made (work_account.c): a worker's
+     * cached ACME client made under an older value holds a key that may be gone, and is remade. */
+    atomic_uint account_gen;
 };
 
 /* Outcomes of one attempt at a job: acknowledge it, retry it soon (its certificate was locked), or

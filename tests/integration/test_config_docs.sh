@@ -15,7 +15,7 @@ for b in certplane-controller certplane-edge; do
     for f in $(grep -oE '^  --[a-z0-9-]+' <<<"$help"); do check "\`$f\`" "$b"; done
     for e in $(grep -oE '\[\$CERTPLANE_[A-Z0-9_]+\]' <<<"$help" | tr -d '[]$'); do check "\`$e\`" "$b"; done
 done
-for c in create get list delete renew revoke import watch status edges; do
+for c in create get list delete renew revoke import watch status edges account; do
     for f in $("$1/certplanectl" help "$c" | grep -oE -- '--[a-z0-9-]+' | sort -u); do check "$f" "certplanectl $c"; done
 done
 echo "config_docs: $pass passed, $fail failed"

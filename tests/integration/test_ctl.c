@@ -413,6 +413,25 @@ static void test_unreachable_or_stopped_controller_exits_4(void **state)
     expect(4, CTL("watch"));
 }
 
+static void test_account_rollover_usage_scope_and_an_unreachable_ca(void **state)
+{
+    (void)state;
+    expect(2, CTL("account"));
+    expect(2, CTL("account", "frob"));
+    expect_in(r.err, "expected rollover");
+    expect(2, CTL("account", "rollover", "--key-type", "rsa-4096"));
+    expect(0, CTL("help", "account"));
+    expect_in(r.out, "--key-type");
+    const char *reader[] = {"CERTPLANE_TOKEN=" READ, NULL};
+    expect(1, ctl_run(reader, "account", "rollover", NULL));
+    expect_in(r.err, "admin scope");
+    /* This controller's CA does not answer: an error within --acme-timeout, never a hang. */
+    int st = CTL("account", "rollover", "--email", "nobody@example.com");
+    if (st != 4 && st != 1)
+        fail_msg("exit %d\nstderr: %s", st, r.err);
+    expect_in(r.err, "certplanectl: ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_watch_prints_one_line_per_event_and_json_lines_parse),
         cmocka_unit_test(test_status_and_edges),
         cmocka_unit_test(test_address_and_token_from_environment_or_flags),
+        cmocka_unit_test(test_account_rollover_usage_scope_and_an_unreachable_ca),
         cmocka_unit_test(test_unreachable_or_stopped_controller_exits_4),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

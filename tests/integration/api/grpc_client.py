@@ -127,6 +127,14 @@ def main():
         name="mismatch", fullchain_pem=crt, private_key_pem=key2), metadata=admin)
     check(c == grpc.StatusCode.INVALID_ARGUMENT, "import with another key: INVALID_ARGUMENT (%s)" % d)
 
+    # account key rollover: admin only; the key type is checked before any CA is asked
+    c, _ = code_of(stub.RolloverAccountKey, pb.RolloverAccountKeyRequest(), metadata=read)
+    check(c == grpc.StatusCode.PERMISSION_DENIED, "RolloverAccountKey with a read token: PERMISSION_DENIED")
+    c, d = code_of(stub.RolloverAccountKey, pb.RolloverAccountKeyRequest(key_type=pb.RSA_4096),
+                   metadata=admin)
+    check(c == grpc.StatusCode.INVALID_ARGUMENT and "key_type" in d,
+          "RolloverAccountKey with RSA_4096: INVALID_ARGUMENT (%s %s)" % (c, d))
+
     # edges
     none = stub.ListEdges(pb.ListEdgesRequest(), metadata=read, timeout=10)
     check(len(none.edges) == 0, "ListEdges with no edge reported yet is empty")
