@@ -2,7 +2,8 @@
 /* sim_renewals.c - issue #12 item 8: months of renewals on a virtual clock, decided by the real
  * renewal policy (controller/work/renew.c), against a simulated primary CA with ARI and a fallback
  * CA; a mass revocation, a primary outage and a rate-limit episode. Prints the figures and exits 1
- * when a goal is missed. Run with --help for the settings; the model is described in sim_model.c.
+ * when a goal is missed (exit 1). Run with --help for the settings; the model is described in
+ * sim_model.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ static void usage(void)
            "  [--concurrent N] [--workers N] [--fail-rate X] [--revoke-day D] [--revoke-share X]\n"
            "  [--outage-day D] [--outage-hours H] [--rl-day D] [--rl-hours H]\n"
            "  [--failover-bound-min M] [--ari-goal-hours H] [--renew-before-hours H]\n"
-           "  [--ignore-ari] [--no-failover] [--verbose]\n");
+           "  [--ignore-ari] [--no-failover] [--verbose]\n"
+           "  [--expect-ari-miss]  exit 0 only when the ARI goal is missed and the others met\n");
 }
 
 /* Returns 0, or 2 on a bad flag. */
@@ -57,6 +59,10 @@ static int parse(sim_cfg_t *g, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--expect-ari-miss") == 0) {
+            g->expect_ari_miss = 1;
+            continue;
+        }
         if (strcmp(a, "--ignore-ari") == 0 || strcmp(a, "--no-failover") == 0 ||
             strcmp(a, "--verbose") == 0) {
             g->ignore_ari |= a[2] == 'i';
@@ -336,9 +342,9 @@ static int report(sim_world_t *w, double wall_s)
     rc |= report_renewals(w);
     rc |= report_limits(w);
     rc |= report_outage(w);
-    rc |= report_ari(w);
-    printf("sim.renewals: %s\n", rc ? "FAIL (a goal was missed)" : "PASS");
-    return rc;
+    int ari = report_ari(w);
+    printf("sim.renewals: %s\n", rc || ari ? "FAIL (a goal was missed)" : "PASS");
+    return (rc ? 1 : 0) | (ari ? 2 : 0);
 }
 
 static void dispose(sim_world_t *w)
@@ -368,5 +374,11 @@ int main(int argc, char **argv)
     run(&w);
     int rc = report(&w, (double)(cp_clock_mono_ns() - t0) / 1e9);
     dispose(&w);
+    if (w.cfg.expect_ari_miss) { /* the check of the check: only the ARI goal may be missed */
+        printf("sim.renewals: --expect-ari-miss: %s\n",
+               rc == 2 ? "the ARI goal was missed, the others met, as expected"
+                       : "NOT as expected");
+        return rc == 2 ? 0 : 1;
+    }
     return rc ? 1 : 0;
 }
