@@ -26,6 +26,7 @@
  */
 #include "tests/sim/sim_model.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "shared/mem.h"
@@ -248,8 +249,14 @@ static void serve_new(sim_world_t *w, int id, int p)
     sim_cert_t *c = &w->c[id];
     if (w->now > c->na)
         c->expired = 1;
-    if (w->now > c->na - c->life_ms / 10)
+    if (w->now > c->na - c->life_ms / 10) {
         c->bad10 = 1;
+        if (w->cfg.verbose)
+            printf("late: certificate %d (lifetime %.0f h) renewed on day %.2f, %.1f h before its "
+                   "end, after %" PRId64 " failed orders\n",
+                   id, (double)c->life_ms / SIM_HOUR, (double)(w->now - SIM_T0) / SIM_DAY,
+                   (double)(c->na - w->now) / SIM_HOUR, c->failures);
+    }
     if (c->revoked_at >= 0)
         sim_times_push(&w->revoke_delay, w->now - c->revoked_at);
     c->revoked_at = -1;
