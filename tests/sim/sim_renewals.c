@@ -6,6 +6,7 @@
  * sim_model.c.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,71 +45,89 @@ static void defaults(sim_cfg_t *g)
                      .seed = 12};
 }
 
-static void usage(void)
+/* The flags: 'b' a switch (no value), 'i' int, 'l' long, 'u' uint64, 'd' double, 'm' an int64 of
+ * milliseconds given in `unit`s. */
+typedef struct sim_flag {
+    const char *name;
+    char type;
+    size_t off;
+    double unit;
+} sim_flag_t;
+
+#define F(name, type, field, unit)                                                                 \
+    {                                                                                              \
+        name, type, offsetof(sim_cfg_t, field), unit                                               \
+    }
+static const sim_flag_t FLAGS[] = {
+    F("--certs", 'i', certs, 1),
+    F("--days", 'i', days, 1),
+    F("--seed", 'u', seed, 1),
+    F("--accounts", 'i', accounts, 1),
+    F("--workers", 'i', workers, 1),
+    F("--orders-per-hour", 'i', orders_per_hour, 1),
+    F("--concurrent", 'i', concurrent, 1),
+    F("--latency-min-s", 'm', latency_min_ms, 1000),
+    F("--latency-max-s", 'm', latency_max_ms, 1000),
+    F("--unreachable-s", 'm', unreachable_ms, 1000),
+    F("--fail-rate", 'd', fail_rate, 1),
+    F("--revoke-day", 'd', revoke_day, 1),
+    F("--revoke-share", 'd', revoke_share, 1),
+    F("--outage-day", 'd', outage_day, 1),
+    F("--outage-hours", 'd', outage_hours, 1),
+    F("--rl-day", 'd', rl_day, 1),
+    F("--rl-hours", 'd', rl_hours, 1),
+    F("--rl-account", 'i', rl_account, 1),
+    F("--failover-bound-min", 'm', failover_bound_ms, (double)SIM_MIN),
+    F("--ari-retry-after-s", 'l', ari_retry_after_s, 1),
+    F("--ari-goal-hours", 'i', ari_goal_hours, 1),
+    F("--renew-before-hours", 'm', renew_before_ms, (double)SIM_HOUR),
+    F("--ignore-ari", 'b', ignore_ari, 1),
+    F("--no-failover", 'b', no_failover, 1),
+    F("--expect-ari-miss", 'b', expect_ari_miss, 1),
+    F("--verbose", 'b', verbose, 1),
+};
+#undef F
+
+static void set_flag(sim_cfg_t *g, const sim_flag_t *f, double v)
 {
-    printf("usage: sim_renewals [--certs N] [--days N] [--seed N] [--orders-per-hour N]\n"
-           "  [--concurrent N] [--workers N] [--fail-rate X] [--revoke-day D] [--revoke-share X]\n"
-           "  [--outage-day D] [--outage-hours H] [--rl-day D] [--rl-hours H]\n"
-           "  [--failover-bound-min M] [--ari-goal-hours H] [--renew-before-hours H]\n"
-           "  [--ignore-ari] [--no-failover] [--verbose]\n"
-           "  [--expect-ari-miss]  exit 0 only when the ARI goal is missed and the others met\n");
+    char *at = (char *)g + f->off;
+    if (f->type == 'b' || f->type == 'i')
+        *(int *)(void *)at = f->type == 'b' ? 1 : (int)v;
+    else if (f->type == 'l')
+        *(long *)(void *)at = (long)v;
+    else if (f->type == 'u')
+        *(uint64_t *)(void *)at = (uint64_t)v;
+    else if (f->type == 'd')
+        *(double *)(void *)at = v;
+    else
+        *(int64_t *)(void *)at = (int64_t)(v * f->unit);
 }
 
-/* Returns 0, or 2 on a bad flag. */
+static void usage(void)
+{
+    printf("usage: sim_renewals [flag value]... [switch]...\n  flags:");
+    for (size_t k = 0; k < sizeof(FLAGS) / sizeof(FLAGS[0]); k++)
+        if (FLAGS[k].type != 'b')
+            printf("%s %s", k % 5 == 4 ? "\n   " : "", FLAGS[k].name);
+    printf("\n  switches: --ignore-ari --no-failover --verbose\n"
+           "  --expect-ari-miss: exit 0 only when the ARI goal is missed and the others met\n");
+}
+
+/* Returns 0, or 2 on a bad flag or setting. */
 static int parse(sim_cfg_t *g, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--expect-ari-miss") == 0) {
-            g->expect_ari_miss = 1;
-            continue;
-        }
-        if (strcmp(a, "--ignore-ari") == 0 || strcmp(a, "--no-failover") == 0 ||
-            strcmp(a, "--verbose") == 0) {
-            g->ignore_ari |= a[2] == 'i';
-            g->no_failover |= a[2] == 'n';
-            g->verbose |= a[2] == 'v';
-            continue;
-        }
-        if (i + 1 >= argc)
+        const sim_flag_t *f = NULL;
+        for (size_t k = 0; k < sizeof(FLAGS) / sizeof(FLAGS[0]) && f == NULL; k++)
+            if (strcmp(argv[i], FLAGS[k].name) == 0)
+                f = &FLAGS[k];
+        if (f == NULL || (f->type != 'b' && i + 1 >= argc))
             return 2;
-        double v = strtod(argv[++i], NULL);
-        if (strcmp(a, "--certs") == 0)
-            g->certs = (int)v;
-        else if (strcmp(a, "--days") == 0)
-            g->days = (int)v;
-        else if (strcmp(a, "--seed") == 0)
-            g->seed = (uint64_t)v;
-        else if (strcmp(a, "--orders-per-hour") == 0)
-            g->orders_per_hour = (int)v;
-        else if (strcmp(a, "--concurrent") == 0)
-            g->concurrent = (int)v;
-        else if (strcmp(a, "--workers") == 0)
-            g->workers = (int)v;
-        else if (strcmp(a, "--fail-rate") == 0)
-            g->fail_rate = v;
-        else if (strcmp(a, "--revoke-day") == 0)
-            g->revoke_day = v;
-        else if (strcmp(a, "--revoke-share") == 0)
-            g->revoke_share = v;
-        else if (strcmp(a, "--outage-day") == 0)
-            g->outage_day = v;
-        else if (strcmp(a, "--outage-hours") == 0)
-            g->outage_hours = v;
-        else if (strcmp(a, "--rl-day") == 0)
-            g->rl_day = v;
-        else if (strcmp(a, "--rl-hours") == 0)
-            g->rl_hours = v;
-        else if (strcmp(a, "--failover-bound-min") == 0)
-            g->failover_bound_ms = (int64_t)(v * (double)SIM_MIN);
-        else if (strcmp(a, "--ari-goal-hours") == 0)
-            g->ari_goal_hours = (int)v;
-        else if (strcmp(a, "--renew-before-hours") == 0)
-            g->renew_before_ms = (int64_t)(v * (double)SIM_HOUR);
-        else
-            return 2;
+        set_flag(g, f, f->type == 'b' ? 1 : strtod(argv[++i], NULL));
     }
-    return g->certs > 0 && g->days > 0 && g->workers > 0 && g->accounts <= SIM_MAX_ACCOUNTS &&
+    return g->certs > 0 && g->days > 0 && g->workers > 0 && g->accounts > 0 &&
+                   g->accounts <= SIM_MAX_ACCOUNTS && g->rl_account >= 0 &&
+                   g->rl_account < g->accounts && g->latency_min_ms >= 0 &&
                    g->latency_max_ms >= g->latency_min_ms
                ? 0
                : 2;
