@@ -122,9 +122,13 @@ int64_t ctl_renew_backoff_ms(int64_t failure_count)
     }
 }
 
-int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, uint64_t rnd)
+int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, int64_t lifetime_ms,
+                              uint64_t rnd)
 {
     int64_t backoff = ctl_renew_backoff_ms(failure_count);
+    int64_t cap = lifetime_ms / 10 > 60000 ? lifetime_ms / 10 : 60000;
+    if (lifetime_ms > 0 && backoff > cap)
+        backoff = cap;
     uint64_t spread = (uint64_t)(backoff / 20);
     return now_ms + backoff + (spread > 0 ? (int64_t)(rnd % spread) : 0);
 }

@@ -89,9 +89,12 @@ int64_t ctl_renew_backoff_ms(int64_t failure_count);
 
 /** When to try again after `failure_count` consecutive failures at now_ms: now + the back-off + a
  * random part in [0, back-off / 20) from rnd (up to 3 s after 1 min, 72 min after a day), so
- * certificates that failed together (a CA outage) do not come back together. Never sooner than
- * the schedule. now_ms for failure_count <= 0. */
-int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, uint64_t rnd);
+ * certificates that failed together (a CA outage) do not come back together. The back-off is at
+ * most a tenth of the certificate's lifetime (`lifetime_ms`, 0 when unknown; at least a minute):
+ * a day between tries is right for 90-day certificates, but would let a 160-hour certificate
+ * expire after a two-day outage (seen in sim.renewals). now_ms for failure_count <= 0. */
+int64_t ctl_renew_retry_at_ms(int64_t now_ms, int64_t failure_count, int64_t lifetime_ms,
+                              uint64_t rnd);
 
 /** A uniformly random 64-bit value from the system's generator (getrandom; a time-seeded fallback
  * when that fails, since jitter is not a secret). */

@@ -135,7 +135,8 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     }
     if (r->res == NULL) {
         int64_t count = (int64_t)c->failure_count + 1;
-        int64_t at = ctl_renew_retry_at_ms(now, count, ctl_renew_random());
+        int64_t at =
+            ctl_renew_retry_at_ms(now, count, ctl_work__lifetime_ms(c), ctl_renew_random());
         overlay_init(
             o, c,
             ctl_work__has_cert(c) ? CERTPLANE__V1__STATE__VALID : CERTPLANE__V1__STATE__FAILED, at);

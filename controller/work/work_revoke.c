@@ -40,7 +40,7 @@ static int64_t apply(const Certplane__V1__Certificate *c, const cp_err_t *ierr, 
     /* As after a failed issuance: the certificate is still served, and the scheduler queues the
      * revocation again once the back-off has passed. */
     int64_t count = (int64_t)c->failure_count + 1;
-    int64_t at = ctl_renew_retry_at_ms(now, count, ctl_renew_random());
+    int64_t at = ctl_renew_retry_at_ms(now, count, ctl_work__lifetime_ms(c), ctl_renew_random());
     o->m.failure_count = count > INT32_MAX ? INT32_MAX : (int32_t)count;
     o->m.last_error = ierr->msg[0] ? (char *)ierr->msg : (char *)cp_strerror(ierr->code);
     cp_clock_ts_set(&o->renew_after, at);

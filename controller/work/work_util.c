@@ -59,6 +59,14 @@ int ctl_work__redis_backoff(ctl_work_t *w, int attempt)
     return ctl_work__sleep(w, ms, 0);
 }
 
+int64_t ctl_work__lifetime_ms(const Certplane__V1__Certificate *c)
+{
+    if (!ctl_work__has_cert(c) || c->not_before == NULL || c->not_after == NULL)
+        return 0;
+    int64_t d = cp_clock_ts_ms(c->not_after, 0) - cp_clock_ts_ms(c->not_before, 0);
+    return d > 0 ? d : 0;
+}
+
 int ctl_work__has_cert(const Certplane__V1__Certificate *c)
 {
     return c->fullchain_pem != NULL && c->fullchain_pem[0] != '\0';

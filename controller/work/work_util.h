@@ -30,6 +30,9 @@ int ctl_work__lock_ttl_ms(const ctl_work_t *w);
 int ctl_work__redis_backoff(ctl_work_t *w, int attempt);
 
 /** 1 when c holds an issued certificate. */
+/** The lifetime of c's current certificate (notAfter - notBefore), 0 when it has none. */
+int64_t ctl_work__lifetime_ms(const Certplane__V1__Certificate *c);
+
 int ctl_work__has_cert(const Certplane__V1__Certificate *c);
 
 /** 1 when a revocation was requested (RevokeCertificate) and is not done yet. */

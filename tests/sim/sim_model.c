@@ -294,7 +294,8 @@ void sim_on_done(sim_world_t *w, const sim_ev_t *ev)
         c->failures++;
         w->failures++;
         /* REAL: work_job.c apply_result's back-off. */
-        index_at(w, ev->id, ctl_renew_retry_at_ms(w->now, c->failures, sim_rand(&w->rng)));
+        index_at(w, ev->id,
+                 ctl_renew_retry_at_ms(w->now, c->failures, c->life_ms, sim_rand(&w->rng)));
     }
 }
 

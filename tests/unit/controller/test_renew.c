@@ -339,7 +339,7 @@ static void test_retry_at_follows_the_schedule_with_bounded_jitter(void **state)
     for (int64_t n = 1; n <= 5; n++) {
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (uint64_t r = 0; r < 2000; r++) {
-            int64_t at = ctl_renew_retry_at_ms(T0, n, r * 0x9e3779b97f4a7c15ULL);
+            int64_t at = ctl_renew_retry_at_ms(T0, n, 0, r * 0x9e3779b97f4a7c15ULL);
             assert_true(at >= T0 + steps[n - 1]);
             assert_true(at < T0 + steps[n - 1] + steps[n - 1] / 20);
             lo = at < lo ? at : lo;
@@ -347,7 +347,15 @@ static void test_retry_at_follows_the_schedule_with_bounded_jitter(void **state)
         }
         assert_true(hi - lo > steps[n - 1] / 40); /* it does spread */
     }
-    assert_int_equal(ctl_renew_retry_at_ms(T0, 0, 12345), T0);
+    assert_int_equal(ctl_renew_retry_at_ms(T0, 0, 0, 12345), T0);
+    /* The back-off is at most a tenth of the lifetime: 160-hour certificates retry every 16 h at
+     * the most (not daily), 90-day ones keep the daily step; never under a minute. */
+    const int64_t H = 3600LL * 1000;
+    int64_t at = ctl_renew_retry_at_ms(T0, 6, 160 * H, 0);
+    assert_int_equal(at, T0 + 16 * H);
+    assert_int_equal(ctl_renew_retry_at_ms(T0, 6, 90 * 24 * H, 0), T0 + 24 * H);
+    assert_int_equal(ctl_renew_retry_at_ms(T0, 3, 5 * 60 * 1000, 0), T0 + 60 * 1000);
+    assert_int_equal(ctl_renew_retry_at_ms(T0, 1, 160 * H, 0), T0 + 60 * 1000);
 }
 
 static void test_random_varies(void **state)
