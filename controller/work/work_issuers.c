@@ -64,6 +64,7 @@ int ctl_work_failover_worthy(int rc, const cp_err_t *err, int64_t deferred_until
         return 1;
     case CP_EBUSY:
         return deferred_until_ms > now_ms + bound_ms;
+    case CP_EPROTO: /* e.g. "newNonce: HTTP 500 without Replay-Nonce" */
     case CP_EACME:
         if (strstr(msg, "serverInternal") != NULL || strstr(msg, "HTTP 5") != NULL ||
             strstr(msg, "accountDoesNotExist") != NULL)

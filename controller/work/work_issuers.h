@@ -31,9 +31,10 @@ size_t ctl_work_issuers(const ctl_config_t *cfg, const Certplane__V1__Certificat
                         const char **out, size_t max);
 
 /** Whether an issuance that failed with rc/err should move on to the next issuer: the CA is
- * unreachable or timed out (CP_EUNAVAIL, CP_ETIMEDOUT), answered 5xx (serverInternal), refused the
- * account (unauthorized at newAccount or newOrder, accountDoesNotExist), or the order must wait
- * (CP_EBUSY) until deferred_until_ms, later than bound_ms from now_ms. THREAD SAFETY: any thread.
+ * unreachable or timed out (CP_EUNAVAIL, CP_ETIMEDOUT), answered 5xx (serverInternal, or "HTTP 5xx"
+ * without a problem document), refused the account (unauthorized at newAccount or newOrder,
+ * accountDoesNotExist), or the order must wait (CP_EBUSY) until deferred_until_ms, later than
+ * bound_ms from now_ms. THREAD SAFETY: any thread.
  */
 int ctl_work_failover_worthy(int rc, const cp_err_t *err, int64_t deferred_until_ms, int64_t now_ms,
                              int64_t bound_ms);

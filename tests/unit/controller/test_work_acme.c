@@ -237,6 +237,8 @@ static void test_failover_worthy(void **state)
     assert_false(ctl_work_failover_worthy(CP_EBUSY, &e, now + 60000, now, hour));
     snprintf(e.msg, sizeof e.msg, "newOrder: urn:ietf:params:acme:error:serverInternal: down");
     assert_true(ctl_work_failover_worthy(CP_EACME, &e, 0, now, hour));
+    snprintf(e.msg, sizeof e.msg, "newOrder: newNonce: HTTP 500 without Replay-Nonce");
+    assert_true(ctl_work_failover_worthy(CP_EPROTO, &e, 0, now, hour));
     snprintf(e.msg, sizeof e.msg, "newAccount: urn:ietf:params:acme:error:unauthorized: no");
     assert_true(ctl_work_failover_worthy(CP_EACME, &e, 0, now, hour));
     snprintf(e.msg, sizeof e.msg,
