@@ -2,8 +2,8 @@
 /* test_work_providers.c - named providers and ordered issuers end to end: the work machinery
  * against two test ACME fronts (tests/support/acme_front.py) in front of one Pebble, as CA #1 and
  * CA #2, and a second Pebble that requires external account binding. Issuance falls over to #2
- * while #1 refuses connections or answers 5xx, and the next renewal returns to #1 once it is back;
- * a provider with EAB and an RSA account key issues at the EAB Pebble. */
+ * while #1 refuses connections, answers 5xx or rate limits for long, and the next renewal returns
+ * to #1 once it is back; a provider with EAB and an RSA account key issues at the EAB Pebble. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,6 +171,11 @@ static void test_failover_to_the_second_ca_and_back(void **state)
     assert_int_equal(orders_at(&two, "prov-refuse"), 1);
     printf("[ providers ] refuse and 5xx at #1: issued by %s and %s; renewal returned to %s\n",
            a->issued_by, b->issued_by, next->issued_by);
+    /* Last (the account stays held back at #1 for two hours): #1 rate limits with a Retry-After
+     * beyond --failover-rate-limit, so #2 issues instead of the certificate waiting. */
+    Certplane__V1__Certificate *r =
+        issue_during_outage("prov-429", "{\"mode\": \"429\", \"retryAfter\": 7200}");
+    work_env_cert_free(r);
     work_env_halt(&env, w);
     work_env_cert_free(next);
     work_env_cert_free(a);
