@@ -251,16 +251,16 @@ static const char *email_for(const ctl_config_t *cfg, const Certplane__V1__Certi
     return cfg->acme_email != NULL ? cfg->acme_email : "";
 }
 
-/* The client of provider reference `ref` for c's email. */
+/* The client of provider reference `ref` for c's email; *pp is its provider (possibly *adhoc). */
 static int client_at(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
-                     const ctl_provider_t **pp, ctl_acme_t **out, cp_err_t *err)
+                     ctl_provider_t *adhoc, const ctl_provider_t **pp, ctl_acme_t **out,
+                     cp_err_t *err)
 {
-    ctl_provider_t adhoc;
-    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, ref, &adhoc);
+    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, ref, adhoc);
     if (p == NULL)
         return cp_err_set(err, CP_EINVAL, "unknown ACME provider \"%s\"", ref);
     if (pp != NULL)
-        *pp = p == &adhoc ? NULL : p;
+        *pp = p;
     return client_get(t, p, email_for(t->w->cfg, c), out, err);
 }
 
@@ -277,7 +277,8 @@ int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate 
         ref = refs[0];
     if (ref == NULL)
         return cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
-    return client_at(t, c, ref, NULL, out, err);
+    ctl_provider_t adhoc;
+    return client_at(t, c, ref, &adhoc, NULL, out, err);
 }
 
 /* The profile c's orders ask for at provider p: its own, or p's default; NULL for the CA's
@@ -355,8 +356,9 @@ static int issue_at(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, c
     ctl_store_order_t rec = {0};
     ctl_acme_t *acme = NULL;
     const ctl_provider_t *p = NULL;
+    ctl_provider_t adhoc;
     t->defer_until_ms = 0;
-    int rc = client_at(t, c, ref, &p, &acme, err);
+    int rc = client_at(t, c, ref, &adhoc, &p, &acme, err);
     if (rc != 0)
         return rc;
     ctl_acme_request_t req = {

@@ -28,6 +28,14 @@ const ctl_provider_t *ctl_work_provider(const ctl_config_t *cfg, const char *ref
     adhoc->directory = (char *)ref;
     adhoc->ca_file = cfg->acme_ca_file;
     adhoc->account_key_type = CP_KEY_EC_P256;
+    /* A configuration made without ctl_config_parse (tests, tools) has no provider list: the
+     * --acme-* flags still describe its default CA. */
+    const char *dflt = cfg->n_providers == 0 ? ctl_acme_directory_url(cfg->acme_provider) : NULL;
+    if (dflt != NULL && strcmp(dflt, url) == 0) {
+        adhoc->eab_kid = cfg->eab_kid;
+        adhoc->eab_hmac_key = cfg->eab_hmac_key;
+        adhoc->profile = cfg->acme_profile;
+    }
     return adhoc;
 }
 
