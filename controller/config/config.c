@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the controller's option table and the checks across options */
 #include "controller/config/config.h"
+#include "controller/config/providers.h"
 #include "shared/file.h"
 #include "shared/mem.h"
 
@@ -110,6 +111,23 @@ const cp_cfg_opt_t ctl_config_opts[] = {
             100000,
             "Orders in progress at once at one CA, across every controller; one more waits a few "
             "seconds and tries again. 0: no cap."),
+    OPT("acme-account-key-type", "ACME_ACCOUNT_KEY_TYPE", CP_CFG_STRING, acme_account_key_type,
+        "EC_P256",
+        "Key type of new ACME accounts at the default CA: EC_P256 or RSA_2048 (providers of "
+        "--providers-file set their own)."),
+    OPT("providers-file", "PROVIDERS_FILE", CP_CFG_STRING, providers_file, NULL,
+        "JSON file of named ACME providers: {\"providers\": {NAME: {\"directory\": URL or alias, "
+        "\"ca_file\", \"eab_kid\", \"eab_hmac_key_file\" or \"eab_hmac_key_env\", \"profile\", "
+        "\"account_key_type\": EC_P256|RSA_2048}}}. A certificate's provider may name one; the "
+        "--acme-* flags make the provider \"default\". See docs/operations.md, Providers."),
+    OPT("issuers", "ISSUERS", CP_CFG_STRING, issuers_flag, "default",
+        "Providers that issue, in order, for certificates that name none (comma-separated): when "
+        "one is down (unreachable, 5xx, rate limited for long, account unauthorized) the next one "
+        "issues; every issuance tries the first again."),
+    OPT("failover-rate-limit", "FAILOVER_RATE_LIMIT", CP_CFG_DURATION, failover_rate_limit_ms, "1h",
+        "A certificate with more than one issuer goes to the next one when the CA holds its "
+        "account's orders back (rate limit, Retry-After) for longer than this; a shorter wait is "
+        "waited out."),
     OPT_INT("workers", "WORKERS", workers, "4", 1, 256, "ACME workers of this controller."),
     OPT("job-timeout", "JOB_TIMEOUT", CP_CFG_DURATION, job_timeout_ms, "10m",
         "A job taken by a controller that has not finished it after this long is taken over by "
@@ -245,11 +263,12 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
     }
     if (c->presence_ttl_ms < 1000 || c->presence_ttl_ms > 3600 * 1000)
         return cp_err_set(err, CP_EINVAL, "--presence-ttl: between 1s and 1h");
-    return 0;
+    return ctl_providers_load(c, err);
 }
 
 void ctl_config_dispose(ctl_config_t *c)
 {
+    ctl_providers_dispose(c);
     cp_cfg_dispose(ctl_config_opts, ctl_config_n_opts, c);
 }
 

@@ -10,7 +10,8 @@
 
 #include "shared/cfg.h"
 
-struct ctl_keyring; /* controller/store/keywrap.h */
+struct ctl_keyring;  /* controller/store/keywrap.h */
+struct ctl_provider; /* controller/config/providers.h */
 
 /** Every setting of certplane-controller. Filled by ctl_config_parse; strings are malloc'd copies.
  */
@@ -40,17 +41,27 @@ typedef struct ctl_config {
     bool insecure_no_auth;   /* --insecure-no-auth */
     int watch_max_per_token; /* --watch-max-per-token: open Watch streams per API token */
     /* ACME */
-    char *acme_provider;        /* --acme-provider: default provider (name or directory URL) */
-    char *acme_email;           /* --acme-email: default account contact */
-    char *acme_ca_file;         /* --acme-ca-file: trust bundle for the CA's HTTPS */
-    char *eab_kid;              /* --eab-kid */
-    char *eab_hmac_key;         /* --eab-hmac-key (secret) */
-    char *dns_exec;             /* --dns-exec: DNS-01 exec provider program */
-    int64_t dns_propagation_ms; /* --dns-propagation-wait */
-    int64_t acme_timeout_ms;    /* --acme-timeout: deadline of one issuance */
-    char *acme_profile;         /* --acme-profile: profile of the default provider's orders */
-    int acme_orders_per_hour;   /* --acme-orders-per-hour: per provider, 0 = no cap */
-    int acme_concurrent_orders; /* --acme-concurrent-orders: per provider, 0 = no cap */
+    char *acme_provider;            /* --acme-provider: default provider (name or directory URL) */
+    char *acme_email;               /* --acme-email: default account contact */
+    char *acme_ca_file;             /* --acme-ca-file: trust bundle for the CA's HTTPS */
+    char *eab_kid;                  /* --eab-kid */
+    char *eab_hmac_key;             /* --eab-hmac-key (secret) */
+    char *dns_exec;                 /* --dns-exec: DNS-01 exec provider program */
+    int64_t dns_propagation_ms;     /* --dns-propagation-wait */
+    int64_t acme_timeout_ms;        /* --acme-timeout: deadline of one issuance */
+    char *acme_profile;             /* --acme-profile: profile of the default provider's orders */
+    int acme_orders_per_hour;       /* --acme-orders-per-hour: per provider, 0 = no cap */
+    int acme_concurrent_orders;     /* --acme-concurrent-orders: per provider, 0 = no cap */
+    char *acme_account_key_type;    /* --acme-account-key-type: EC_P256 or RSA_2048 */
+    char *providers_file;           /* --providers-file: named providers (JSON) */
+    char *issuers_flag;             /* --issuers: default issuer list, comma-separated */
+    int64_t failover_rate_limit_ms; /* --failover-rate-limit: a longer rate limit fails over */
+    /* Built by ctl_config_parse (providers.h): "default" from the --acme-* flags first, then the
+     * file's; the default issuer list as provider names. */
+    struct ctl_provider *providers;
+    size_t n_providers;
+    char **issuers;
+    size_t n_issuers;
     /* work */
     int workers;                /* --workers */
     int64_t job_timeout_ms;     /* --job-timeout: a job idle this long is reclaimed */

@@ -34,7 +34,9 @@ static void add_page(ctl_metrics_certs_t *s, const Certplane__V1__ListCertificat
             .ari_end = c->ari_window_end != NULL ? (double)c->ari_window_end->seconds : 0,
             .ari_explanation = c->ari_explanation_url != NULL && c->ari_explanation_url[0] != '\0'
                                    ? cp_xstrdup(c->ari_explanation_url)
-                                   : NULL};
+                                   : NULL,
+            .issued_by =
+                c->issued_by != NULL && c->issued_by[0] != '\0' ? cp_xstrdup(c->issued_by) : NULL};
     }
 }
 
@@ -79,6 +81,7 @@ char *ctl_gateway__metrics(ctl_service_t *svc, ctl_thread_t *t, size_t *len)
     for (size_t i = 0; i < s.n_expiry; i++) {
         free(s.expiry[i].name);
         free(s.expiry[i].ari_explanation);
+        free(s.expiry[i].issued_by);
     }
     free(s.expiry);
     return text;

@@ -56,6 +56,7 @@ static atomic_ulong g_acme_count;
 static _Atomic uint64_t g_acme_sum_bits; /* a double, updated with compare-and-swap */
 static atomic_ulong g_issuances[2][2];   /* [renewal][ok] */
 static atomic_long g_watch_streams[N_TRANSPORTS];
+static atomic_ulong g_failovers;
 
 static size_t index_of(const char *const *table, size_t n, const char *v)
 {
@@ -94,6 +95,11 @@ void ctl_metrics_acme_latency(double seconds)
                                                     memory_order_relaxed, memory_order_relaxed));
 }
 
+void ctl_metrics_failover(void)
+{
+    atomic_fetch_add_explicit(&g_failovers, 1, memory_order_relaxed);
+}
+
 void ctl_metrics_issuance(bool renewal, bool ok)
 {
     atomic_fetch_add_explicit(&g_issuances[renewal ? 1 : 0][ok ? 1 : 0], 1, memory_order_relaxed);
@@ -116,6 +122,7 @@ void ctl_metrics_reset(void)
     for (size_t b = 0; b <= N_BUCKETS; b++)
         atomic_store(&g_acme_buckets[b], 0);
     atomic_store(&g_acme_count, 0);
+    atomic_store(&g_failovers, 0);
     atomic_store(&g_acme_sum_bits, 0);
     for (int r = 0; r < 2; r++)
         for (int o = 0; o < 2; o++)
@@ -210,6 +217,10 @@ static void render_issuances(buf_t *b)
             buf_printf(b, "certplane_issuances_total{kind=\"%s\",result=\"%s\"} %lu\n",
                        r ? "renew" : "issue", o ? "success" : "failure",
                        atomic_load_explicit(&g_issuances[r][o], memory_order_relaxed));
+    header(b, "certplane_acme_failovers_total", "counter",
+           "Issuances moved on from a failed issuer to the next of the certificate's issuers.");
+    buf_printf(b, "certplane_acme_failovers_total %lu\n",
+               atomic_load_explicit(&g_failovers, memory_order_relaxed));
     header(b, "certplane_watch_streams", "gauge", "Open Watch streams, by transport.");
     for (size_t t = 0; t + 1 < N_TRANSPORTS; t++)
         buf_printf(b, "certplane_watch_streams{transport=\"%s\"} %ld\n", k_transports[t],
@@ -254,6 +265,17 @@ static void render_renewal(buf_t *b, const ctl_metrics_certs_t *s)
         buf_escape(b, s->expiry[i].name);
         buf_printf(b, "\",url=\"");
         buf_escape(b, s->expiry[i].ari_explanation);
+        buf_printf(b, "\"} 1\n");
+    }
+    header(b, "certplane_certificate_issuer_info", "gauge",
+           "1 for every issued certificate, with the provider that issued it (label issued_by).");
+    for (size_t i = 0; i < s->n_expiry; i++) {
+        if (s->expiry[i].issued_by == NULL || s->expiry[i].issued_by[0] == '\0')
+            continue;
+        buf_printf(b, "certplane_certificate_issuer_info{name=\"");
+        buf_escape(b, s->expiry[i].name);
+        buf_printf(b, "\",issued_by=\"");
+        buf_escape(b, s->expiry[i].issued_by);
         buf_printf(b, "\"} 1\n");
     }
 }

@@ -30,6 +30,9 @@
  * the certplane_certificate_ari_window_end_seconds{name}      gauge  CA offers renewalInfo; window
  * end certplane_certificate_ari_explanation_info{name,url}    gauge, 1, when the window has an
  *                                                           explanationURL
+ *   certplane_certificate_issuer_info{name,issued_by}       gauge, 1: the provider that issued
+ *   certplane_acme_failovers_total                          counter, issuances moved on to the
+ *                                                           next issuer
  *
  * THREAD SAFETY (module): every function may be called from any thread at any time; the counters
  * are lock-free atomics (relaxed: a scrape may see one counter a moment before another).
@@ -52,6 +55,9 @@ void ctl_metrics_acme_latency(double seconds);
  *  THREAD SAFETY: any thread. */
 void ctl_metrics_issuance(bool renewal, bool ok);
 
+/** Counts one issuance moved on from a failed issuer to the next. THREAD SAFETY: any thread. */
+void ctl_metrics_failover(void);
+
 /** Adds delta (+1 when a Watch stream opens, -1 when it ends) to the open-stream gauge of transport
  *  ("grpc" or "http"). THREAD SAFETY: any thread. */
 void ctl_metrics_watch_streams(const char *transport, int delta);
@@ -66,6 +72,7 @@ typedef struct ctl_metrics_expiry {
     double renew_at;           /* renew_after, Unix seconds; 0: none */
     double ari_start, ari_end; /* the ARI window (RFC 9773), Unix seconds; 0: none */
     char *ari_explanation;     /* its explanationURL, malloc'd, or NULL */
+    char *issued_by;           /* the provider that issued it, malloc'd, or NULL */
 } ctl_metrics_expiry_t;
 
 /** What a scrape of the store found. */

@@ -9,6 +9,7 @@
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
 #include "controller/store/store_ca.h"
+#include "controller/work/work_issuers.h"
 #include "shared/clock.h"
 #include "shared/mem.h"
 
@@ -44,6 +45,7 @@ static int check_output_only(const Certplane__V1__Certificate *c, cp_err_t *err)
         {"ari_explanation_url", !empty(c->ari_explanation_url)},
         {"ari_next_poll", c->ari_next_poll != NULL},
         {"ari_cert_id", !empty(c->ari_cert_id)},
+        {"issued_by", !empty(c->issued_by)},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].set)
@@ -66,16 +68,47 @@ static int check_text(const char *field, const char *s, size_t max, bool ascii, 
     return 0;
 }
 
-static int check_provider(const char *provider, cp_err_t *err)
+/* A provider reference: a configured provider name, a built-in alias or an https:// URL. */
+static int check_provider_ref(const ctl_config_t *cfg, const char *field, const char *ref,
+                              cp_err_t *err)
 {
-    int rc = check_text("certificate.provider", provider, 512, true, err);
-    if (rc == 0 && provider[0] != '\0' && ctl_acme_directory_url(provider) == NULL)
+    int rc = check_text(field, ref, 512, true, err);
+    ctl_provider_t adhoc;
+    if (rc == 0 && ref[0] != '\0' && ctl_work_provider(cfg, ref, &adhoc) == NULL) {
+        char names[512];
+        ctl_providers_names(cfg, names, sizeof names);
         rc = cp_err_set(
             err, CP_EINVAL,
-            "certificate.provider: unknown provider \"%s\" (letsencrypt, "
+            "%s: unknown provider \"%s\" (configured: %s; or letsencrypt, "
             "letsencrypt-staging, zerossl, buypass, google or an https:// directory URL)",
-            provider);
+            field, ref, names);
+    }
     return rc;
+}
+
+/* provider, or issuers in order (not both). */
+static int check_providers(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
+                           cp_err_t *err)
+{
+    int rc = check_provider_ref(cfg, "certificate.provider", c->provider, err);
+    if (rc != 0 || c->n_issuers == 0)
+        return rc;
+    if (!empty(c->provider))
+        return cp_err_set(err, CP_EINVAL, "certificate.issuers: set provider or issuers, not both");
+    if (c->n_issuers > CTL_WORK_MAX_ISSUERS)
+        return cp_err_set(err, CP_EINVAL, "certificate.issuers: at most %d", CTL_WORK_MAX_ISSUERS);
+    for (size_t i = 0; i < c->n_issuers; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "certificate.issuers[%zu]", i);
+        if (empty(c->issuers[i]))
+            return cp_err_set(err, CP_EINVAL, "%s: empty", field);
+        if ((rc = check_provider_ref(cfg, field, c->issuers[i], err)) != 0)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->issuers[i], c->issuers[j]) == 0)
+                return cp_err_set(err, CP_EINVAL, "%s: \"%s\" listed twice", field, c->issuers[i]);
+    }
+    return 0;
 }
 
 /* Names in their normal form: lower case without a trailing dot, IP addresses canonical. Also says
@@ -126,7 +159,7 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
         return cp_err_set(err, CP_EINVAL, "certificate.email: required (no --acme-email default)");
     if ((rc = ctl_validate_email(c->email, err)) != 0)
         return cp_err_prefix(err, "certificate.email"), rc;
-    if ((rc = check_provider(c->provider, err)) != 0 ||
+    if ((rc = check_providers(svc->cfg, c, err)) != 0 ||
         (rc = check_text("certificate.profile", c->profile, 64, true, err)) != 0 ||
         (rc = check_text("certificate.preferred_chain", c->preferred_chain, 256, false, err)) != 0)
         return rc;
@@ -153,15 +186,13 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
 static int check_profile(ctl_service_t *svc, ctl_thread_t *t, const Certplane__V1__Certificate *c,
                          cp_err_t *err)
 {
-    const ctl_config_t *cfg = svc->cfg;
-    const char *provider = !empty(c->provider) ? c->provider : cfg->acme_provider;
-    const char *dir = provider != NULL ? ctl_acme_directory_url(provider) : NULL;
-    const char *dflt =
-        cfg->acme_provider != NULL ? ctl_acme_directory_url(cfg->acme_provider) : NULL;
-    const char *profile = c->profile;
-    if (empty(profile) && !empty(cfg->acme_profile) && dir != NULL && dflt != NULL &&
-        strcmp(dir, dflt) == 0)
-        profile = cfg->acme_profile;
+    const char *refs[CTL_WORK_MAX_ISSUERS];
+    ctl_provider_t adhoc;
+    const ctl_provider_t *p = NULL;
+    if (ctl_work_issuers(svc->cfg, c, refs, CTL_WORK_MAX_ISSUERS) > 0)
+        p = ctl_work_provider(svc->cfg, refs[0], &adhoc);
+    const char *dir = p != NULL ? ctl_acme_directory_url(p->directory) : NULL;
+    const char *profile = !empty(c->profile) ? c->profile : p != NULL ? p->profile : NULL;
     if (empty(profile) || dir == NULL)
         return 0;
     char *offered = NULL;

@@ -9,6 +9,7 @@
 #include "controller/work/renew.h"
 #include "controller/work/work.h"
 #include "controller/work/work_acme.h"
+#include "controller/work/work_issuers.h"
 #include "controller/work/work_job.h"
 #include "controller/work/work_presence.h"
 #include "controller/work/work_sched.h"
@@ -187,7 +188,7 @@ int ctl_work_check_config(const ctl_config_t *cfg, cp_err_t *err)
                           "once after issuance; use 0 (a third of the lifetime) or less",
                           (long long)(cfg->renew_before_ms / 1000),
                           (long long)(CTL_RENEW_MAX_PUBLIC_LIFETIME_MS / 86400000));
-    return 0;
+    return ctl_work_check_providers(cfg, err);
 }
 
 static int start_threads(ctl_work_t *w, cp_err_t *err)

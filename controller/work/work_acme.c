@@ -10,6 +10,7 @@
 #include "controller/metrics/metrics.h"
 #include "controller/store/store_edges.h"
 #include "controller/work/work_acme.h"
+#include "controller/work/work_issuers.h"
 #include "controller/work/work_limits.h"
 #include "controller/work/work_util.h"
 #include "shared/clock.h"
@@ -166,35 +167,25 @@ static void hook_rate_limited(void *ctx, const char *provider, const char *email
         ctl_work__share_rate_limit(ctx, dir, ctl_work_acme_account_email(email), until_ms);
 }
 
-/* Whether `provider` is the configured default CA: the same directory once names are resolved. */
-static int is_default_ca(const ctl_config_t *cfg, const char *provider)
-{
-    const char *a = ctl_acme_directory_url(provider);
-    const char *b = cfg->acme_provider != NULL ? ctl_acme_directory_url(cfg->acme_provider) : NULL;
-    return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-void ctl_work_acme_config(const ctl_config_t *cfg, const char *provider, const char *email,
+void ctl_work_acme_config(const ctl_provider_t *p, const ctl_config_t *cfg, const char *email,
                           ctl_acme_config_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->directory = provider;
-    out->ca_file = cfg->acme_ca_file;
+    out->directory = p->directory;
+    out->ca_file = p->ca_file;
     out->email = email != NULL && email[0] != '\0' ? email : NULL;
-    out->account_key_type = CP_KEY_EC_P256;
+    out->account_key_type = p->account_key_type;
     out->deadline_ms = (long)cfg->acme_timeout_ms;
-    /* The binding belongs to the default CA only (see work_acme.h for why). */
-    if (is_default_ca(cfg, provider)) {
-        out->eab_kid = cfg->eab_kid;
-        out->eab_hmac_key = cfg->eab_hmac_key;
-    }
+    out->eab_kid = p->eab_kid;
+    out->eab_hmac_key = p->eab_hmac_key;
 }
 
-int ctl_work__client_make(ctl_work_thread_t *t, const char *provider, const char *email,
-                          long deadline_ms, ctl_acme_t **out, cp_err_t *err)
+/* A client for provider p (deadline_ms > 0: a shorter deadline than --acme-timeout). */
+static int client_new(ctl_work_thread_t *t, const ctl_provider_t *p, const char *email,
+                      long deadline_ms, ctl_acme_t **out, cp_err_t *err)
 {
     ctl_acme_config_t ac;
-    ctl_work_acme_config(t->w->cfg, provider, email, &ac);
+    ctl_work_acme_config(p, t->w->cfg, email, &ac);
     ac.observe_request = ctl_metrics_acme_latency;
     ac.keypool = t->w->keypool;
     if (deadline_ms > 0 && (ac.deadline_ms <= 0 || deadline_ms < ac.deadline_ms))
@@ -211,10 +202,14 @@ int ctl_work__client_make(ctl_work_thread_t *t, const char *provider, const char
     return ctl_acme_new(&ac, &hooks, out, err);
 }
 
-static int client_new(ctl_work_thread_t *t, const char *provider, const char *email,
-                      ctl_acme_t **out, cp_err_t *err)
+int ctl_work__client_make(ctl_work_thread_t *t, const char *provider, const char *email,
+                          long deadline_ms, ctl_acme_t **out, cp_err_t *err)
 {
-    return ctl_work__client_make(t, provider, email, 0, out, err);
+    ctl_provider_t adhoc;
+    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, provider, &adhoc);
+    if (p == NULL)
+        return cp_err_set(err, CP_EINVAL, "unknown ACME provider \"%s\"", provider);
+    return client_new(t, p, email, deadline_ms, out, err);
 }
 
 /* Unlinks and frees the client *pp points at. */
@@ -228,14 +223,15 @@ static void client_unlink(ctl_work_client_t **pp)
     free(c);
 }
 
-/* The thread's client for (provider, email), made on first use. */
-static int client_get(ctl_work_thread_t *t, const char *provider, const char *email,
+/* The thread's client for (provider, email), made on first use; providers are told apart by
+ * name. A client made before a key rollover of this controller (w->account_gen) is made anew. */
+static int client_get(ctl_work_thread_t *t, const ctl_provider_t *p, const char *email,
                       ctl_acme_t **out, cp_err_t *err)
 {
     unsigned gen = atomic_load(&t->w->account_gen);
     for (ctl_work_client_t **pp = &t->clients; *pp != NULL; pp = &(*pp)->next) {
         ctl_work_client_t *c = *pp;
-        if (strcmp(c->provider, provider) != 0 || strcmp(c->email, email) != 0)
+        if (strcmp(c->provider, p->name) != 0 || strcmp(c->email, email) != 0)
             continue;
         if (c->gen == gen) {
             *out = c->acme;
@@ -245,11 +241,11 @@ static int client_get(ctl_work_thread_t *t, const char *provider, const char *em
         break;
     }
     ctl_acme_t *acme = NULL;
-    int rc = client_new(t, provider, email, &acme, err);
+    int rc = client_new(t, p, email, 0, &acme, err);
     if (rc != 0)
         return rc;
     ctl_work_client_t *c = cp_xcalloc(1, sizeof(*c));
-    c->provider = cp_xstrdup(provider != NULL ? provider : "");
+    c->provider = cp_xstrdup(p->name);
     c->email = cp_xstrdup(email != NULL ? email : "");
     c->acme = acme;
     c->gen = gen;
@@ -275,48 +271,62 @@ static int needs_dns01(const Certplane__V1__Certificate *c)
     return 0;
 }
 
-/* The CA and account email of c: its own, or the configured defaults. */
-static void who_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
-                    const char **provider, const char **email)
+static const char *email_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c)
 {
-    *provider = c->provider != NULL && c->provider[0] != '\0' ? c->provider : cfg->acme_provider;
-    *email = c->email != NULL && c->email[0] != '\0' ? c->email : cfg->acme_email;
-    if (*email == NULL)
-        *email = "";
+    if (c->email != NULL && c->email[0] != '\0')
+        return c->email;
+    return cfg->acme_email != NULL ? cfg->acme_email : "";
+}
+
+/* The client of provider reference `ref` for c's email; *pp is its provider (possibly *adhoc). */
+static int client_at(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
+                     ctl_provider_t *adhoc, const ctl_provider_t **pp, ctl_acme_t **out,
+                     cp_err_t *err)
+{
+    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, ref, adhoc);
+    if (p == NULL)
+        return cp_err_set(err, CP_EINVAL, "unknown ACME provider \"%s\"", ref);
+    if (pp != NULL)
+        *pp = p;
+    return client_get(t, p, email_for(t->w->cfg, c), out, err);
 }
 
 int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
                          ctl_acme_t **out, cp_err_t *err)
 {
-    const char *provider, *email;
-    who_for(t->w->cfg, c, &provider, &email);
-    if (provider == NULL || provider[0] == '\0')
+    const char *refs[CTL_WORK_MAX_ISSUERS];
+    const char *ref = NULL;
+    if (t->issued_by[0] != '\0')
+        ref = t->issued_by;
+    else if (c->issued_by != NULL && c->issued_by[0] != '\0')
+        ref = c->issued_by;
+    else if (ctl_work_issuers(t->w->cfg, c, refs, CTL_WORK_MAX_ISSUERS) > 0)
+        ref = refs[0];
+    if (ref == NULL)
         return cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
-    return client_get(t, provider, email, out, err);
+    ctl_provider_t adhoc;
+    return client_at(t, c, ref, &adhoc, NULL, out, err);
 }
 
-/* The profile c's orders ask for: its own, or --acme-profile when its CA is the default one; NULL
- * for the CA's default. */
-static const char *profile_for(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
-                               const char *provider)
+/* The profile c's orders ask for at provider p: its own, or p's default; NULL for the CA's
+ * default. */
+static const char *profile_for(const Certplane__V1__Certificate *c, const ctl_provider_t *p)
 {
     if (c->profile != NULL && c->profile[0] != '\0')
         return c->profile;
-    if (cfg->acme_profile != NULL && cfg->acme_profile[0] != '\0' && is_default_ca(cfg, provider))
-        return cfg->acme_profile;
-    return NULL;
+    return p != NULL && p->profile != NULL && p->profile[0] != '\0' ? p->profile : NULL;
 }
 
 /* Issues with acme under the rate-limit discipline (work_limits.h): a new order only when Redis
  * admits it; a rate limit met at the CA is shared with every controller. */
-static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
                          ctl_acme_t *acme, const ctl_acme_request_t *req, ctl_acme_result_t *res,
                          cp_err_t *err)
 {
-    const char *provider, *email;
-    who_for(t->w->cfg, c, &provider, &email);
-    const char *dir = ctl_acme_directory_url(provider);
-    const char *account = ctl_work_acme_account_email(email);
+    ctl_provider_t adhoc;
+    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, ref, &adhoc);
+    const char *dir = p != NULL ? ctl_acme_directory_url(p->directory) : NULL;
+    const char *account = ctl_work_acme_account_email(email_for(t->w->cfg, c));
     if (dir == NULL)
         return ctl_acme_issue(acme, req, res, err); /* refused by the client with its message */
     /* A recorded order is continued, not ordered again: no admission needed. */
@@ -335,21 +345,23 @@ static int issue_limited(ctl_work_thread_t *t, const Certplane__V1__Certificate 
 
 /* Whether a refusal of a kid-signed request (unauthorized, malformed, badSignatureAlgorithm: what a
  * CA answers to a key it no longer knows) came from a key another controller rolled over: the
- * stored key is not the one acme holds. Then the thread's client is dropped, so the next one loads
- * the stored key; 1 when it was. */
-static int client_stale(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t *acme,
-                        int rc, const cp_err_t *err)
+ * stored key of provider `ref`'s account is not the one acme holds. Then the thread's client is
+ * dropped, so the next one loads the stored key; 1 when it was. */
+static int client_stale(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
+                        ctl_acme_t *acme, int rc, const cp_err_t *err)
 {
-    const char *provider, *email;
     char stored[64], held[64];
     char *pem = NULL;
     cp_err_t e = {0};
+    ctl_provider_t adhoc;
     if (rc != CP_EACME || err == NULL ||
         (strstr(err->msg, ":unauthorized") == NULL && strstr(err->msg, ":malformed") == NULL &&
          strstr(err->msg, ":badSignatureAlgorithm") == NULL))
         return 0;
-    who_for(t->w->cfg, c, &provider, &email);
-    int stale = ctl_store_account_get(t->store, provider, ctl_work_acme_account_email(email), &pem,
+    const ctl_provider_t *p = ctl_work_provider(t->w->cfg, ref, &adhoc);
+    int stale = p != NULL &&
+                ctl_store_account_get(t->store, p->directory,
+                                      ctl_work_acme_account_email(email_for(t->w->cfg, c)), &pem,
                                       NULL, &e) == 0 &&
                 ctl_acme_key_thumbprint(pem, stored, sizeof stored, &e) == 0 &&
                 ctl_acme_account_thumbprint(acme, held, sizeof held, &e) == 0 &&
@@ -369,14 +381,16 @@ static int client_stale(ctl_work_thread_t *t, const Certplane__V1__Certificate *
 }
 
 /* issue_limited, once more with a fresh client when the first held a key rolled over elsewhere. */
-static int issue_fresh(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, ctl_acme_t *acme,
-                       const ctl_acme_request_t *req, ctl_acme_result_t *res, cp_err_t *err)
+static int issue_fresh(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
+                       ctl_acme_t *acme, const ctl_acme_request_t *req, ctl_acme_result_t *res,
+                       cp_err_t *err)
 {
-    int rc = issue_limited(t, c, acme, req, res, err);
-    if (client_stale(t, c, acme, rc, err)) {
-        rc = ctl_work__client_for(t, c, &acme, err);
+    int rc = issue_limited(t, c, ref, acme, req, res, err);
+    if (client_stale(t, c, ref, acme, rc, err)) {
+        ctl_provider_t adhoc;
+        rc = client_at(t, c, ref, &adhoc, NULL, &acme, err);
         if (rc == 0)
-            rc = issue_limited(t, c, acme, req, res, err);
+            rc = issue_limited(t, c, ref, acme, req, res, err);
     }
     return rc;
 }
@@ -384,12 +398,10 @@ static int issue_fresh(ctl_work_thread_t *t, const Certplane__V1__Certificate *c
 /* What an order record was made for (store_orders.h): CA, account, key type, profile and names,
  * one per line, in the order they are sent. malloc'd. */
 static char *order_request(const ctl_config_t *cfg, const Certplane__V1__Certificate *c,
-                           const char *profile, const char *const *names, size_t n)
+                           const char *ref, const char *profile, const char *const *names, size_t n)
 {
-    const char *provider, *email;
-    who_for(cfg, c, &provider, &email);
-    char *s = cp_xasprintf("%s\n%s\n%d\n%s", provider != NULL ? provider : "", email,
-                           (int)c->key_type, profile != NULL ? profile : "");
+    char *s = cp_xasprintf("%s\n%s\n%d\n%s", ref, email_for(cfg, c), (int)c->key_type,
+                           profile != NULL ? profile : "");
     for (size_t i = 0; i < n; i++) {
         char *next = cp_xasprintf("%s\n%s", s, names[i]);
         free(s);
@@ -416,30 +428,18 @@ static void find_resumable(ctl_work_thread_t *t, const Certplane__V1__Certificat
     req->resume_key_pem = rec->key_pem;
 }
 
-int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
-                    ctl_acme_result_t *res, cp_err_t *err)
+/* One issuance of c's names at the provider `ref`. */
+static int issue_at(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, const char *ref,
+                    const char **names, size_t n, ctl_acme_result_t *res, cp_err_t *err)
 {
-    size_t n = c->n_domains + c->n_ip_addresses;
-    const char **names = NULL;
-    char *request = NULL;
     ctl_store_order_t rec = {0};
     ctl_acme_t *acme = NULL;
-    int rc = 0;
+    const ctl_provider_t *p = NULL;
+    ctl_provider_t adhoc;
     t->defer_until_ms = 0;
-    if (needs_dns01(c) && t->w->dns == NULL) {
-        rc = cp_err_set(err, CP_EINVAL,
-                        "DNS-01 needed (wildcard or challenge_type DNS_01) but "
-                        "no --dns-exec is configured");
-        goto out;
-    }
-    names = cp_xcalloc(n > 0 ? n : 1, sizeof(*names));
-    for (size_t i = 0; i < c->n_domains; i++)
-        names[i] = c->domains[i];
-    for (size_t i = 0; i < c->n_ip_addresses; i++)
-        names[c->n_domains + i] = c->ip_addresses[i];
-    rc = ctl_work__client_for(t, c, &acme, err);
+    int rc = client_at(t, c, ref, &adhoc, &p, &acme, err);
     if (rc != 0)
-        goto out;
+        return rc;
     ctl_acme_request_t req = {
         .names = names,
         .n_names = n,
@@ -450,24 +450,74 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
         .prefer_dns01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01,
         /* RFC 9773: a renewal names the certificate it replaces (the order record's request stays
          * the same with or without it: whether the CA took `replaces` does not change the order).
-         */
-        .replaces = ctl_work__has_cert(c) && c->ari_cert_id != NULL && c->ari_cert_id[0] != '\0'
+         * Only the CA that issued it knows it. */
+        .replaces = ctl_work__has_cert(c) && c->ari_cert_id != NULL && c->ari_cert_id[0] != '\0' &&
+                            (c->issued_by == NULL || c->issued_by[0] == '\0' ||
+                             strcmp(c->issued_by, ref) == 0)
                         ? c->ari_cert_id
                         : NULL,
-        .profile = profile_for(
-            t->w->cfg, c,
-            c->provider != NULL && c->provider[0] != '\0' ? c->provider : t->w->cfg->acme_provider),
+        .profile = profile_for(c, p),
     };
-    request = order_request(t->w->cfg, c, req.profile, names, n);
+    char *request = order_request(t->w->cfg, c, ref, req.profile, names, n);
     t->order_request = request;
     t->order_replaces = ctl_work__has_cert(c) && c->serial != NULL ? c->serial : "";
     find_resumable(t, c, &rec, &req);
-    rc = issue_fresh(t, c, acme, &req, res, err);
-out:
+    rc = issue_fresh(t, c, ref, acme, &req, res, err);
     t->order_request = NULL;
     t->order_replaces = NULL;
     ctl_store_order_dispose(&rec);
     free(request);
+    return rc;
+}
+
+/* Tries c's issuers in order (work_issuers.h): the next only after a failure that retrying will
+ * not soon cure; the last failure is what the certificate records. */
+static int issue_failover(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                          const char **names, size_t n, ctl_acme_result_t *res, cp_err_t *err)
+{
+    const char *refs[CTL_WORK_MAX_ISSUERS];
+    size_t k = ctl_work_issuers(t->w->cfg, c, refs, CTL_WORK_MAX_ISSUERS);
+    if (k == 0)
+        return cp_err_set(err, CP_EINVAL, "no ACME provider (set --acme-provider)");
+    int rc = 0;
+    for (size_t i = 0; i < k; i++) {
+        rc = issue_at(t, c, refs[i], names, n, res, err);
+        if (rc == 0) {
+            snprintf(t->issued_by, sizeof t->issued_by, "%s", refs[i]);
+            if (i > 0)
+                ctl_work__log_cert(CP_LOG_WARN, "work", c->name, "issued by %s (issuer %zu of %zu)",
+                                   refs[i], i + 1, k);
+            return 0;
+        }
+        if (i + 1 == k || ctl_work__stopping(t->w) ||
+            !ctl_work_failover_worthy(rc, err, t->defer_until_ms, cp_clock_wall_ms(),
+                                      t->w->cfg->failover_rate_limit_ms))
+            break;
+        ctl_work__log_cert(CP_LOG_WARN, "work", c->name, "issuer %s failed, trying %s: %s", refs[i],
+                           refs[i + 1], err != NULL ? err->msg : "");
+        ctl_metrics_failover();
+        if (err != NULL)
+            memset(err, 0, sizeof(*err));
+    }
+    return rc;
+}
+
+int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
+                    ctl_acme_result_t *res, cp_err_t *err)
+{
+    size_t n = c->n_domains + c->n_ip_addresses;
+    t->defer_until_ms = 0;
+    t->issued_by[0] = '\0';
+    if (needs_dns01(c) && t->w->dns == NULL)
+        return cp_err_set(err, CP_EINVAL,
+                          "DNS-01 needed (wildcard or challenge_type DNS_01) but "
+                          "no --dns-exec is configured");
+    const char **names = cp_xcalloc(n > 0 ? n : 1, sizeof(*names));
+    for (size_t i = 0; i < c->n_domains; i++)
+        names[i] = c->domains[i];
+    for (size_t i = 0; i < c->n_ip_addresses; i++)
+        names[c->n_domains + i] = c->ip_addresses[i];
+    int rc = issue_failover(t, c, names, n, res, err);
     free(names);
     return rc;
 }
@@ -480,7 +530,11 @@ int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, 
     int rc = ctl_work__client_for(t, c, &acme, err);
     if (rc == 0)
         rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);
-    if (client_stale(t, c, acme, rc, err)) {
+    const char *ref = c->issued_by != NULL && c->issued_by[0] != '\0' ? c->issued_by : NULL;
+    const char *refs[CTL_WORK_MAX_ISSUERS];
+    if (ref == NULL && ctl_work_issuers(t->w->cfg, c, refs, CTL_WORK_MAX_ISSUERS) > 0)
+        ref = refs[0];
+    if (ref != NULL && acme != NULL && client_stale(t, c, ref, acme, rc, err)) {
         rc = ctl_work__client_for(t, c, &acme, err);
         if (rc == 0)
             rc = ctl_acme_revoke(acme, c->fullchain_pem, c->revocation_reason, NULL, err);

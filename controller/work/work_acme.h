@@ -7,6 +7,7 @@
 #include "certplane/v1/certplane.pb-c.h"
 #include "controller/acme/acme.h"
 #include "controller/config/config.h"
+#include "controller/config/providers.h"
 #include "controller/work/work_types.h"
 #include "shared/err.h"
 
@@ -14,22 +15,23 @@
  * Only workers talk to the CA (issuance, renewal and revocation are all queued work), and they all
  * make their clients here, so there is one answer to "which account, which CA, which binding":
  *
- * - The CA is the certificate's provider, or --acme-provider when it has none; the account email is
- *   the certificate's, or --acme-email.
- * - An account is stored under (CA, email); an account without contact (empty email) is stored
- *   under the email "-", because the store keys accounts by a non-empty email.
- * - External account binding (--eab-kid, --eab-hmac-key) is applied only when the CA is the
- *   configured default CA, compared by directory URL (so "letsencrypt" and its URL are one CA). An
- *   EAB pair is issued by one CA to bind accounts at that CA: another CA cannot verify it (a CA
- *   that requires EAB refuses an unknown key id, so the account could never be made), and handing
- *   it to every CA a certificate names would disclose the key id to parties it does not belong to.
+ * - The CA is a provider (work_issuers.h): a certificate lists its issuers (or names one provider,
+ *   or takes --issuers); each is a configured provider name, or an alias or URL, which means the
+ *   configured provider of the same directory when there is one. Issuance tries them in order and
+ *   moves on only after a failure retrying will not soon cure; ARI and revocation go to the
+ *   provider that issued (issued_by). The account email is the certificate's, or --acme-email.
+ * - Everything about the CA comes from the provider entry: directory, CA bundle, external account
+ *   binding, default profile, account key type. An EAB pair is issued by one CA to bind accounts
+ *   at that CA, so it belongs to its provider only (another CA could not verify it, and handing it
+ *   to every CA would disclose the key id to parties it does not belong to).
+ * - An account is stored under (directory, email); an account without contact (empty email) is
+ *   stored under the email "-", because the store keys accounts by a non-empty email.
  */
 
-/** Fills *out with the client settings for (provider, email) under cfg, as described above
- * (provider: directory name or URL, non-NULL; email may be NULL or ""). Borrowed strings point into
- * cfg and the arguments; hooks, keypool and metrics are left to the caller. THREAD SAFETY: any
- * thread. */
-void ctl_work_acme_config(const ctl_config_t *cfg, const char *provider, const char *email,
+/** Fills *out with the client settings of provider p for email under cfg (email may be NULL or
+ * ""). Borrowed strings point into p, cfg and the arguments; hooks, keypool and metrics are left
+ * to the caller. THREAD SAFETY: any thread. */
+void ctl_work_acme_config(const ctl_provider_t *p, const ctl_config_t *cfg, const char *email,
                           ctl_acme_config_t *out);
 
 /** The email under which the account of `email` is stored: email itself, or "-" when it is NULL or
@@ -48,9 +50,9 @@ int ctl_work__issue(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
  * SAFETY: t's thread. */
 int ctl_work__revoke(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, cp_err_t *err);
 
-/** The thread's client for c: its provider or the default CA, its email or the default email
- * (made on first use, owned by t). Errors: CP_EINVAL (no provider), those of ctl_acme_new(). THREAD
- * SAFETY: t's thread. */
+/** The thread's client for c: the provider that issued it (during an issuance: the one that just
+ * did), else its first issuer; its email or the default email (made on first use, owned by t).
+ * Errors: CP_EINVAL (no provider), those of ctl_acme_new(). THREAD SAFETY: t's thread. */
 int ctl_work__client_for(ctl_work_thread_t *t, const Certplane__V1__Certificate *c,
                          ctl_acme_t **out, cp_err_t *err);
 

@@ -40,6 +40,7 @@ typedef struct result {
     const cp_err_t *ierr;
     ctl_work_ari_t *ari; /* the CA's renewal window of the new certificate (successes only) */
     int64_t deferred_until_ms;
+    const char *issued_by; /* the provider that issued (successes only) */
 } result_t;
 
 static void overlay_init(overlay_t *o, const Certplane__V1__Certificate *c, int state,
@@ -166,6 +167,7 @@ static int64_t apply_result(ctl_work_t *w, const Certplane__V1__Certificate *c, 
     o->m.not_after = &o->not_after;
     o->m.serial = r->info->serial;
     o->m.issuer = r->info->issuer;
+    o->m.issued_by = (char *)r->issued_by;
     o->m.last_error = "";
     o->m.failure_count = 0;
     return index;
@@ -315,7 +317,8 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
                       .info = rc == 0 ? &info : NULL,
                       .ierr = &ierr,
                       .ari = rc == 0 ? &ari : NULL,
-                      .deferred_until_ms = rc == CP_EBUSY ? t->defer_until_ms : 0};
+                      .deferred_until_ms = rc == CP_EBUSY ? t->defer_until_ms : 0,
+                      .issued_by = t->issued_by};
         if (rc == 0) {
             pthread_mutex_lock(&t->w->mu);
             t->w->stats.issue_wall_s += elapsed_s(&w0, &w1);
@@ -324,6 +327,7 @@ static int issue_and_commit(ctl_work_thread_t *t, const ctl_store_job_t *job,
         }
         outcome = commit(t, job, c, rev, &r);
     }
+    t->issued_by[0] = '\0';
     ctl_work__ari_dispose(&ari);
     cp_x509_info_dispose(&info);
     cp_x509_chain_free(chain);

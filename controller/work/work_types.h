@@ -44,6 +44,9 @@ typedef struct ctl_work_thread {
     /* Set with CP_EBUSY by ctl_work__issue when the order must wait (the account is rate limited
      * at its CA, or a cap of the provider is reached): when to try again, wall ms. */
     int64_t defer_until_ms;
+    /* The provider (as the certificate's issuers name it) that issued in the issuance in progress,
+     * "" before: ARI after issuance and the record's issued_by use it. Cleared after the commit. */
+    char issued_by[520];
     char lock_token[CTL_STORE_LOCK_TOKEN_SIZE];
     ctl_work_deferred_t deferred[CTL_WORK_DEFER_MAX];
     int n_deferred;

@@ -122,7 +122,8 @@ static void test_renewal_and_ari_window_gauges(void **state)
                                    .renew_at = 1700000500,
                                    .ari_start = 1700000000,
                                    .ari_end = 1700001000,
-                                   .ari_explanation = "https://ca.example/why"},
+                                   .ari_explanation = "https://ca.example/why",
+                                   .issued_by = "backup"},
                                   {.name = "plain", .seconds = 100, .renew_at = 1700000600}};
     ctl_metrics_certs_t s = {.ok = true, .expiry = ex, .n_expiry = 2};
     char *t = render(&s);
@@ -134,6 +135,13 @@ static void test_renewal_and_ari_window_gauges(void **state)
                   "ca.example/why\"} 1\n");
     /* A CA without ARI: no window series. */
     assert_null(strstr(t, "certplane_certificate_ari_window_start_seconds{name=\"plain\"}"));
+    /* Which provider issued (failover: issuers). */
+    assert_has(t, "certplane_certificate_issuer_info{name=\"ari\",issued_by=\"backup\"} 1\n");
+    assert_null(strstr(t, "certplane_certificate_issuer_info{name=\"plain\""));
+    ctl_metrics_failover();
+    free(t);
+    t = render(&s);
+    assert_has(t, "certplane_acme_failovers_total 1\n");
     free(t);
 }
 

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "controller/config/providers.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -284,6 +286,68 @@ static void test_create_refuses_unknown_providers(void **state)
     RUN_CASES(PROVIDER_CASES);
 }
 
+/* A provider of --providers-file is accepted by name; an unknown name is refused naming the
+ * configured ones; issuers are checked one by one, and exclude provider; issued_by is output only.
+ */
+static void test_create_named_providers_and_issuers(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    ctl_provider_t ps[] = {
+        {.name = "default", .directory = "letsencrypt-staging", .account_key_type = CP_KEY_EC_P256},
+        {.name = "myca",
+         .directory = "https://ca.example/dir",
+         .account_key_type = CP_KEY_RSA_2048},
+    };
+    g_cfg.providers = ps;
+    g_cfg.n_providers = 2;
+    Certplane__V1__CreateCertificateRequest req = CERTPLANE__V1__CREATE_CERTIFICATE_REQUEST__INIT;
+    Certplane__V1__Certificate c = CERTPLANE__V1__CERTIFICATE__INIT;
+    char *domains[] = {"named.example.com"};
+    c.n_domains = 1;
+    c.domains = domains;
+    req.certificate = &c;
+    Certplane__V1__Certificate *got = NULL;
+    c.name = "named-myca";
+    c.provider = "myca";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), 0);
+    assert_string_equal(got->provider, "myca");
+    sf_free_msg(got);
+    c.name = "named-unknown";
+    c.provider = "nosuchca";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), CP_EINVAL);
+    assert_non_null(strstr(err.msg, "certificate.provider: unknown provider \"nosuchca\" "
+                                    "(configured: default, myca;"));
+    char *issuers[] = {"myca", "default"};
+    c.issuers = issuers;
+    c.n_issuers = 2;
+    c.provider = "myca";
+    c.name = "named-both";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), CP_EINVAL);
+    assert_non_null(strstr(err.msg, "set provider or issuers, not both"));
+    c.provider = NULL;
+    c.name = "named-issuers";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), 0);
+    assert_int_equal(got->n_issuers, 2);
+    assert_string_equal(got->issuers[1], "default");
+    sf_free_msg(got);
+    issuers[1] = "nosuchca";
+    c.name = "named-bad-issuer";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), CP_EINVAL);
+    assert_non_null(strstr(err.msg, "certificate.issuers[1]: unknown provider \"nosuchca\""));
+    issuers[1] = "myca";
+    c.name = "named-twice";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), CP_EINVAL);
+    assert_non_null(strstr(err.msg, "listed twice"));
+    c.n_issuers = 0;
+    c.issued_by = "myca";
+    c.name = "named-issued-by";
+    assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), CP_EINVAL);
+    assert_non_null(strstr(err.msg, "certificate.issued_by: output only"));
+    g_cfg.providers = NULL;
+    g_cfg.n_providers = 0;
+}
+
 static const create_case_t PROFILE_CASES[] = {
     {"ok",
      {"a.example.com"},
@@ -342,12 +406,19 @@ static void test_create_refuses_a_profile_the_ca_does_not_offer(void **state)
     assert_int_equal(sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err), 0);
     assert_string_equal(got->profile, "shortlived");
     sf_free_msg(got);
-    /* The default profile of the default CA is checked the same way. */
-    g_cfg.acme_profile = "tlsserver";
+    /* The default profile of the default CA (the provider "default", --acme-profile) is checked
+     * the same way. */
+    ctl_provider_t dflt = {.name = "default",
+                           .directory = "letsencrypt-staging",
+                           .profile = "tlsserver",
+                           .account_key_type = CP_KEY_EC_P256};
+    g_cfg.providers = &dflt;
+    g_cfg.n_providers = 1;
     c.name = "prof-default";
     c.profile = NULL;
     rc = sf_call(&SF_ADMIN, "CreateCertificate", &req, (void **)&got, &err);
-    g_cfg.acme_profile = NULL;
+    g_cfg.providers = NULL;
+    g_cfg.n_providers = 0;
     assert_int_equal(rc, CP_EINVAL);
     assert_non_null(strstr(err.msg, "\"tlsserver\" is not offered"));
     freeReplyObject(sf_raw("DEL %s", "ca:profiles:" STAGING));
@@ -419,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_create_without_a_certificate_is_refused),
         cmocka_unit_test(test_create_refuses_invalid_emails),
         cmocka_unit_test(test_create_refuses_unknown_providers),
+        cmocka_unit_test(test_create_named_providers_and_issuers),
         cmocka_unit_test(test_create_refuses_a_profile_with_a_space),
         cmocka_unit_test(test_create_refuses_a_profile_the_ca_does_not_offer),
         cmocka_unit_test(test_create_refuses_an_unknown_key_type),

@@ -152,7 +152,7 @@ static void test_emit_defaults_emits_zero_scalars_and_empty_arrays(void **state)
         "\"challengeType\":\"CHALLENGE_TYPE_UNSPECIFIED\",\"state\":\"STATE_UNSPECIFIED\","
         "\"serial\":\"\",\"issuer\":\"\",\"fullchainPem\":\"\",\"privateKeyPem\":\"\","
         "\"lastError\":\"\",\"failureCount\":0,\"revision\":\"0\",\"revocationReason\":0,"
-        "\"ariExplanationUrl\":\"\",\"ariCertId\":\"\"}");
+        "\"ariExplanationUrl\":\"\",\"ariCertId\":\"\",\"issuedBy\":\"\",\"issuers\":[]}");
     kitchen_t k;
     kitchen_init(&k.base);
     jt_assert_encodes_to(
