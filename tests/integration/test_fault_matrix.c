@@ -276,10 +276,25 @@ static void test_edge_serves_while_its_controller_is_stopped(void **state)
     sleep(4);
     long ok_down = atomic_load(&g_load.ok) - ok0;
     assert_int_equal(start_controller(&g_a, "ctl-a", g_a_grpc, g_a_http), 0);
+    /* The edge reconnects (it must be on the stream again before a challenge can reach it: Pebble
+     * validates through it); on a loaded machine that can take a while. The restarted controller
+     * logs the watcher joining (the edge itself logs "up" only with the first message). */
+    bool back = false;
+    for (double t0 = cp_test_now_s(); !back && cp_test_now_s() - t0 < 30;) {
+        back = atoi(cp_test_sh("grep -c 'joins at revision' '%s'", g_a.log_path)) > 0;
+        if (!back)
+            usleep(100 * 1000);
+    }
+    assert_true(back);
     /* The edge is back on the stream: a certificate issued now reaches it. */
     char names[1][32] = {"after"};
     create(g_a_http, names[0]);
-    assert_true(wait_valid(g_a_http, names, 1, 60) >= 0);
+    double valid_s = wait_valid(g_a_http, names, 1, 90);
+    if (valid_s < 0) {
+        cp_test_controller_dump_log(&g_a, 40);
+        cp_test_edge_dump_log(&g_edge, 20);
+    }
+    assert_true(valid_s >= 0);
     char serial[128];
     snprintf(serial, sizeof serial, "%s", cert_field(g_a_http, "after", "serial"));
     double seen =
