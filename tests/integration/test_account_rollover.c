@@ -20,6 +20,7 @@
 #include "controller/store/store_jobs.h"
 #include "shared/mem.h"
 #include "tests/support/controller.h"
+#include "tests/support/edge.h" /* cp_test_sh */
 #include "tests/support/harness.h"
 #include "tests/support/pebble.h"
 
@@ -33,25 +34,6 @@ typedef struct env {
     cp_test_pebble_t pebble;
     cp_test_controller_t a, b; /* a answers Pebble's HTTP-01 requests; b started before the roll */
 } env_t;
-
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Output of a shell command (at most 64 KiB). */
-static char *sh(const char *fmt, ...)
-{
-    static char buf[64 * 1024];
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(buf, 1, sizeof buf - 1, p);
-    buf[n] = '\0';
-    pclose(p);
-    return buf;
-}
 
 static void controller_start(env_t *e, cp_test_controller_t *c, int http_port)
 {
@@ -93,7 +75,8 @@ static void stored_account(env_t *e, char **pem, char **url)
 
 static void create(const cp_test_controller_t *c, const char *name)
 {
-    char *out = sh("curl -s -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer " ADMIN "' "
+    const char *out =
+        cp_test_sh("curl -s -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer " ADMIN "' "
                    "-H 'Content-Type: application/json' -d '{\"name\":\"%s\",\"domains\":"
                    "[\"%s.example.com\"],\"keyType\":\"EC_P256\"}' "
                    "http://127.0.0.1:%d/v1/certificates",
@@ -104,9 +87,9 @@ static void create(const cp_test_controller_t *c, const char *name)
 static const char *state_of(int http_port, const char *name)
 {
     static char state[32];
-    char *out = sh("curl -s -H 'Authorization: Bearer " ADMIN "' "
-                   "http://127.0.0.1:%d/v1/certificates/%s",
-                   http_port, name);
+    const char *out = cp_test_sh("curl -s -H 'Authorization: Bearer " ADMIN "' "
+                                 "http://127.0.0.1:%d/v1/certificates/%s",
+                                 http_port, name);
     char *p = strstr(out, "\"state\":\"");
     snprintf(state, sizeof state, "%.*s", p != NULL ? (int)strcspn(p + 9, "\"") : 0,
              p != NULL ? p + 9 : "");
@@ -115,7 +98,7 @@ static const char *state_of(int http_port, const char *name)
 
 static int issued_by(const cp_test_controller_t *c)
 {
-    return atoi(sh("grep -c 'VALID: certificate issued' '%s'", c->log_path));
+    return atoi(cp_test_sh("grep -c 'VALID: certificate issued' '%s'", c->log_path));
 }
 
 /* Creates certificates (prefix-N) until each controller has issued at least one more than it had,
@@ -137,9 +120,9 @@ static void issue_on_both(env_t *e, const char *prefix)
         }
         if (strcmp(st, "VALID") != 0) {
             fprintf(stderr, "%s: %s\n", name,
-                    sh("curl -s -H 'Authorization: Bearer " ADMIN "' "
-                       "http://127.0.0.1:%d/v1/certificates/%s",
-                       e->a.http_port, name));
+                    cp_test_sh("curl -s -H 'Authorization: Bearer " ADMIN "' "
+                               "http://127.0.0.1:%d/v1/certificates/%s",
+                               e->a.http_port, name));
             cp_test_controller_dump_log(&e->a, 30);
             cp_test_controller_dump_log(&e->b, 30);
         }
@@ -153,10 +136,10 @@ static void issue_on_both(env_t *e, const char *prefix)
 static int rollover(const cp_test_controller_t *c, const char *token, const char *body,
                     json_t **doc)
 {
-    char *out = sh("curl -s -w '\\n%%{http_code}' -H 'Authorization: Bearer %s' "
-                   "-H 'Content-Type: application/json' -d '%s' "
-                   "http://127.0.0.1:%d/v1/accounts:rollover",
-                   token, body, c->http_port);
+    const char *out = cp_test_sh("curl -s -w '\\n%%{http_code}' -H 'Authorization: Bearer %s' "
+                                 "-H 'Content-Type: application/json' -d '%s' "
+                                 "http://127.0.0.1:%d/v1/accounts:rollover",
+                                 token, body, c->http_port);
     char *nl = strrchr(out, '\n');
     assert_non_null(nl);
     int status = atoi(nl + 1);
@@ -191,12 +174,12 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     json_decref(doc);
     /* While another controller rolls the account (its lock is held), a second rollover waits for
      * nothing and is refused: ABORTED, 409. */
-    sh("redis-cli -p %d SET 'lock:cert:account:%s:%s' other-holder PX 60000", e.redis.port,
-       e.pebble.directory_url, EMAIL);
+    cp_test_sh("redis-cli -p %d SET 'lock:cert:account:%s:%s' other-holder PX 60000", e.redis.port,
+               e.pebble.directory_url, EMAIL);
     assert_int_equal(rollover(&e.a, ADMIN, "{}", &doc), 409);
     json_decref(doc);
-    sh("redis-cli -p %d DEL 'lock:cert:account:%s:%s'", e.redis.port, e.pebble.directory_url,
-       EMAIL);
+    cp_test_sh("redis-cli -p %d DEL 'lock:cert:account:%s:%s'", e.redis.port,
+               e.pebble.directory_url, EMAIL);
     assert_int_equal(rollover(&e.a, ADMIN, "{\"keyType\":\"RSA_2048\"}", &doc), 200);
     const char *tp = json_string_value(json_object_get(doc, "keyThumbprint"));
     assert_non_null(tp);
@@ -218,8 +201,8 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     cp_err_t err = {0};
     assert_int_equal(ctl_acme_key_thumbprint(pem1, stored_tp, sizeof stored_tp, &err), 0);
     assert_string_equal(stored_tp, tp);
-    char *raw =
-        sh("redis-cli -p %d GET 'account:%s:%s'", e.redis.port, e.pebble.directory_url, EMAIL);
+    const char *raw = cp_test_sh("redis-cli -p %d GET 'account:%s:%s'", e.redis.port,
+                                 e.pebble.directory_url, EMAIL);
     assert_true(strlen(raw) > 10);
     assert_null(strstr(raw, "PRIVATE KEY"));
     json_decref(doc);
@@ -227,17 +210,17 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     /* Both go on issuing: the controller that rolled remade its clients; the other one finds out at
      * the CA's refusal of the old key and tries again with the stored one. */
     issue_on_both(&e, "after");
-    assert_int_equal(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.a.log_path)), 0);
-    assert_true(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path)) >= 1);
+    assert_int_equal(atoi(cp_test_sh("grep -c 'rolled over elsewhere' '%s'", e.a.log_path)), 0);
+    assert_true(atoi(cp_test_sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path)) >= 1);
     char *pem2 = NULL, *url2 = NULL;
     stored_account(&e, &pem2, &url2);
     assert_string_equal(pem2, pem1); /* no new account, no second rollover */
     assert_string_equal(url2, url0);
 
     /* certplanectl account rollover: the same RPC, the new thumbprint printed, never the key. */
-    char *cli = sh("'%s' account rollover --addr http://127.0.0.1:%d --token " ADMIN
-                   " --key-type ec-p256 2>&1",
-                   getenv("CP_CTL_BIN"), e.a.http_port);
+    const char *cli = cp_test_sh("'%s' account rollover --addr http://127.0.0.1:%d --token " ADMIN
+                                 " --key-type ec-p256 2>&1",
+                                 getenv("CP_CTL_BIN"), e.a.http_port);
     assert_null(strstr(cli, "PRIVATE"));
     char *pem3 = NULL, *url3 = NULL;
     stored_account(&e, &pem3, &url3);
@@ -249,10 +232,10 @@ static void test_rollover_over_rest_then_both_controllers_issue_with_the_new_key
     free(url3);
     /* EC to EC: the old key's signature type is still accepted, its signature no longer verifies.
      */
-    int stale_b = atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path));
+    int stale_b = atoi(cp_test_sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path));
     issue_on_both(&e, "after-cli");
-    assert_true(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path)) > stale_b);
-    assert_int_equal(atoi(sh("grep -c 'rolled over elsewhere' '%s'", e.a.log_path)), 0);
+    assert_true(atoi(cp_test_sh("grep -c 'rolled over elsewhere' '%s'", e.b.log_path)) > stale_b);
+    assert_int_equal(atoi(cp_test_sh("grep -c 'rolled over elsewhere' '%s'", e.a.log_path)), 0);
 
     cp_secure_free_str(pem0);
     cp_secure_free_str(pem1);
