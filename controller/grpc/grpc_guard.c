@@ -40,6 +40,7 @@ typedef struct conn {
     int cfd, ifd;         /* client socket; our end of the socketpair (-1 before the hand-off) */
     ctl_gtls_conn_t *tls; /* NULL for plaintext */
     bool handed_off, client_eof, inner_eof, inner_shut, lingering, dead;
+    bool goaway_pending; /* abusive, but gRPC's last frame was partly sent: GOAWAY after it */
     int64_t deadline_ms; /* handshake or linger deadline; 0: none */
     uint32_t cev, iev;   /* events registered for cfd, ifd */
     int grpc_fd;         /* gRPC's end, for the peer table */
@@ -175,8 +176,33 @@ static int hand_off(ctl_grpc_guard_t *g, conn_t *c)
     return 0;
 }
 
+/* Puts GOAWAY(ENHANCE_YOUR_CALM) after the last complete frame gRPC wrote (what follows it is
+ * dropped). False while part of gRPC's current frame already went to the client: a GOAWAY there
+ * would land inside a frame, so the caller waits for the frame's end. */
+static bool goaway_try(conn_t *c)
+{
+    size_t partial = c->acct.out.partial;
+    if (partial > buf_len(&c->s2c) || BUF_CAP - (c->s2c.end - partial) < 17)
+        return false;
+    c->s2c.end -= partial;
+    ctl_h2_goaway(c->s2c.data + c->s2c.end, c->acct.last_client_sid, CTL_H2_ENHANCE_YOUR_CALM);
+    c->s2c.end += 17;
+    return true;
+}
+
+static void inner_drop(ctl_grpc_guard_t *g, conn_t *c)
+{
+    if (c->ifd >= 0) {
+        epoll_ctl(g->efd, EPOLL_CTL_DEL, c->ifd, NULL);
+        close(c->ifd);
+        c->ifd = -1;
+    }
+    c->inner_eof = true;
+}
+
 /* The client passed its reset budget: stop feeding gRPC, send GOAWAY(ENHANCE_YOUR_CALM) after the
- * last complete frame gRPC wrote, and linger a moment reading (and dropping) what still comes. */
+ * last complete frame gRPC wrote, and linger a moment reading (and dropping) what still comes. When
+ * gRPC's current frame is partly sent, its rest is still read and forwarded, then the GOAWAY. */
 static void conn_abuse(ctl_grpc_guard_t *g, conn_t *c)
 {
     atomic_fetch_add(&g->abusive, 1);
@@ -187,22 +213,12 @@ static void conn_abuse(ctl_grpc_guard_t *g, conn_t *c)
     const char *kv[] = {"peer", c->peer, "streams", n[0], "resets", n[1], "completed", n[2], NULL};
     CP_LOGKV(CP_LOG_WARN, "grpc", kv,
              "closing a connection that resets or opens streams beyond its budget (rapid reset)");
-    if (c->ifd >= 0) {
-        epoll_ctl(g->efd, EPOLL_CTL_DEL, c->ifd, NULL);
-        close(c->ifd);
-        c->ifd = -1;
-    }
     c->c2s.start = c->c2s.end = 0;
-    size_t partial = c->acct.out.partial;
-    if (partial <= buf_len(&c->s2c) && buf_space(&c->s2c) >= 17) {
-        c->s2c.end -= partial;
-        ctl_h2_goaway(c->s2c.data + c->s2c.end, c->acct.last_client_sid, CTL_H2_ENHANCE_YOUR_CALM);
-        c->s2c.end += 17;
-    } else {
-        c->s2c.start = c->s2c.end = 0; /* mid-frame: no clean place for a GOAWAY */
-    }
+    if (goaway_try(c))
+        inner_drop(g, c);
+    else
+        c->goaway_pending = true;
     c->lingering = true;
-    c->inner_eof = true;
     c->deadline_ms = cp_clock_mono_ms() + LINGER_MS;
 }
 
@@ -254,7 +270,7 @@ static int inner_write(conn_t *c, pass_t *ps)
     return 0;
 }
 
-static void inner_read(conn_t *c, pass_t *ps)
+static void inner_read(ctl_grpc_guard_t *g, conn_t *c, pass_t *ps)
 {
     if (c->ifd < 0 || c->inner_eof || ps->inner_empty || buf_space(&c->s2c) == 0)
         return;
@@ -266,6 +282,10 @@ static void inner_read(conn_t *c, pass_t *ps)
         c->s2c.end += (size_t)n;
         ps->moved = true;
         ps->inner_empty = (size_t)n < want;
+        if (c->goaway_pending && goaway_try(c)) {
+            c->goaway_pending = false;
+            inner_drop(g, c);
+        }
     } else if (n == 0 || errno != EAGAIN) {
         c->inner_eof = true;
     } else {
@@ -324,7 +344,7 @@ static int conn_pump(ctl_grpc_guard_t *g, conn_t *c)
         }
         if (client_read(g, c, &ps) != 0 || inner_write(c, &ps) != 0)
             return -1;
-        inner_read(c, &ps);
+        inner_read(g, c, &ps);
         if (client_write(c, &ps) != 0)
             return -1;
     }
@@ -334,7 +354,7 @@ static int conn_pump(ctl_grpc_guard_t *g, conn_t *c)
     }
     if (c->inner_eof && buf_len(&c->s2c) == 0 && (!c->lingering || c->client_eof))
         return -1;
-    if (c->lingering && buf_len(&c->s2c) == 0)
+    if (c->lingering && c->inner_eof && buf_len(&c->s2c) == 0)
         shutdown(c->cfd, SHUT_WR);
     update_interest(g, c);
     return 0;

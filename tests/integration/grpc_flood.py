@@ -4,7 +4,7 @@
 
 One connection: the client preface, SETTINGS, then for stream ids 1, 3, 5, ... a HEADERS frame
 (END_HEADERS, a gRPC request to the health method) immediately followed by RST_STREAM(CANCEL), as
-fast as the socket takes them. A reader thread drains what the server sends and notes a GOAWAY.
+fast as the socket takes them. The same thread drains what the server sends and notes a GOAWAY.
 Prints one JSON line: pairs sent, connections, seconds, goaway (the last GOAWAY's error code or
 null), goaways (connections that got one), closed_by_server (every connection was).
 
@@ -18,7 +18,7 @@ import socket
 import ssl
 import struct
 import sys
-import threading
+import select
 import time
 
 import hpack
@@ -43,33 +43,29 @@ def header_block(authority):
     return hpack.Encoder().encode(hdrs)
 
 
-class Reader(threading.Thread):
-    def __init__(self, sock):
-        super().__init__(daemon=True)
-        self.sock, self.goaway, self.closed = sock, None, False
+class Frames:
+    """Parses what the server sends; notes the first GOAWAY's error code."""
 
-    def run(self):
-        buf = b""
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while len(buf) >= 9:
-                    n = (buf[0] << 16) | (buf[1] << 8) | buf[2]
-                    if len(buf) < 9 + n:
-                        break
-                    if buf[3] == T_GOAWAY and n >= 8 and self.goaway is None:
-                        self.goaway = struct.unpack(">I", buf[13:17])[0]
-                    buf = buf[9 + n:]
-        except (OSError, ssl.SSLError):
-            pass
-        self.closed = True
+    def __init__(self):
+        self.buf, self.goaway = b"", None
+
+    def feed(self, data):
+        self.buf += data
+        while len(self.buf) >= 9:
+            n = (self.buf[0] << 16) | (self.buf[1] << 8) | self.buf[2]
+            if len(self.buf) < 9 + n:
+                break
+            if self.buf[3] == T_GOAWAY and n >= 8 and self.goaway is None:
+                self.goaway = struct.unpack(">I", self.buf[13:17])[0]
+            self.buf = self.buf[9 + n:]
 
 
 def one_connection(host, port, pairs, tls, reset=True):
-    """Floods one connection until `pairs` are sent or the server closes it; (sent, reader)."""
+    """Floods one connection until `pairs` are sent or the server closes it; (sent, frames, closed).
+
+    One thread, non-blocking: an OpenSSL connection must not be read and written from two threads at
+    once (that broke the TLS flood now and then with a client-side SSL error that looked like the
+    server closing without a GOAWAY)."""
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if tls:
@@ -78,30 +74,54 @@ def one_connection(host, port, pairs, tls, reset=True):
         ctx.verify_mode = ssl.CERT_NONE
         ctx.set_alpn_protocols(["h2"])
         sock = ctx.wrap_socket(sock, server_hostname=host)
-    reader = Reader(sock)
-    reader.start()
+    sock.setblocking(False)
+    frames, closed = Frames(), False
     block = header_block("%s:%d" % (host, port))
-    sent = 0
+    out = PREFACE + frame(T_SETTINGS, 0, 0, b"")
+    sent, sid, queued = 0, 1, 0
+    deadline = None  # set when everything is sent: read on for a GOAWAY or the close this long
     try:
-        sock.sendall(PREFACE + frame(T_SETTINGS, 0, 0, b""))
-        sid = 1
-        while sent < pairs and not reader.closed:
-            chunk = []
-            for _ in range(min(500, pairs - sent)):
-                chunk.append(frame(T_HEADERS, END_HEADERS, sid, block))
-                if reset:
-                    chunk.append(frame(T_RST, 0, sid, struct.pack(">I", CANCEL)))
-                sid += 2
-            sock.sendall(b"".join(chunk))
-            sent += len(chunk) // (2 if reset else 1)
-    except (OSError, ssl.SSLError):
-        pass
-    reader.join(2.0)
+        while not closed:
+            if not out and queued < pairs:
+                chunk = []
+                for _ in range(min(500, pairs - queued)):
+                    chunk.append(frame(T_HEADERS, END_HEADERS, sid, block))
+                    if reset:
+                        chunk.append(frame(T_RST, 0, sid, struct.pack(">I", CANCEL)))
+                    sid += 2
+                out = b"".join(chunk)
+                queued += len(chunk) // (2 if reset else 1)
+            if not out and deadline is None:
+                sent, deadline = queued, time.monotonic() + 2.0
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            wr = [sock] if out else []
+            r, w, _ = select.select([sock], wr, [], 0.2)
+            if r or (tls and sock.pending()):
+                try:
+                    while True:
+                        data = sock.recv(65536)
+                        if not data:
+                            closed = True
+                            break
+                        frames.feed(data)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+            if w and out and not closed:
+                try:
+                    n = sock.send(out)
+                    out = out[n:]
+                    if not out:
+                        sent = queued
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
+        closed = True  # the server closed (a reset after its GOAWAY and FIN counts as closed)
     try:
         sock.close()
     except OSError:
         pass
-    return sent, reader
+    return sent, frames, closed
 
 
 def main():
@@ -112,12 +132,12 @@ def main():
     start = time.monotonic()
     total, conns, goaways, all_closed, last = 0, 0, 0, True, None
     while total < pairs and conns < 1000:
-        sent, reader = one_connection(host, port, pairs - total, tls, reset)
+        sent, frames, closed = one_connection(host, port, pairs - total, tls, reset)
         total += sent
         conns += 1
-        goaways += reader.goaway is not None
-        all_closed = all_closed and reader.closed
-        last = reader.goaway
+        goaways += frames.goaway is not None
+        all_closed = all_closed and closed
+        last = frames.goaway
         if not reconnect:
             break
     print(json.dumps({"pairs": total, "connections": conns, "seconds": round(time.monotonic() - start, 3),
