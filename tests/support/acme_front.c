@@ -34,7 +34,7 @@ int cp_test_front_start(cp_test_front_t *f, const cp_test_pebble_t *p,
     snprintf(f->directory_url, sizeof(f->directory_url), "https://127.0.0.1:%d/dir", f->port);
     snprintf(f->ca_file, sizeof(f->ca_file), "%s", p->ca_file);
     snprintf(f->log_path, sizeof(f->log_path), "%s/front-%d.log", p->dir, f->port);
-    char *argv[20] = {"/usr/bin/python3",
+    char *argv[24] = {"/usr/bin/python3",
                       CP_TEST_SOURCE_DIR "/tests/support/acme_front.py",
                       "--port",
                       port,
@@ -56,6 +56,10 @@ int cp_test_front_start(cp_test_front_t *f, const cp_test_pebble_t *p,
     if (o->profiles != NULL) {
         argv[argc++] = "--profiles";
         argv[argc++] = (char *)o->profiles;
+    }
+    if (o->ip_profiles != NULL) {
+        argv[argc++] = "--ip-profiles";
+        argv[argc++] = (char *)o->ip_profiles;
     }
     argv[argc] = NULL;
     int rc = cp_test_spawn(&f->proc, "acme_front", argv, NULL, f->log_path);

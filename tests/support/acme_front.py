@@ -17,7 +17,8 @@ What it adds:
   it proxies on download (POST /certZ/...); an unknown ID is 404.
 - newOrder (POST /order-plz): records identifiers, `replaces` and `profile` of every order; optionally
   refuses an order carrying `replaces` (409 alreadyReplaced or 400 malformed), and one naming a profile
-  that is not configured (400 invalidProfile).
+  that is not configured (400 invalidProfile), and, as Let's Encrypt does, one with an IP address
+  identifier under a profile not in ipProfiles (400 rejectedIdentifier) when ipProfiles is set.
 - Outage modes on the ACME port: 429 rateLimited with Retry-After, 5xx, hang (no answer until the mode
   changes), refuse (the listener is closed: connection refused). Optionally limited to a path prefix and
   to a number of requests.
@@ -31,14 +32,16 @@ Management: plain HTTP on a second loopback port, JSON in and out.
   GET  /stats                  {"requests", "newOrders", "refusedReplaces", "outageAnswers"}
   POST /window   {"certID": ID or "*", "start"/"end": Unix seconds, or "startIn"/"endIn": seconds from
                  now, "explanationURL", "retryAfter"}; {"certID": ..., "clear": true} removes it
-  POST /config   {"ari": bool, "profiles": {name: description} or null, "retryAfter": seconds,
+  POST /config   {"ari": bool, "profiles": {name: description} or null, "ipProfiles": [name] or null,
+                 "retryAfter": seconds,
                  "rejectReplaces": "alreadyReplaced" | "malformed" | null}
   POST /outage   {"mode": "ok" | "429" | "5xx" | "hang" | "refuse", "retryAfter": s, "status": 5xx,
                  "path": prefix, "count": n requests (then back to ok)}
 The test harness (tests/support/acme_front.c) starts it on free ports and stops it by PID.
 
 Usage: acme_front.py --port P --mgmt-port M --upstream https://127.0.0.1:PEBBLE --ca CA.pem
-                     --cert CERT.pem --key KEY.pem [--no-ari] [--profiles JSON] [--retry-after S]
+                     --cert CERT.pem --key KEY.pem [--no-ari] [--profiles JSON]
+                     [--ip-profiles JSON-LIST] [--retry-after S]
 """
 import argparse
 import base64
@@ -82,6 +85,7 @@ class State:
         self.lock = threading.Condition()
         self.ari = not args.no_ari
         self.profiles = json.loads(args.profiles) if args.profiles else None
+        self.ip_profiles = json.loads(args.ip_profiles) if args.ip_profiles else None
         self.retry_after = args.retry_after
         self.reject_replaces = None
         self.windows = {}  # certID or "*" -> {"start", "end", "explanationURL", "retryAfter"}
@@ -263,7 +267,7 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             st.orders.append(rec)
             st.stats["newOrders"] += 1
-            reject, profiles = st.reject_replaces, st.profiles
+            reject, profiles, ip_profiles = st.reject_replaces, st.profiles, st.ip_profiles
             if reject and rec["replaces"]:
                 st.stats["refusedReplaces"] += 1
         if reject and rec["replaces"]:
@@ -273,6 +277,13 @@ class AcmeHandler(http.server.BaseHTTPRequestHandler):
                 rec["status"] = status
         elif rec["profile"] and (profiles is None or rec["profile"] not in profiles):
             self.problem(400, "invalidProfile", "profile %r is not offered" % rec["profile"])
+            with st.lock:
+                rec["status"] = 400
+        elif ip_profiles is not None and rec["profile"] not in ip_profiles and any(
+                isinstance(i, dict) and i.get("type") == "ip" for i in rec["identifiers"] or []):
+            self.problem(400, "rejectedIdentifier",
+                         "IP address identifiers are only issued under the profiles %s"
+                         % ", ".join(ip_profiles))
             with st.lock:
                 rec["status"] = 400
         return rec
@@ -367,6 +378,8 @@ class MgmtHandler(http.server.BaseHTTPRequestHandler):
                 st.ari = bool(req["ari"])
             if "profiles" in req:
                 st.profiles = req["profiles"]
+            if "ipProfiles" in req:
+                st.ip_profiles = req["ipProfiles"]
             if "retryAfter" in req:
                 st.retry_after = int(req["retryAfter"])
             if "rejectReplaces" in req:
@@ -399,6 +412,7 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--no-ari", action="store_true")
     p.add_argument("--profiles", default=None)
+    p.add_argument("--ip-profiles", default=None)
     p.add_argument("--retry-after", type=int, default=21600)
     args = p.parse_args()
     front = Front(args)
