@@ -48,6 +48,9 @@ static const cp_cfg_opt_t create_opts[] = {
     OPT("provider", NULL, CP_CFG_STRING, provider, NULL,
         "CA: letsencrypt, letsencrypt-staging, zerossl, buypass, google or a directory URL."),
     OPT("profile", NULL, CP_CFG_STRING, profile, NULL, "ACME profile to ask for."),
+    OPT("issuer", NULL, CP_CFG_LIST, issuers, NULL,
+        "Provider to issue from, in order of preference (repeatable): the next one issues when "
+        "the one before fails for long; default: the controller's --issuers."),
     OPT("key-type", NULL, CP_CFG_STRING, key_type, NULL,
         "ec-p256, ec-p384, rsa-2048 (controller default), rsa-3072 or rsa-4096."),
     OPT("challenge", NULL, CP_CFG_STRING, challenge, NULL, "http-01 (default) or dns-01."),

@@ -49,6 +49,7 @@ typedef struct ctl_cli_opts {
     char *email;
     char *provider;
     char *profile;
+    cp_cfg_list_t issuers;
     char *key_type;
     char *challenge;
     char *preferred_chain;

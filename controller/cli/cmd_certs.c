@@ -77,6 +77,8 @@ int ctl_cli_cmd_create(ctl_cli_ctx_t *c, cp_err_t *err)
         cert.provider = a->o.provider;
     if (a->o.profile != NULL)
         cert.profile = a->o.profile;
+    cert.n_issuers = a->o.issuers.n;
+    cert.issuers = a->o.issuers.v;
     if (a->o.preferred_chain != NULL)
         cert.preferred_chain = a->o.preferred_chain;
     cert.key_type = a->key_type;

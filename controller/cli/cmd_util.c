@@ -75,6 +75,7 @@ void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert
     print_list(out, "IP addresses:", cert->ip_addresses, cert->n_ip_addresses);
     print_field(out, "Email:", cert->email);
     print_field(out, "Provider:", cert->provider);
+    print_list(out, "Issuers:", cert->issuers, cert->n_issuers);
     print_field(out, "Profile:", cert->profile);
     print_field(out, "Chain:", cert->preferred_chain);
     if (cert->key_type != 0)
@@ -90,6 +91,7 @@ void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert
     print_ari(out, cert);
     print_field(out, "Serial:", cert->serial);
     print_field(out, "Issuer:", cert->issuer);
+    print_field(out, "Issued by:", cert->issued_by);
     print_field(out, "Last error:", cert->last_error);
     snprintf(num, sizeof num, "%d", (int)cert->failure_count);
     print_field(out, "Failures:", cert->failure_count != 0 ? num : NULL);

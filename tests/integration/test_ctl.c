@@ -220,6 +220,34 @@ static void test_create_wait_ends_failed_with_the_acme_error_and_exit_1(void **s
     expect_in(r.err, "certplanectl: slow: still ");
 }
 
+/* --issuer, repeatable and ordered, becomes the certificate's issuers; get shows them; an unknown
+ * provider is the API's clear error and creates nothing. */
+static void test_create_with_ordered_issuers(void **state)
+{
+    (void)state;
+    expect(0, CTL("create", "multi", "--domain", "multi.example.com", "--email", "o@example.com",
+                  "--issuer", "letsencrypt-staging", "--issuer", "https://ca.example.net/dir",
+                  "--json"));
+    json_t *doc = out_json();
+    json_t *iss = json_object_get(doc, "issuers");
+    assert_int_equal(json_array_size(iss), 2);
+    assert_string_equal(json_string_value(json_array_get(iss, 0)), "letsencrypt-staging");
+    assert_string_equal(json_string_value(json_array_get(iss, 1)), "https://ca.example.net/dir");
+    json_decref(doc);
+    expect(0, CTL("get", "multi"));
+    expect_in(r.out, "letsencrypt-staging, https://ca.example.net/dir");
+    expect(1, CTL("create", "bad", "--domain", "bad.example.com", "--email", "o@example.com",
+                  "--issuer", "letsencrypt", "--issuer", "nosuchca"));
+    expect_in(r.err, "issuers[1]: unknown provider \"nosuchca\"");
+    expect(3, CTL("get", "bad"));
+    expect(1, CTL("create", "both", "--domain", "both.example.com", "--email", "o@example.com",
+                  "--provider", "letsencrypt", "--issuer", "zerossl"));
+    expect_in(r.err, "provider or issuers, not both");
+    expect(0, CTL("help", "create"));
+    expect_in(r.out, "--issuer");
+    expect(0, CTL("delete", "multi"));
+}
+
 static void test_import_of_a_self_signed_certificate_shows_valid(void **state)
 {
     (void)state;
@@ -437,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage_errors_exit_2_and_help_and_version_exit_0),
         cmocka_unit_test(test_create_wait_ends_failed_with_the_acme_error_and_exit_1),
+        cmocka_unit_test(test_create_with_ordered_issuers),
         cmocka_unit_test(test_import_of_a_self_signed_certificate_shows_valid),
         cmocka_unit_test(test_list_pages_through_everything_in_a_table_or_json),
         cmocka_unit_test(test_missing_certificates_exit_3),
