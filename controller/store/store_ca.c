@@ -31,6 +31,8 @@ static const char lua_admit[] =
     "local maxc = tonumber(ARGV[5])\n"
     "local mine = redis.call('ZSCORE', KEYS[3], ARGV[2])\n"
     "if maxc > 0 and not mine and redis.call('ZCARD', KEYS[3]) >= maxc then\n"
+    "  redis.call('ZADD', KEYS[4], 'NX', now, ARGV[2])\n"
+    "  redis.call('PEXPIRE', KEYS[4], 86400000)\n"
     "  local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')\n"
     "  return {3, tonumber(first[2])}\n"
     "end\n"
@@ -41,9 +43,20 @@ static const char lua_admit[] =
     "end\n"
     "redis.call('INCR', KEYS[2])\n"
     "redis.call('PEXPIRE', KEYS[2], 7200000)\n"
+    "redis.call('ZREM', KEYS[4], ARGV[2])\n"
     "redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])\n"
     "redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[3]))\n"
     "return {0, 0}\n";
+
+/* An order ended: its slot is free; the certificate that has waited longest for a slot is due now
+ * (its index entry moved earlier, never later) and is returned. KEYS: inflight, waiting,
+ * certs:by_expiry; ARGV: member, now in seconds. */
+static const char lua_done[] = "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+                               "local w = redis.call('ZRANGE', KEYS[2], 0, 0)\n"
+                               "if #w == 0 then return false end\n"
+                               "redis.call('ZREM', KEYS[2], w[1])\n"
+                               "redis.call('ZADD', KEYS[3], 'XX', 'LT', ARGV[2], w[1])\n"
+                               "return w[1]\n";
 
 static int names_ok(const char *provider, const char *other, cp_err_t *err)
 {
@@ -115,6 +128,7 @@ int ctl_store_ca_order_admit(ctl_store_t *s, const char *provider, const char *a
     ctl_store__argf(&a, "ratelimit:%s:%s", provider, account);
     ctl_store__argf(&a, "orders:%s:%lld", provider, (long long)hour);
     ctl_store__argf(&a, "inflight:%s", provider);
+    ctl_store__argf(&a, "waiting:%s", provider);
     ctl_store__argf(&a, "%lld", (long long)now_ms);
     ctl_store__arg(&a, member);
     ctl_store__argf(&a, "%lld", (long long)(caps->lease_ms > 0 ? caps->lease_ms : HOUR_MS));
@@ -122,7 +136,7 @@ int ctl_store_ca_order_admit(ctl_store_t *s, const char *provider, const char *a
     ctl_store__argf(&a, "%lld", (long long)caps->concurrent);
     ctl_store__argf(&a, "%lld", (long long)((hour + 1) * HOUR_MS));
     redisReply *r = NULL;
-    int rc = eval(s, lua_admit, 3, &a, &r, err);
+    int rc = eval(s, lua_admit, 4, &a, &r, err);
     if (rc == 0 &&
         (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
          r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER))
@@ -136,16 +150,23 @@ int ctl_store_ca_order_admit(ctl_store_t *s, const char *provider, const char *a
     return rc;
 }
 
-int ctl_store_ca_order_done(ctl_store_t *s, const char *provider, const char *member, cp_err_t *err)
+int ctl_store_ca_order_done(ctl_store_t *s, const char *provider, const char *member,
+                            int64_t now_ms, char *woken, size_t woken_size, cp_err_t *err)
 {
+    if (woken_size > 0)
+        woken[0] = '\0';
     if (names_ok(provider, member, err) != 0)
         return CP_EINVAL;
     ctl_store__args_t a = {0};
-    ctl_store__arg(&a, "ZREM");
     ctl_store__argf(&a, "inflight:%s", provider);
+    ctl_store__argf(&a, "waiting:%s", provider);
+    ctl_store__arg(&a, "certs:by_expiry");
     ctl_store__arg(&a, member);
+    ctl_store__argf(&a, "%.3f", (double)now_ms / 1000.0);
     redisReply *r = NULL;
-    int rc = ctl_store__call(s, CTL_STORE__READ, 0, &a, &r, err);
+    int rc = eval(s, lua_done, 3, &a, &r, err);
+    if (rc == 0 && r->type == REDIS_REPLY_STRING && woken_size > 0)
+        snprintf(woken, woken_size, "%s", r->str);
     freeReplyObject(r);
     ctl_store__args_dispose(&a);
     return rc;

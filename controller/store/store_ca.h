@@ -61,9 +61,13 @@ int ctl_store_ca_order_admit(ctl_store_t *s, const char *provider, const char *a
                              const char *member, int64_t now_ms, const ctl_store_ca_caps_t *caps,
                              ctl_store_ca_refusal_t *refusal, int64_t *retry_at_ms, cp_err_t *err);
 
-/** The order of `member` at provider is no longer in progress. Errors: CP_EINVAL, CP_EUNAVAIL. */
+/** The order of `member` at provider is no longer in progress. A certificate refused for the cap
+ * on orders in progress waits in a per-provider queue (oldest first); the freed slot goes to the
+ * oldest one: its renewal index entry is made due at now_ms (moved earlier only) and its name is
+ * copied to woken ("" when none waits), so the caller can wake its scheduler instead of every
+ * waiter polling. Errors: CP_EINVAL, CP_EUNAVAIL. */
 int ctl_store_ca_order_done(ctl_store_t *s, const char *provider, const char *member,
-                            cp_err_t *err);
+                            int64_t now_ms, char *woken, size_t woken_size, cp_err_t *err);
 
 /** Records the profiles provider's directory offers (space-separated names, "" for none) for a
  * day. Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. */

@@ -13,9 +13,12 @@
 #include "shared/clock.h"
 #include "shared/log.h"
 
-/* A refusal for orders in progress is retried this soon (plus up to as much again at random): a
- * slot frees when any order ends. */
-#define CONCURRENT_RETRY_MS 3000
+/* A certificate refused for the cap on orders in progress waits in the provider's queue and is made
+ * due when a slot frees (ctl_store_ca_order_done); this later retry (plus up to half as much again
+ * at random) is only the safety net for a wake that was lost (a controller that died mid-order, a
+ * deferral written just after its wake). Polling every few seconds instead made a queue of
+ * thousands a retry storm of admission checks. */
+#define CONCURRENT_RETRY_MS 60000
 /* How long an admitted order counts as in progress beyond the ACME deadline. */
 #define LEASE_SLACK_MS 60000
 
@@ -46,8 +49,11 @@ int ctl_work__order_admit(ctl_work_thread_t *t, const char *provider, const char
     if (why == CTL_STORE_CA_ADMITTED)
         return 1;
     char when[32];
-    if (why == CTL_STORE_CA_CONCURRENT)
-        retry = now + CONCURRENT_RETRY_MS + (int64_t)(ctl_renew_random() % CONCURRENT_RETRY_MS);
+    if (why == CTL_STORE_CA_CONCURRENT) {
+        int64_t net =
+            now + CONCURRENT_RETRY_MS + (int64_t)(ctl_renew_random() % (CONCURRENT_RETRY_MS / 2));
+        retry = retry > now && retry < net ? retry : net; /* or when the oldest lease runs out */
+    }
     t->defer_until_ms = retry > now ? retry : now + CONCURRENT_RETRY_MS;
     when_str(t->defer_until_ms, when, sizeof when);
     if (why == CTL_STORE_CA_RATE_LIMITED)
@@ -68,9 +74,15 @@ int ctl_work__order_admit(ctl_work_thread_t *t, const char *provider, const char
 void ctl_work__order_done(ctl_work_thread_t *t, const char *provider, const char *name)
 {
     cp_err_t err = {0};
-    if (ctl_store_ca_order_done(t->store, provider, name, &err) != 0)
+    char woken[256]; /* a certificate name (at most 63 bytes, validate.h) */
+    if (ctl_store_ca_order_done(t->store, provider, name, cp_clock_wall_ms(), woken, sizeof woken,
+                                &err) != 0) {
         ctl_work__log_cert(CP_LOG_DEBUG, "work", name, "order in progress not cleared: %s",
                            err.msg);
+    } else if (woken[0] != '\0') {
+        ctl_work__log_cert(CP_LOG_DEBUG, "work", woken, "a slot for orders in progress is free");
+        ctl_work__kick(t->w);
+    }
 }
 
 int ctl_work__after_order(ctl_work_thread_t *t, const ctl_acme_t *acme, const char *provider,

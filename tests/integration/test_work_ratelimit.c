@@ -239,6 +239,50 @@ static void test_profile_not_offered_fails_the_certificate_clearly(void **state)
     work_env_cert_free(c);
 }
 
+/* Waits until the fake saw n newOrders; the time then (work_env_now_ms), or -1. */
+static int64_t wait_orders(size_t n, int timeout_ms)
+{
+    int64_t until = work_env_now_ms() + timeout_ms;
+    while (work_env_now_ms() < until) {
+        if (new_orders() >= n)
+            return work_env_now_ms();
+        usleep(10 * 1000);
+    }
+    return -1;
+}
+
+/* --acme-concurrent-orders 1: the second certificate waits for the slot and its order starts as
+ * soon as the first order ends (here: the CA never answers, so at the 1.5 s ACME deadline), woken
+ * through Redis - not at a poll seconds later, and without polling meanwhile. */
+static void test_a_freed_slot_starts_the_waiting_order_at_once(void **state)
+{
+    (void)state;
+    fresh();
+    snprintf(env.email, sizeof(env.email), "slot@example.test");
+    acme_fake_reply_t hang = {.action = FAKE_HANG, .sticky = 1};
+    acme_fake_push(fake, "/order-new", &hang);
+    ctl_config_t *cfg = fake_config("ctl-slot", 2);
+    cfg->acme_concurrent_orders = 1;
+    cfg->acme_timeout_ms = 1500;
+    ctl_work_t *w = work_env_run(&env, cfg);
+    assert_non_null(w);
+    assert_int_equal(work_env_create(&env, "slot-a", CP_KEY_EC_P256, 10000), 0);
+    int64_t t1 = wait_orders(1, 10000);
+    assert_true(t1 > 0);
+    assert_int_equal(work_env_create(&env, "slot-b", CP_KEY_EC_P256, 10000), 0);
+    Certplane__V1__Certificate *b = wait_error("slot-b", "--acme-concurrent-orders", 5000);
+    assert_non_null(b);
+    printf("[ slot ] %s\n", b->last_error);
+    work_env_cert_free(b);
+    int64_t t2 = wait_orders(2, 15000);
+    printf("[ slot ] the waiting order started %.2f s after the first (deadline 1.5 s)\n",
+           (double)(t2 - t1) / 1000.0);
+    assert_true(t2 > 0);
+    assert_true(t2 - t1 < 2600); /* polling retried 3-6 s after the refusal */
+    assert_int_equal(new_orders(), 2);
+    work_env_halt(&env, w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_holds_back_the_whole_account),
         cmocka_unit_test(test_short_retry_after_holds_the_account_while_it_is_waited_out),
         cmocka_unit_test(test_profile_not_offered_fails_the_certificate_clearly),
+        cmocka_unit_test(test_a_freed_slot_starts_the_waiting_order_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

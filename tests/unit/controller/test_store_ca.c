@@ -112,10 +112,45 @@ static void test_concurrent_cap_frees_on_done_or_when_a_lease_ends(void **state)
     assert_int_equal(retry, NOW + 60000); /* the earliest lease end */
     /* The same certificate again (a retried job) is not a second order in progress. */
     assert_int_equal(admit(g_store, "a@x", "two", NOW + 3, 0, 2, NULL), CTL_STORE_CA_ADMITTED);
-    assert_int_equal(ctl_store_ca_order_done(g_store, P, "one", &err), 0);
+    char woken[64];
+    assert_int_equal(ctl_store_ca_order_done(g_store, P, "one", NOW + 3, woken, sizeof woken, &err),
+                     0);
+    assert_string_equal(woken, "three"); /* it waited for a slot */
     assert_int_equal(admit(g_store, "a@x", "three", NOW + 4, 0, 2, NULL), CTL_STORE_CA_ADMITTED);
     /* A controller that died holding "two" and "three": their leases end, the slots come back. */
     assert_int_equal(admit(g_store, "a@x", "four", NOW + 60005, 0, 2, NULL), CTL_STORE_CA_ADMITTED);
+}
+
+/* A freed slot goes to the certificate that waited longest, whose renewal becomes due at once
+ * (never later than it was); one slot wakes one waiter; a waiter admitted leaves the queue. */
+static void test_a_freed_slot_wakes_the_oldest_waiter(void **state)
+{
+    (void)state;
+    cp_err_t err = {0};
+    char woken[64];
+    assert_int_equal(admit(g_store, "a@x", "busy", NOW, 0, 1, NULL), CTL_STORE_CA_ADMITTED);
+    assert_int_equal(admit(g_store, "a@x", "w1", NOW + 1, 0, 1, NULL), CTL_STORE_CA_CONCURRENT);
+    assert_int_equal(admit(g_store, "a@x", "w2", NOW + 2, 0, 1, NULL), CTL_STORE_CA_CONCURRENT);
+    assert_int_equal(admit(g_store, "a@x", "w1", NOW + 3, 0, 1, NULL), CTL_STORE_CA_CONCURRENT);
+    /* Their deferrals, as the workers index them: w1 in a minute, w2 in ten seconds. */
+    freeReplyObject(st_raw("ZADD certs:by_expiry %lld w1 %lld w2", (long long)(NOW / 1000 + 60),
+                           (long long)(NOW / 1000 + 10)));
+    assert_int_equal(
+        ctl_store_ca_order_done(g_store, P, "busy", NOW + 5000, woken, sizeof woken, &err), 0);
+    assert_string_equal(woken, "w1"); /* first in the queue, though asked again since */
+    assert_int_equal(atoll(st_raw_str("ZSCORE certs:by_expiry %s", "w1")), NOW / 1000 + 5);
+    assert_int_equal(atoll(st_raw_str("ZSCORE certs:by_expiry %s", "w2")),
+                     NOW / 1000 + 10); /* untouched */
+    assert_int_equal(admit(g_store, "a@x", "w1", NOW + 5001, 0, 1, NULL), CTL_STORE_CA_ADMITTED);
+    assert_int_equal(
+        ctl_store_ca_order_done(g_store, P, "w1", NOW + 20000, woken, sizeof woken, &err), 0);
+    assert_string_equal(woken, "w2");
+    assert_int_equal(atoll(st_raw_str("ZSCORE certs:by_expiry %s", "w2")),
+                     NOW / 1000 + 10); /* never later */
+    assert_int_equal(
+        ctl_store_ca_order_done(g_store, P, "w2", NOW + 21000, woken, sizeof woken, &err), 0);
+    assert_string_equal(woken, "");
+    st_raw_int("DEL %s", "certs:by_expiry");
 }
 
 static void test_profiles_are_recorded_for_a_day(void **state)
@@ -145,7 +180,9 @@ static void test_bad_arguments_are_refused(void **state)
     assert_int_equal(ctl_store_ca_ratelimit_set(g_store, "", "a@x", 5, &err), CP_EINVAL);
     assert_int_equal(ctl_store_ca_ratelimit_set(g_store, P, "a@x", 0, &err), CP_EINVAL);
     assert_int_equal(ctl_store_ca_ratelimit_get(g_store, P, "", 0, &until, &err), CP_EINVAL);
-    assert_int_equal(ctl_store_ca_order_done(g_store, P, "", &err), CP_EINVAL);
+    char woken[8];
+    assert_int_equal(ctl_store_ca_order_done(g_store, P, "", 0, woken, sizeof woken, &err),
+                     CP_EINVAL);
 }
 
 int main(void)
@@ -156,6 +193,7 @@ int main(void)
         T(test_rate_limit_is_seen_by_every_controller),
         T(test_hourly_cap_counts_across_controllers_in_fixed_hours),
         T(test_concurrent_cap_frees_on_done_or_when_a_lease_ends),
+        T(test_a_freed_slot_wakes_the_oldest_waiter),
         T(test_profiles_are_recorded_for_a_day),
         T(test_bad_arguments_are_refused),
 #undef T
