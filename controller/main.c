@@ -15,6 +15,8 @@
 #include "controller/service/service.h"
 #include "controller/store/keyrotate.h"
 #include "controller/store/keywrap.h"
+#include "controller/store/store_sentinel.h"
+#include "controller/store/store_url.h"
 #include "controller/work/work.h"
 #include "shared/log.h"
 
@@ -52,7 +54,8 @@ static int rotate_keys(const ctl_config_t *cfg)
     ctl_store_t *s = NULL;
     ctl_keyrotate_stats_t st = {0};
     char active[CTL_KEYWRAP_ID_MAX + 1];
-    ctl_store_opts_t opts = {.keyring = cfg->keyring};
+    ctl_store_opts_t opts = {.keyring = cfg->keyring,
+                             .sentinel_password = cfg->redis_sentinel_password};
     ctl_keyring_active(cfg->keyring, active);
     int rc = ctl_store_new(cfg->redis_url, &opts, &s, &err);
     if (rc == 0)
@@ -73,6 +76,19 @@ static int rotate_keys(const ctl_config_t *cfg)
     return rc != 0 || st.failed > 0 ? 1 : 0;
 }
 
+/* With a redis+sentinel:// URL: the watch that makes every connection follow a failover. */
+static ctl_store_sentinel_watch_t *sentinel_watch(const ctl_config_t *cfg)
+{
+    ctl_store_url_t url;
+    cp_err_t err = {0};
+    ctl_store_sentinel_watch_t *w = NULL;
+    if (ctl_store_url_parse(cfg->redis_url, &url, &err) == 0 && url.n_sentinels > 0 &&
+        ctl_store_sentinel_watch_start(&url, cfg->redis_sentinel_password, &w, &err) != 0)
+        CP_LOG(CP_LOG_ERROR, "main", "failovers are not watched: %s", err.msg);
+    explicit_bzero(&url, sizeof url);
+    return w;
+}
+
 static int run(const ctl_config_t *cfg, const sigset_t *signals)
 {
     cp_err_t err = {0};
@@ -84,6 +100,7 @@ static int run(const ctl_config_t *cfg, const sigset_t *signals)
     ctl_gateway_opts_t gw_opts = {.listen = cfg->http_listen,
                                   .metrics_require_token = cfg->metrics_require_token};
 
+    ctl_store_sentinel_watch_t *watch = sentinel_watch(cfg);
     if ((rc = ctl_service_new(cfg, &svc, &err)) == 0 && (rc = ctl_service_start(svc, &err)) == 0 &&
         (rc = ctl_work_start(cfg, &work, &err)) == 0) {
         ctl_service_set_work(svc, work); /* before any request can arrive */
@@ -124,6 +141,7 @@ out:
     ctl_gateway_stop(gw);
     ctl_work_stop(work);
     ctl_service_free(svc);
+    ctl_store_sentinel_watch_stop(watch);
     return rc == 0 ? 0 : 1;
 }
 

@@ -43,7 +43,18 @@ const cp_cfg_opt_t ctl_config_opts[] = {
             "Threads that serve gRPC calls."),
     OPT_SECRET("redis-url", "REDIS_URL", redis_url,
                "Redis holding all state: redis://[user:password@]host:port[/db] "
-               "(default redis://127.0.0.1:6379)."),
+               "(default redis://127.0.0.1:6379), or through Redis Sentinel "
+               "redis+sentinel://[user:password@]host:26379[,host:26379...]/MASTER[/db] (the "
+               "credentials are the master's; see docs/operations.md, Redis high availability)."),
+    OPT_SECRET("redis-sentinel-password", "REDIS_SENTINEL_PASSWORD", redis_sentinel_password,
+               "Password of the sentinels themselves (their requirepass), when they have one."),
+    OPT_INT("redis-wait-replicas", "REDIS_WAIT_REPLICAS", redis_wait_replicas, "-1", -1, 16,
+            "A certificate, job or lock write waits (Redis WAIT) until this many replicas have "
+            "it, at most --redis-wait-timeout; -1: 1 with a redis+sentinel:// URL, else 0 (no "
+            "wait)."),
+    OPT("redis-wait-timeout", "REDIS_WAIT_TIMEOUT", CP_CFG_DURATION, redis_wait_timeout_ms, "1s",
+        "Longest wait for --redis-wait-replicas; a write not replicated by then stands and is "
+        "logged."),
     OPT("redis-password-file", "REDIS_PASSWORD_FILE", CP_CFG_STRING, redis_password_file, NULL,
         "File holding the Redis password (first line); it is added to --redis-url, which then must "
         "carry no password. Keeps the password off the command line."),
@@ -175,8 +186,11 @@ static int add_password(ctl_config_t *c, cp_err_t *err)
     char *pw = NULL;
     size_t len = 0;
     const char *scheme = "redis://";
-    if (strncmp(c->redis_url, scheme, strlen(scheme)) != 0)
-        return cp_err_set(err, CP_EINVAL, "--redis-password-file needs a redis:// URL");
+    if (strncmp(c->redis_url, "redis+sentinel://", 17) == 0)
+        scheme = "redis+sentinel://";
+    else if (strncmp(c->redis_url, scheme, strlen(scheme)) != 0)
+        return cp_err_set(err, CP_EINVAL,
+                          "--redis-password-file needs a redis:// or redis+sentinel:// URL");
     const char *rest = c->redis_url + strlen(scheme);
     const char *at = strchr(rest, '@'), *slash = strchr(rest, '/');
     if (at != NULL && (slash == NULL || at < slash))
@@ -230,6 +244,10 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
     if (c->redis_url == NULL) {
         c->redis_url = cp_xstrdup("redis://127.0.0.1:6379");
     }
+    if (c->redis_wait_replicas < 0)
+        c->redis_wait_replicas = strncmp(c->redis_url, "redis+sentinel://", 17) == 0 ? 1 : 0;
+    if (c->redis_wait_timeout_ms < 1 || c->redis_wait_timeout_ms > 60000)
+        return cp_err_set(err, CP_EINVAL, "--redis-wait-timeout: 1ms to 60s");
     if ((c->grpc_tls_cert == NULL) != (c->grpc_tls_key == NULL))
         return cp_err_set(err, CP_EINVAL, "--grpc-tls-cert and --grpc-tls-key go together");
     if (c->grpc_client_ca != NULL && c->grpc_tls_cert == NULL)

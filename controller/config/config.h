@@ -26,7 +26,10 @@ typedef struct ctl_config {
     /* storage */
     char *redis_url; /* --redis-url (a secret when it carries a password); after parsing it
                         carries the password of --redis-password-file */
-    char *redis_password_file;    /* --redis-password-file */
+    char *redis_password_file;     /* --redis-password-file */
+    char *redis_sentinel_password; /* --redis-sentinel-password: the sentinels' own (secret) */
+    int redis_wait_replicas;       /* --redis-wait-replicas; resolved: -1 never remains */
+    int64_t redis_wait_timeout_ms; /* --redis-wait-timeout */
     char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
     char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
     bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */

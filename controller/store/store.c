@@ -3,6 +3,8 @@
  * scripts
  */
 #include "controller/store/store_internal.h"
+#include "controller/store/store_sentinel.h"
+#include "shared/log.h"
 #include "shared/mem.h"
 
 #include <errno.h>
@@ -195,29 +197,126 @@ static int handshake(ctl_store_t *s, cp_err_t *err)
     return rc;
 }
 
+static void where_set(ctl_store_t *s, const char *host, int port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(s->where, sizeof s->where, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+/* With sentinels: the master's address from them (into host/port); else the URL's. */
+static int store_target(ctl_store_t *s, char *host, size_t size, int *port, cp_err_t *err)
+{
+    if (s->url.n_sentinels == 0) {
+        snprintf(host, size, "%s", s->url.host);
+        *port = s->url.port;
+        return 0;
+    }
+    sigpipe_guard_t g;
+    sigpipe_block(&g);
+    int rc = ctl_store_sentinel_master(&s->url, s->sentinel_password, s->opts.connect_timeout_ms,
+                                       host, size, port, err);
+    sigpipe_restore(&g);
+    if (rc == 0)
+        where_set(s, host, *port);
+    return rc;
+}
+
+/* The server a sentinel named must say it is the master: right after a failover a sentinel may
+ * still name the old one, now a replica. */
+static int check_master_role(ctl_store_t *s, cp_err_t *err)
+{
+    redisReply *r = NULL;
+    int rc = roundtrip(s, 1, (const char *[]){"ROLE"}, NULL, &r, err);
+    if (rc == 0 &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "master") != 0)) {
+        rc = cp_err_set(err, CP_EUNAVAIL,
+                        "redis %s: named master \"%s\" by the sentinels, but "
+                        "it is not (yet) a master",
+                        s->where, s->url.master);
+        store_drop(s);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static int store_connect(ctl_store_t *s, cp_err_t *err)
 {
+    char host[256];
+    int port = 0;
+    uint64_t epoch = ctl_store_sentinel_epoch();
+    int rc = store_target(s, host, sizeof host, &port, err);
+    if (rc != 0)
+        return rc;
     /* hiredis returns NULL only when it cannot allocate the context. */
     redisContext *c = cp_xcheck(
-        redisConnectWithTimeout(s->url.host, s->url.port, ms_tv(s->opts.connect_timeout_ms)),
-        "redisConnect");
+        redisConnectWithTimeout(host, port, ms_tv(s->opts.connect_timeout_ms)), "redisConnect");
     if (c->err) {
-        int rc = cp_err_set(err, CP_EUNAVAIL, "redis %s: %s", s->where, c->errstr);
+        rc = cp_err_set(err, CP_EUNAVAIL, "redis %s: %s", s->where, c->errstr);
         redisFree(c);
         return rc;
     }
     s->c = c;
+    s->epoch = epoch;
     if (redisSetTimeout(c, ms_tv(s->opts.command_timeout_ms)) != REDIS_OK ||
         redisEnableKeepAlive(c) != REDIS_OK)
         return io_error(s, err);
-    return handshake(s, err);
+    rc = handshake(s, err);
+    if (rc == 0 && s->url.n_sentinels > 0)
+        rc = check_master_role(s, err);
+    return rc;
+}
+
+/* A READONLY answer: this connection reached a replica (a demoted master). It is dropped, and with
+ * sentinels every connection of the process is renewed before its next command. */
+static void drop_if_readonly(ctl_store_t *s, int n, redisReply **out)
+{
+    for (int i = 0; i < n; i++) {
+        if (out[i] != NULL && out[i]->type == REDIS_REPLY_ERROR &&
+            strncmp(out[i]->str, "READONLY", 8) == 0) {
+            store_drop(s);
+            if (s->url.n_sentinels > 0)
+                ctl_store_sentinel_bump();
+            return;
+        }
+    }
+}
+
+/* After a durable write: WAIT for opts.wait_replicas replicas (bounded). A shortfall is logged; the
+ * write stands. */
+static void wait_replicas(ctl_store_t *s)
+{
+    char n[16], ms[16];
+    snprintf(n, sizeof n, "%d", s->opts.wait_replicas);
+    snprintf(ms, sizeof ms, "%d", s->opts.wait_timeout_ms);
+    redisReply *r = NULL;
+    cp_err_t err = {0};
+    redisSetTimeout(s->c, ms_tv(s->opts.command_timeout_ms + s->opts.wait_timeout_ms));
+    int rc = roundtrip(s, 3, (const char *[]){"WAIT", n, ms}, NULL, &r, &err);
+    if (s->c != NULL)
+        redisSetTimeout(s->c, ms_tv(s->opts.command_timeout_ms));
+    if (rc == 0 && r->type == REDIS_REPLY_INTEGER && r->integer >= s->opts.wait_replicas) {
+        freeReplyObject(r);
+        return;
+    }
+    char got[24];
+    snprintf(got, sizeof got, "%lld",
+             rc == 0 && r->type == REDIS_REPLY_INTEGER ? (long long)r->integer : -1LL);
+    const char *kv[] = {"redis", s->where, "replicas", got, NULL};
+    CP_LOGKV(
+        CP_LOG_WARN, "store", kv,
+        "a write was not acknowledged by %d replica(s) within %d ms: it stands, but a failover "
+        "before it replicates would lose it%s%s",
+        s->opts.wait_replicas, s->opts.wait_timeout_ms, rc != 0 ? ": " : "",
+        rc != 0 ? err.msg : "");
+    freeReplyObject(r);
 }
 
 int ctl_store__pipeline(ctl_store_t *s, int kind, int block_ms, int n, const ctl_store__cmd_t *cmds,
                         redisReply **out, cp_err_t *err)
 {
     for (int attempt = 0;; attempt++) {
-        if (s->c != NULL && !store_alive(s))
+        if (s->c != NULL && (!store_alive(s) || s->epoch != ctl_store_sentinel_epoch()))
             store_drop(s);
         if (s->c == NULL) {
             int rc = store_connect(s, err);
@@ -230,6 +329,9 @@ int ctl_store__pipeline(ctl_store_t *s, int kind, int block_ms, int n, const ctl
         if (rc == 0) {
             if (block_ms > 0)
                 redisSetTimeout(s->c, ms_tv(s->opts.command_timeout_ms));
+            drop_if_readonly(s, n, out);
+            if (kind == CTL_STORE__DURABLE && s->c != NULL && s->opts.wait_replicas > 0)
+                wait_replicas(s);
             return 0;
         }
         /* A write may have been applied before the connection broke, and a blocking read would wait
@@ -454,9 +556,15 @@ int ctl_store_new(const char *url, const ctl_store_opts_t *opts, ctl_store_t **o
         s->opts.command_timeout_ms = 5000;
     if (s->opts.events_maxlen <= 0)
         s->opts.events_maxlen = 100000;
-    bool v6 = strchr(s->url.host, ':') != NULL;
-    snprintf(s->where, sizeof s->where, "%s%s%s:%d", v6 ? "[" : "", s->url.host, v6 ? "]" : "",
-             s->url.port);
+    if (s->opts.wait_timeout_ms <= 0)
+        s->opts.wait_timeout_ms = 1000;
+    snprintf(s->sentinel_password, sizeof s->sentinel_password, "%s",
+             s->opts.sentinel_password != NULL ? s->opts.sentinel_password : "");
+    s->opts.sentinel_password = NULL;
+    if (s->url.n_sentinels > 0)
+        snprintf(s->where, sizeof s->where, "master %s", s->url.master);
+    else
+        where_set(s, s->url.host, s->url.port);
     *out = s;
     return 0;
 }
@@ -467,6 +575,7 @@ void ctl_store_free(ctl_store_t *s)
         return;
     store_drop(s);
     explicit_bzero(s->url.password, sizeof s->url.password);
+    explicit_bzero(s->sentinel_password, sizeof s->sentinel_password);
     free(s);
 }
 

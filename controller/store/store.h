@@ -54,12 +54,24 @@
  */
 
 /** Parsed `redis://` URL. */
+/** Most sentinels one redis+sentinel:// URL may name. */
+#define CTL_STORE_MAX_SENTINELS 8
+
+typedef struct ctl_store_hostport {
+    char host[256]; /* host name or IP address; IPv6 without brackets */
+    int port;       /* 1..65535 */
+} ctl_store_hostport_t;
+
 typedef struct ctl_store_url {
-    char host[256];     /* host name or IP address; IPv6 without brackets */
+    char host[256];     /* host name or IP address; IPv6 without brackets ("" with sentinels) */
     int port;           /* 1..65535, default 6379 */
     int db;             /* 0..CTL_STORE_MAX_DB, default 0 */
     char user[128];     /* ACL user, "" for none (AUTH with the password only) */
     char password[256]; /* "" for none */
+    /* redis+sentinel://: the sentinels asked in turn for the address of `master` */
+    ctl_store_hostport_t sentinels[CTL_STORE_MAX_SENTINELS];
+    int n_sentinels; /* 0: a plain redis:// URL */
+    char master[64]; /* the master's name at the sentinels */
 } ctl_store_url_t;
 
 /** Highest database index a URL may select (Redis' default `databases 16`). */
@@ -79,6 +91,13 @@ typedef struct ctl_store_opts {
     /* borrowed, may be NULL (plaintext keys): seals and opens the private keys of certificate and
      * account records (keywrap.h); must outlive the store */
     const ctl_keyring_t *keyring;
+    /* A certificate commit, a job or a lock waits (WAIT) until this many replicas have it, at most
+     * wait_timeout_ms (default 1000); 0: no wait. A write not replicated in time still stands
+     * (logged): it is lost only if the master dies before replicating it. */
+    int wait_replicas;
+    int wait_timeout_ms;
+    /* redis+sentinel://: the sentinels' own password (requirepass), or NULL. Copied. */
+    const char *sentinel_password;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not

@@ -73,7 +73,7 @@ int ctl_store_cert_put(ctl_store_t *s, const ctl_store_cert_write_t *w, int64_t 
     ctl_store__arg(&a, w->job_kind ? w->job_kind : "");
     ctl_store__argf(&a, "%ld", s->opts.events_maxlen);
     redisReply *r = NULL;
-    rc = ctl_store__eval(s, CTL_STORE__LUA_CERT_PUT, CTL_STORE__WRITE, 6, &a, &r, err);
+    rc = ctl_store__eval(s, CTL_STORE__LUA_CERT_PUT, CTL_STORE__DURABLE, 6, &a, &r, err);
     if (rc == 0) {
         char what[300];
         snprintf(what, sizeof what, "certificate \"%s\"", w->name);
@@ -163,7 +163,7 @@ int ctl_store_cert_delete(ctl_store_t *s, const char *name, int64_t expected_rev
     ctl_store__argf(&a, "%" PRId64, expected_revision);
     ctl_store__argf(&a, "%ld", s->opts.events_maxlen);
     redisReply *r = NULL;
-    int rc = ctl_store__eval(s, CTL_STORE__LUA_CERT_DELETE, CTL_STORE__WRITE, 5, &a, &r, err);
+    int rc = ctl_store__eval(s, CTL_STORE__LUA_CERT_DELETE, CTL_STORE__DURABLE, 5, &a, &r, err);
     if (rc == 0) {
         char what[300];
         snprintf(what, sizeof what, "certificate \"%s\"", name);

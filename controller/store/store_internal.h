@@ -38,7 +38,10 @@ enum {
 };
 
 /* Whether a command may be retried once on a fresh connection after an I/O error. */
-enum { CTL_STORE__WRITE = 0, CTL_STORE__READ = 1 };
+/* WRITE: not repeated after an I/O error; READ: repeated once; DURABLE: a WRITE that must survive a
+ * failover once acknowledged (a certificate, a job, a lock): with opts.wait_replicas, WAIT follows
+ * it in the same pipeline. */
+enum { CTL_STORE__WRITE = 0, CTL_STORE__READ = 1, CTL_STORE__DURABLE = 2 };
 
 #define CTL_STORE__MAXARGS 24
 
@@ -54,8 +57,10 @@ struct ctl_store {
     ctl_store_url_t url;
     ctl_store_opts_t opts;
     redisContext *c;
+    uint64_t epoch;                  /* ctl_store_sentinel_epoch() when c was connected */
     char where[300];                 /* "host:port" for messages, never the password */
     char owner[CTL_STORE_OWNER_MAX]; /* opts.owner copied; "" for anonymous locks */
+    char sentinel_password[256];     /* opts.sentinel_password copied (wiped on free) */
     char sha[CTL_STORE__LUA_COUNT][41];
 };
 

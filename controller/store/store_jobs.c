@@ -84,7 +84,7 @@ int ctl_store_job_enqueue(ctl_store_t *s, const char *kind, const char *name, in
         ctl_store__arg(&a, argv[i]);
     ctl_store__argf(&a, "%" PRId64, revision);
     redisReply *r = NULL;
-    int rc = ctl_store__call(s, CTL_STORE__WRITE, 0, &a, &r, err);
+    int rc = ctl_store__call(s, CTL_STORE__DURABLE, 0, &a, &r, err);
     freeReplyObject(r);
     ctl_store__args_dispose(&a);
     return rc;
@@ -291,7 +291,7 @@ int ctl_store_lock_acquire(ctl_store_t *s, const char *name, int ttl_ms,
     ctl_store__argf(&a, "%d", ttl_ms);
     redisReply *r = NULL;
     int64_t how = 0;
-    int rc = ctl_store__eval(s, CTL_STORE__LUA_LOCK_ACQUIRE, CTL_STORE__WRITE, 1, &a, &r, err);
+    int rc = ctl_store__eval(s, CTL_STORE__LUA_LOCK_ACQUIRE, CTL_STORE__DURABLE, 1, &a, &r, err);
     if (rc == 0) {
         char what[300];
         snprintf(what, sizeof what, "lock on certificate \"%s\"", name);

@@ -99,7 +99,7 @@ int ctl_store_order_put(ctl_store_t *s, const char *name, const ctl_store_order_
     const ctl_store__args_t *cmds[] = {&del, &set, &ttl};
     redisReply *r = NULL;
     /* Writing the same record again is harmless, so an I/O error may be retried. */
-    int rc = ctl_store__multi(s, CTL_STORE__READ, 3, cmds, &r, err);
+    int rc = ctl_store__multi(s, CTL_STORE__DURABLE, 3, cmds, &r, err);
     freeReplyObject(r);
     ctl_store__args_dispose(&del);
     ctl_store__args_dispose(&set);

@@ -111,17 +111,65 @@ static int parse_hostport(const char *p, size_t n, ctl_store_url_t *u, cp_err_t 
     return 0;
 }
 
+/* The comma-separated sentinels of [p, p+n), each host[:port] (default 26379). */
+static int parse_sentinels(const char *p, size_t n, ctl_store_url_t *u, cp_err_t *err)
+{
+    const char *end = p + n;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma != NULL ? comma : end;
+        if (u->n_sentinels == CTL_STORE_MAX_SENTINELS)
+            return cp_err_set(err, CP_EINVAL, "redis URL: more than %d sentinels",
+                              CTL_STORE_MAX_SENTINELS);
+        ctl_store_url_t one = {.port = 26379};
+        int rc = parse_hostport(p, (size_t)(stop - p), &one, err);
+        if (rc != 0)
+            return rc;
+        ctl_store_hostport_t *h = &u->sentinels[u->n_sentinels++];
+        memcpy(h->host, one.host, sizeof h->host);
+        h->port = one.port;
+        p = stop + 1;
+    }
+    return 0;
+}
+
+/* The path of a sentinel URL: /master[/db]. */
+static int parse_master(const char *path, ctl_store_url_t *u, cp_err_t *err)
+{
+    const char *name = path != NULL ? path + 1 : "";
+    const char *slash = strchr(name, '/');
+    size_t n = slash != NULL ? (size_t)(slash - name) : strlen(name);
+    if (n == 0)
+        return cp_err_set(err, CP_EINVAL,
+                          "redis URL: the master's name is missing "
+                          "(redis+sentinel://host:26379/mymaster)");
+    if (n >= sizeof u->master)
+        return cp_err_set(err, CP_EINVAL, "redis URL: master name too long");
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && strchr("._-", name[i]) == NULL)
+            return cp_err_set(err, CP_EINVAL, "redis URL: bad character in the master name");
+    memcpy(u->master, name, n);
+    u->master[n] = '\0';
+    if (slash != NULL && slash[1] != '\0' &&
+        !parse_int(slash + 1, strlen(slash + 1), 0, CTL_STORE_MAX_DB, &u->db))
+        return cp_err_set(err, CP_EINVAL, "redis URL: database \"%s\" is not in 0-%d", slash + 1,
+                          CTL_STORE_MAX_DB);
+    return 0;
+}
+
 static int parse_url(const char *url, ctl_store_url_t *u, cp_err_t *err)
 {
-    static const char scheme[] = "redis://";
+    static const char scheme[] = "redis://", sentinel[] = "redis+sentinel://";
     if (url == NULL)
         return cp_err_set(err, CP_EINVAL, "redis URL: missing");
-    if (strncasecmp(url, scheme, sizeof scheme - 1) != 0) {
+    bool is_sentinel = strncasecmp(url, sentinel, sizeof sentinel - 1) == 0;
+    if (!is_sentinel && strncasecmp(url, scheme, sizeof scheme - 1) != 0) {
         if (strncasecmp(url, "rediss://", 9) == 0)
             return cp_err_set(err, CP_EINVAL, "redis URL: rediss:// (TLS) is not supported");
-        return cp_err_set(err, CP_EINVAL, "redis URL: must start with redis://");
+        return cp_err_set(err, CP_EINVAL,
+                          "redis URL: must start with redis:// or redis+sentinel://");
     }
-    const char *p = url + sizeof scheme - 1;
+    const char *p = url + (is_sentinel ? sizeof sentinel : sizeof scheme) - 1;
     if (strpbrk(p, "?#") != NULL)
         return cp_err_set(err, CP_EINVAL,
                           "redis URL: query strings and fragments are not supported");
@@ -132,6 +180,13 @@ static int parse_url(const char *url, ctl_store_url_t *u, cp_err_t *err)
     if (at != NULL) {
         rc = parse_userinfo(p, (size_t)(at - p), u, err);
         p = at + 1;
+    }
+    if (rc == 0 && is_sentinel) {
+        rc = parse_sentinels(p, (size_t)(end - p), u, err);
+        if (rc == 0)
+            rc = parse_master(slash, u, err);
+        u->port = 0;
+        return rc;
     }
     if (rc == 0)
         rc = parse_hostport(p, (size_t)(end - p), u, err);

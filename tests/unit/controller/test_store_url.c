@@ -43,6 +43,36 @@ static void test_url_parse_accepts_good_urls(void **state)
     }
 }
 
+static void test_sentinel_urls_name_sentinels_and_master(void **state)
+{
+    (void)state;
+    ctl_store_url_t u;
+    cp_err_t err = {0};
+    assert_int_equal(
+        ctl_store_url_parse("redis+sentinel://certplane:p%40w@s1:26380,[::1],10.0.0.3:5/mymaster/2",
+                            &u, &err),
+        0);
+    assert_int_equal(u.n_sentinels, 3);
+    assert_string_equal(u.sentinels[0].host, "s1");
+    assert_int_equal(u.sentinels[0].port, 26380);
+    assert_string_equal(u.sentinels[1].host, "::1");
+    assert_int_equal(u.sentinels[1].port, 26379);
+    assert_string_equal(u.sentinels[2].host, "10.0.0.3");
+    assert_int_equal(u.sentinels[2].port, 5);
+    assert_string_equal(u.master, "mymaster");
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.user, "certplane");
+    assert_string_equal(u.password, "p@w");
+    assert_string_equal(u.host, "");
+    assert_int_equal(ctl_store_url_parse("REDIS+SENTINEL://h/my-master.1", &u, &err), 0);
+    assert_int_equal(u.n_sentinels, 1);
+    assert_string_equal(u.master, "my-master.1");
+    assert_int_equal(u.db, 0);
+    /* A plain URL names no sentinels. */
+    assert_int_equal(ctl_store_url_parse("redis://h", &u, &err), 0);
+    assert_int_equal(u.n_sentinels, 0);
+}
+
 static void test_url_parse_rejects_bad_urls_without_leaking_the_password(void **state)
 {
     (void)state;
@@ -71,6 +101,15 @@ static void test_url_parse_rejects_bad_urls_without_leaking_the_password(void **
         "redis://:topsecret%4@h",
         "redis://:topsecret%00@h",
         "redis://user:@h",
+        "redis+sentinel://h:26379",
+        "redis+sentinel://h:26379/",
+        "redis+sentinel://h1,,h2/m",
+        "redis+sentinel://h1,/m",
+        "redis+sentinel://h:0/m",
+        "redis+sentinel://h/m y",
+        "redis+sentinel://h/m/16",
+        "redis+sentinel://:topsecret%zz@h/m",
+        "redis+sentinel://a,b,c,d,e,f,g,h,i/m",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ctl_store_url_t u;
@@ -91,6 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse_accepts_good_urls),
+        cmocka_unit_test(test_sentinel_urls_name_sentinels_and_master),
         cmocka_unit_test(test_url_parse_rejects_bad_urls_without_leaking_the_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
