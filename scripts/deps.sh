@@ -11,7 +11,7 @@ CP_H2O_BUILD_PACKAGES="build-essential cmake pkg-config dpkg-dev xz-utils patch 
   libssl-dev zlib1g-dev libyaml-dev"  # libyaml-dev: h2o's CMake requires it
 # Testing: the unit test framework, the real servers and clients the tests run against, and clang
 # (libFuzzer, for scripts/fuzz).
-CP_TEST_PACKAGES="libcmocka-dev redis-server redis-tools pebble curl openssl
+CP_TEST_PACKAGES="libcmocka-dev redis-server redis-sentinel redis-tools pebble curl openssl
   python3 python3-grpcio python3-h2 python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
   unzip util-linux haproxy clang"
 # Running the whole system locally (scripts/run).

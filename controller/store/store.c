@@ -4,8 +4,11 @@
  */
 #include "controller/store/store_internal.h"
 #include "controller/store/store_sentinel.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+
+#define WAIT_SKIP_MS 10000 /* after a WAIT fell short: no WAIT this long */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -283,9 +286,13 @@ static void drop_if_readonly(ctl_store_t *s, int n, redisReply **out)
 }
 
 /* After a durable write: WAIT for opts.wait_replicas replicas (bounded). A shortfall is logged; the
- * write stands. */
+ * write stands, and for WAIT_SKIP_MS no write waits (a master without replicas, e.g. right after a
+ * failover, would otherwise slow every write by the whole bound). */
 static void wait_replicas(ctl_store_t *s)
 {
+    int64_t now = cp_clock_mono_ms();
+    if (now < s->wait_skip_until)
+        return;
     char n[16], ms[16];
     snprintf(n, sizeof n, "%d", s->opts.wait_replicas);
     snprintf(ms, sizeof ms, "%d", s->opts.wait_timeout_ms);
@@ -299,6 +306,7 @@ static void wait_replicas(ctl_store_t *s)
         freeReplyObject(r);
         return;
     }
+    s->wait_skip_until = now + WAIT_SKIP_MS;
     char got[24];
     snprintf(got, sizeof got, "%lld",
              rc == 0 && r->type == REDIS_REPLY_INTEGER ? (long long)r->integer : -1LL);
@@ -306,7 +314,7 @@ static void wait_replicas(ctl_store_t *s)
     CP_LOGKV(
         CP_LOG_WARN, "store", kv,
         "a write was not acknowledged by %d replica(s) within %d ms: it stands, but a failover "
-        "before it replicates would lose it%s%s",
+        "before it replicates would lose it; writes do not wait for the next 10 s%s%s",
         s->opts.wait_replicas, s->opts.wait_timeout_ms, rc != 0 ? ": " : "",
         rc != 0 ? err.msg : "");
     freeReplyObject(r);

@@ -58,6 +58,7 @@ struct ctl_store {
     ctl_store_opts_t opts;
     redisContext *c;
     uint64_t epoch;                  /* ctl_store_sentinel_epoch() when c was connected */
+    int64_t wait_skip_until;         /* monotonic ms: no WAIT before (no replica answered) */
     char where[300];                 /* "host:port" for messages, never the password */
     char owner[CTL_STORE_OWNER_MAX]; /* opts.owner copied; "" for anonymous locks */
     char sentinel_password[256];     /* opts.sentinel_password copied (wiped on free) */
