@@ -114,6 +114,7 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
     svc->cfg = cfg;
     svc->store_opts.events_maxlen = cfg->events_max;
     svc->store_opts.keyring = cfg->keyring;
+    svc->store_opts.tls = cfg->redis_tls;
     pthread_rwlock_init(&svc->tokens_lock, NULL);
     pthread_mutex_init(&svc->watch_mu, NULL);
     rc = ctl_service__tokens_load(svc, err);

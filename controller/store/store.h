@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "controller/store/keywrap.h"
+#include "controller/store/redis_tls.h"
 #include "shared/err.h"
 
 /*
@@ -53,13 +54,14 @@
  * THREAD SAFETY: a ctl_store_t is used by one thread at a time; each thread opens its own.
  */
 
-/** Parsed `redis://` URL. */
+/** Parsed `redis://` or `rediss://` URL. */
 typedef struct ctl_store_url {
     char host[256];     /* host name or IP address; IPv6 without brackets */
     int port;           /* 1..65535, default 6379 */
     int db;             /* 0..CTL_STORE_MAX_DB, default 0 */
     char user[128];     /* ACL user, "" for none (AUTH with the password only) */
     char password[256]; /* "" for none */
+    bool tls;           /* rediss://: TLS to Redis (redis_tls.h) */
 } ctl_store_url_t;
 
 /** Highest database index a URL may select (Redis' default `databases 16`). */
@@ -79,6 +81,9 @@ typedef struct ctl_store_opts {
     /* borrowed, may be NULL (plaintext keys): seals and opens the private keys of certificate and
      * account records (keywrap.h); must outlive the store */
     const ctl_keyring_t *keyring;
+    /* borrowed, needed by a rediss:// URL: the TLS settings and relay thread (redis_tls.h); must
+     * outlive the store */
+    ctl_redis_tls_t *tls;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not

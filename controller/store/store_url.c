@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* store_url.c - parsing of redis:// URLs */
+/* store_url.c - parsing of redis:// and rediss:// URLs */
 #include "controller/store/store_url.h"
 #include "controller/store/store.h"
 
@@ -113,15 +113,14 @@ static int parse_hostport(const char *p, size_t n, ctl_store_url_t *u, cp_err_t 
 
 static int parse_url(const char *url, ctl_store_url_t *u, cp_err_t *err)
 {
-    static const char scheme[] = "redis://";
+    static const char scheme[] = "redis://", tls_scheme[] = "rediss://";
     if (url == NULL)
         return cp_err_set(err, CP_EINVAL, "redis URL: missing");
-    if (strncasecmp(url, scheme, sizeof scheme - 1) != 0) {
-        if (strncasecmp(url, "rediss://", 9) == 0)
-            return cp_err_set(err, CP_EINVAL, "redis URL: rediss:// (TLS) is not supported");
-        return cp_err_set(err, CP_EINVAL, "redis URL: must start with redis://");
-    }
-    const char *p = url + sizeof scheme - 1;
+    /* rediss:// is Redis over TLS (redis_tls.h), as redis-cli and the other clients spell it. */
+    u->tls = strncasecmp(url, tls_scheme, sizeof tls_scheme - 1) == 0;
+    if (!u->tls && strncasecmp(url, scheme, sizeof scheme - 1) != 0)
+        return cp_err_set(err, CP_EINVAL, "redis URL: must start with redis:// or rediss://");
+    const char *p = url + (u->tls ? sizeof tls_scheme : sizeof scheme) - 1;
     if (strpbrk(p, "?#") != NULL)
         return cp_err_set(err, CP_EINVAL,
                           "redis URL: query strings and fragments are not supported");

@@ -165,7 +165,7 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
     else
         snprintf(t->consumer, sizeof(t->consumer), "%s/%s@%s", w->cfg->controller_id,
                  index == -1 ? "scheduler" : "presence", w->incarnation);
-    ctl_store_opts_t so = {.owner = w->owner, .keyring = w->cfg->keyring};
+    ctl_store_opts_t so = {.owner = w->owner, .keyring = w->cfg->keyring, .tls = w->cfg->redis_tls};
     int rc = ctl_store_new(w->cfg->redis_url, &so, &t->store, err);
     t->repo.store = t->store;
     return rc;

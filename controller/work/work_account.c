@@ -83,7 +83,7 @@ int ctl_work_account_rollover(ctl_work_t *w, const char *provider, const char *e
         return cp_err_set(err, CP_EINVAL, "provider: unknown provider or not an https:// URL");
     if (type != CP_KEY_EC_P256 && type != CP_KEY_RSA_2048)
         return cp_err_set(err, CP_EINVAL, "key_type: must be EC_P256 or RSA_2048");
-    ctl_store_opts_t so = {.owner = w->owner, .keyring = w->cfg->keyring};
+    ctl_store_opts_t so = {.owner = w->owner, .keyring = w->cfg->keyring, .tls = w->cfg->redis_tls};
     int rc = ctl_store_new(w->cfg->redis_url, &so, &store, err);
     if (rc != 0)
         return rc;
