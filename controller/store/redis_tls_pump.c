@@ -256,6 +256,8 @@ static int start_thread(ctl_redis_tls_pump_t *p)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&p->thread, NULL, pump_main, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        pthread_setname_np(p->thread, "cp-redis-tls");
     return rc;
 }
 
