@@ -15,6 +15,7 @@
 #include "controller/service/service.h"
 #include "controller/store/keyrotate.h"
 #include "controller/store/keywrap.h"
+#include "controller/store/redis_tls.h"
 #include "controller/store/store_sentinel.h"
 #include "controller/store/store_url.h"
 #include "controller/work/work.h"
@@ -55,7 +56,8 @@ static int rotate_keys(const ctl_config_t *cfg)
     ctl_keyrotate_stats_t st = {0};
     char active[CTL_KEYWRAP_ID_MAX + 1];
     ctl_store_opts_t opts = {.keyring = cfg->keyring,
-                             .sentinel_password = cfg->redis_sentinel_password};
+                             .sentinel_password = cfg->redis_sentinel_password,
+                             .tls = cfg->redis_tls};
     ctl_keyring_active(cfg->keyring, active);
     int rc = ctl_store_new(cfg->redis_url, &opts, &s, &err);
     if (rc == 0)
@@ -87,6 +89,21 @@ static ctl_store_sentinel_watch_t *sentinel_watch(const ctl_config_t *cfg)
         CP_LOG(CP_LOG_ERROR, "main", "failovers are not watched: %s", err.msg);
     explicit_bzero(&url, sizeof url);
     return w;
+}
+
+/* For a rediss:// URL: the TLS context (CA, client certificate) and its relay thread, shared by
+ * every store of the process. A bad file stops the start, before anything connects. */
+static int load_redis_tls(ctl_config_t *cfg, cp_err_t *err)
+{
+    ctl_store_url_t url;
+    if (ctl_store_url_parse(cfg->redis_url, &url, NULL) != 0 || !url.tls)
+        return 0; /* a bad URL is reported by the first store */
+    explicit_bzero(url.password, sizeof url.password);
+    ctl_redis_tls_opts_t o = {.ca_file = cfg->redis_tls_ca_file,
+                              .cert_file = cfg->redis_tls_cert,
+                              .key_file = cfg->redis_tls_key,
+                              .server_name = cfg->redis_tls_server_name};
+    return ctl_redis_tls_new(&o, &cfg->redis_tls, err);
 }
 
 static int run(const ctl_config_t *cfg, const sigset_t *signals)
@@ -188,6 +205,12 @@ int main(int argc, char **argv)
         ctl_config_dispose(&cfg);
         return 2;
     }
+    if (load_redis_tls(&cfg, &err) != 0) {
+        fprintf(stderr, "certplane-controller: %s\n", err.msg);
+        ctl_keyring_free(cfg.keyring);
+        ctl_config_dispose(&cfg);
+        return 2;
+    }
     if (cfg.rotate_keys) {
         rc = rotate_keys(&cfg);
     } else {
@@ -197,6 +220,7 @@ int main(int argc, char **argv)
         grpc_shutdown_blocking();
         curl_global_cleanup();
     }
+    ctl_redis_tls_free(cfg.redis_tls); /* after every store: the relay thread stops last */
     ctl_keyring_free(cfg.keyring);
     ctl_config_dispose(&cfg);
     return rc;

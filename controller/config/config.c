@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define OPT(flag, env, type, field, def, help)                                                     \
@@ -43,7 +44,8 @@ const cp_cfg_opt_t ctl_config_opts[] = {
             "Threads that serve gRPC calls."),
     OPT_SECRET("redis-url", "REDIS_URL", redis_url,
                "Redis holding all state: redis://[user:password@]host:port[/db] "
-               "(default redis://127.0.0.1:6379), or through Redis Sentinel "
+               "(default redis://127.0.0.1:6379); rediss://... for Redis over TLS (see "
+               "--redis-tls-ca-file); or through Redis Sentinel "
                "redis+sentinel://[user:password@]host:26379[,host:26379...]/MASTER[/db] (the "
                "credentials are the master's; see docs/operations.md, Redis high availability)."),
     OPT_SECRET("redis-sentinel-password", "REDIS_SENTINEL_PASSWORD", redis_sentinel_password,
@@ -58,6 +60,19 @@ const cp_cfg_opt_t ctl_config_opts[] = {
     OPT("redis-password-file", "REDIS_PASSWORD_FILE", CP_CFG_STRING, redis_password_file, NULL,
         "File holding the Redis password (first line); it is added to --redis-url, which then must "
         "carry no password. Keeps the password off the command line."),
+    OPT("redis-tls-ca-file", "REDIS_TLS_CA_FILE", CP_CFG_STRING, redis_tls_ca_file, NULL,
+        "PEM CA bundle trusted for Redis' certificate with a rediss:// URL (default: the system "
+        "trust store). The certificate must also name the URL's host (DNS name or IP address) or "
+        "--redis-tls-server-name. See docs/redis.md."),
+    OPT("redis-tls-cert", "REDIS_TLS_CERT", CP_CFG_STRING, redis_tls_cert, NULL,
+        "PEM client certificate chain presented to Redis (tls-auth-clients yes) with a rediss:// "
+        "URL."),
+    OPT("redis-tls-key", "REDIS_TLS_KEY", CP_CFG_STRING, redis_tls_key, NULL,
+        "PEM private key file of --redis-tls-cert."),
+    OPT("redis-tls-server-name", "REDIS_TLS_SERVER_NAME", CP_CFG_STRING, redis_tls_server_name,
+        NULL,
+        "Name checked against Redis' certificate and sent as SNI instead of the URL's host (e.g. "
+        "when Redis is reached by IP address through a tunnel)."),
     OPT("kek-file", "KEK_FILE", CP_CFG_STRING, kek_file, NULL,
         "Keyring of the key-encryption keys that seal private keys in Redis: lines \"ID BASE64\" "
         "(32 random bytes each, e.g. openssl rand -base64 32), the first line is the active key; "
@@ -188,9 +203,12 @@ static int add_password(ctl_config_t *c, cp_err_t *err)
     const char *scheme = "redis://";
     if (strncmp(c->redis_url, "redis+sentinel://", 17) == 0)
         scheme = "redis+sentinel://";
+    else if (strncmp(c->redis_url, "rediss://", 9) == 0)
+        scheme = "rediss://";
     else if (strncmp(c->redis_url, scheme, strlen(scheme)) != 0)
-        return cp_err_set(err, CP_EINVAL,
-                          "--redis-password-file needs a redis:// or redis+sentinel:// URL");
+        return cp_err_set(
+            err, CP_EINVAL,
+            "--redis-password-file needs a redis://, rediss:// or redis+sentinel:// URL");
     const char *rest = c->redis_url + strlen(scheme);
     const char *at = strchr(rest, '@'), *slash = strchr(rest, '/');
     if (at != NULL && (slash == NULL || at < slash))
@@ -216,6 +234,23 @@ static int add_password(ctl_config_t *c, cp_err_t *err)
     cp_secure_free(pw, len);
     cp_secure_free_str(c->redis_url);
     c->redis_url = url;
+    return 0;
+}
+
+/* The --redis-tls-* files, which only a rediss:// URL uses (a TLS setting beside a plaintext URL
+ * is a mistake that would send the password in the clear). */
+static int check_redis_tls(const ctl_config_t *c, cp_err_t *err)
+{
+    bool any = c->redis_tls_ca_file != NULL || c->redis_tls_cert != NULL ||
+               c->redis_tls_key != NULL || c->redis_tls_server_name != NULL;
+    if (any && strncasecmp(c->redis_url, "redis://", 8) == 0)
+        return cp_err_set(err, CP_EINVAL, "--redis-tls-* settings need a rediss:// URL");
+    if ((c->redis_tls_cert == NULL) != (c->redis_tls_key == NULL))
+        return cp_err_set(err, CP_EINVAL, "--redis-tls-cert and --redis-tls-key go together");
+    if (check_file(c->redis_tls_ca_file, "redis-tls-ca-file", err) != 0 ||
+        check_file(c->redis_tls_cert, "redis-tls-cert", err) != 0 ||
+        check_file(c->redis_tls_key, "redis-tls-key", err) != 0)
+        return CP_EINVAL;
     return 0;
 }
 
@@ -259,7 +294,8 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
         check_file(c->grpc_tls_key, "grpc-tls-key", err) != 0 ||
         check_file(c->grpc_client_ca, "grpc-client-ca", err) != 0 ||
         check_file(c->api_tokens_file, "api-tokens-file", err) != 0 ||
-        check_file(c->acme_ca_file, "acme-ca-file", err) != 0 || check_keys(c, err) != 0)
+        check_file(c->acme_ca_file, "acme-ca-file", err) != 0 || check_keys(c, err) != 0 ||
+        check_redis_tls(c, err) != 0)
         return CP_EINVAL;
     if (c->api_tokens_file == NULL && c->api_tokens == NULL && !c->insecure_no_auth &&
         !c->rotate_keys)

@@ -10,8 +10,9 @@
 
 #include "shared/cfg.h"
 
-struct ctl_keyring;  /* controller/store/keywrap.h */
-struct ctl_provider; /* controller/config/providers.h */
+struct ctl_keyring;   /* controller/store/keywrap.h */
+struct ctl_redis_tls; /* controller/store/redis_tls.h */
+struct ctl_provider;  /* controller/config/providers.h */
 
 /** Every setting of certplane-controller. Filled by ctl_config_parse; strings are malloc'd copies.
  */
@@ -30,6 +31,13 @@ typedef struct ctl_config {
     char *redis_sentinel_password; /* --redis-sentinel-password: the sentinels' own (secret) */
     int redis_wait_replicas;       /* --redis-wait-replicas; resolved: -1 never remains */
     int64_t redis_wait_timeout_ms; /* --redis-wait-timeout */
+    char *redis_tls_ca_file;       /* --redis-tls-ca-file: CA trusted for rediss:// */
+    char *redis_tls_cert;          /* --redis-tls-cert: client certificate (mutual TLS) */
+    char *redis_tls_key;           /* --redis-tls-key */
+    char *redis_tls_server_name;   /* --redis-tls-server-name: checked instead of the URL's host */
+    /* Built by main.c for a rediss:// URL from the four above (redis_tls.h); borrowed by every
+     * store. */
+    struct ctl_redis_tls *redis_tls;
     char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
     char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
     bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */

@@ -117,6 +117,7 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
     svc->store_opts.wait_replicas = cfg->redis_wait_replicas;
     svc->store_opts.wait_timeout_ms = (int)cfg->redis_wait_timeout_ms;
     svc->store_opts.sentinel_password = cfg->redis_sentinel_password;
+    svc->store_opts.tls = cfg->redis_tls;
     pthread_rwlock_init(&svc->tokens_lock, NULL);
     pthread_mutex_init(&svc->watch_mu, NULL);
     rc = ctl_service__tokens_load(svc, err);

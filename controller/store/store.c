@@ -243,6 +243,23 @@ static int check_master_role(ctl_store_t *s, cp_err_t *err)
     return rc;
 }
 
+/* rediss://: the TLS connection is made and verified by redis_tls.c, which relays it to a
+ * socketpair; hiredis gets the other end. TCP keepalive lives on the TLS socket there (hiredis'
+ * own would fail on a Unix socket); the command timeouts below apply to hiredis' end as usual. */
+static int connect_tls(ctl_store_t *s, const char *host, int port, redisContext **out,
+                       cp_err_t *err)
+{
+    int fd = -1;
+    sigpipe_guard_t g;
+    sigpipe_block(&g); /* OpenSSL writes the handshake with write(2) */
+    int rc = ctl_redis_tls_connect(s->opts.tls, host, port, s->where, s->opts.connect_timeout_ms,
+                                   s->opts.command_timeout_ms, &fd, err);
+    sigpipe_restore(&g);
+    if (rc == 0)
+        *out = cp_xcheck(redisConnectFd(fd), "redisConnectFd");
+    return rc;
+}
+
 static int store_connect(ctl_store_t *s, cp_err_t *err)
 {
     char host[256];
@@ -251,9 +268,16 @@ static int store_connect(ctl_store_t *s, cp_err_t *err)
     int rc = store_target(s, host, sizeof host, &port, err);
     if (rc != 0)
         return rc;
-    /* hiredis returns NULL only when it cannot allocate the context. */
-    redisContext *c = cp_xcheck(
-        redisConnectWithTimeout(host, port, ms_tv(s->opts.connect_timeout_ms)), "redisConnect");
+    redisContext *c = NULL;
+    if (s->url.tls) {
+        rc = connect_tls(s, host, port, &c, err);
+        if (rc != 0)
+            return rc;
+    } else {
+        /* hiredis returns NULL only when it cannot allocate the context. */
+        c = cp_xcheck(redisConnectWithTimeout(host, port, ms_tv(s->opts.connect_timeout_ms)),
+                      "redisConnect");
+    }
     if (c->err) {
         rc = cp_err_set(err, CP_EUNAVAIL, "redis %s: %s", s->where, c->errstr);
         redisFree(c);
@@ -262,7 +286,7 @@ static int store_connect(ctl_store_t *s, cp_err_t *err)
     s->c = c;
     s->epoch = epoch;
     if (redisSetTimeout(c, ms_tv(s->opts.command_timeout_ms)) != REDIS_OK ||
-        redisEnableKeepAlive(c) != REDIS_OK)
+        (!s->url.tls && redisEnableKeepAlive(c) != REDIS_OK))
         return io_error(s, err);
     rc = handshake(s, err);
     if (rc == 0 && s->url.n_sentinels > 0)
@@ -551,6 +575,11 @@ int ctl_store_new(const char *url, const ctl_store_opts_t *opts, ctl_store_t **o
     }
     if (opts != NULL)
         s->opts = *opts;
+    if (s->url.tls && s->opts.tls == NULL) {
+        explicit_bzero(s->url.password, sizeof s->url.password);
+        free(s);
+        return cp_err_set(err, CP_EINVAL, "redis URL: rediss:// needs a TLS context (opts->tls)");
+    }
     if (s->opts.owner != NULL && strlen(s->opts.owner) >= sizeof s->owner) {
         free(s);
         return cp_err_set(err, CP_EINVAL, "store: owner longer than %d characters",

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "controller/store/keywrap.h"
+#include "controller/store/redis_tls.h"
 #include "shared/err.h"
 
 /*
@@ -53,7 +54,6 @@
  * THREAD SAFETY: a ctl_store_t is used by one thread at a time; each thread opens its own.
  */
 
-/** Parsed `redis://` URL. */
 /** Most sentinels one redis+sentinel:// URL may name. */
 #define CTL_STORE_MAX_SENTINELS 8
 
@@ -62,6 +62,7 @@ typedef struct ctl_store_hostport {
     int port;       /* 1..65535 */
 } ctl_store_hostport_t;
 
+/** Parsed `redis://`, `rediss://` or `redis+sentinel://` URL. */
 typedef struct ctl_store_url {
     char host[256];     /* host name or IP address; IPv6 without brackets ("" with sentinels) */
     int port;           /* 1..65535, default 6379 */
@@ -72,6 +73,7 @@ typedef struct ctl_store_url {
     ctl_store_hostport_t sentinels[CTL_STORE_MAX_SENTINELS];
     int n_sentinels; /* 0: a plain redis:// URL */
     char master[64]; /* the master's name at the sentinels */
+    bool tls;        /* rediss://: TLS to Redis (redis_tls.h) */
 } ctl_store_url_t;
 
 /** Highest database index a URL may select (Redis' default `databases 16`). */
@@ -98,6 +100,9 @@ typedef struct ctl_store_opts {
     int wait_timeout_ms;
     /* redis+sentinel://: the sentinels' own password (requirepass), or NULL. Copied. */
     const char *sentinel_password;
+    /* borrowed, needed by a rediss:// URL: the TLS settings and relay thread (redis_tls.h); must
+     * outlive the store */
+    ctl_redis_tls_t *tls;
 } ctl_store_opts_t;
 
 /** Creates a store for `url` (see ctl_store_url_parse()); opts NULL means defaults. Does not

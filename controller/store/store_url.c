@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* store_url.c - parsing of redis:// URLs */
+/* store_url.c - parsing of redis:// and rediss:// URLs */
 #include "controller/store/store_url.h"
 #include "controller/store/store.h"
 
@@ -159,17 +159,21 @@ static int parse_master(const char *path, ctl_store_url_t *u, cp_err_t *err)
 
 static int parse_url(const char *url, ctl_store_url_t *u, cp_err_t *err)
 {
-    static const char scheme[] = "redis://", sentinel[] = "redis+sentinel://";
+    static const char scheme[] = "redis://", tls_scheme[] = "rediss://",
+                      sentinel[] = "redis+sentinel://";
     if (url == NULL)
         return cp_err_set(err, CP_EINVAL, "redis URL: missing");
+    /* rediss:// is Redis over TLS (redis_tls.h), as redis-cli and the other clients spell it. */
+    u->tls = strncasecmp(url, tls_scheme, sizeof tls_scheme - 1) == 0;
     bool is_sentinel = strncasecmp(url, sentinel, sizeof sentinel - 1) == 0;
-    if (!is_sentinel && strncasecmp(url, scheme, sizeof scheme - 1) != 0) {
-        if (strncasecmp(url, "rediss://", 9) == 0)
-            return cp_err_set(err, CP_EINVAL, "redis URL: rediss:// (TLS) is not supported");
+    if (!u->tls && !is_sentinel && strncasecmp(url, scheme, sizeof scheme - 1) != 0)
         return cp_err_set(err, CP_EINVAL,
-                          "redis URL: must start with redis:// or redis+sentinel://");
-    }
-    const char *p = url + (is_sentinel ? sizeof sentinel : sizeof scheme) - 1;
+                          "redis URL: must start with redis://, rediss:// or redis+sentinel://");
+    const char *p = url +
+                    (u->tls        ? sizeof tls_scheme
+                     : is_sentinel ? sizeof sentinel
+                                   : sizeof scheme) -
+                    1;
     if (strpbrk(p, "?#") != NULL)
         return cp_err_set(err, CP_EINVAL,
                           "redis URL: query strings and fragments are not supported");

@@ -169,7 +169,8 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
                            .keyring = w->cfg->keyring,
                            .wait_replicas = w->cfg->redis_wait_replicas,
                            .wait_timeout_ms = (int)w->cfg->redis_wait_timeout_ms,
-                           .sentinel_password = w->cfg->redis_sentinel_password};
+                           .sentinel_password = w->cfg->redis_sentinel_password,
+                           .tls = w->cfg->redis_tls};
     int rc = ctl_store_new(w->cfg->redis_url, &so, &t->store, err);
     t->repo.store = t->store;
     return rc;

@@ -87,7 +87,8 @@ int ctl_work_account_rollover(ctl_work_t *w, const char *provider, const char *e
                            .keyring = w->cfg->keyring,
                            .wait_replicas = w->cfg->redis_wait_replicas,
                            .wait_timeout_ms = (int)w->cfg->redis_wait_timeout_ms,
-                           .sentinel_password = w->cfg->redis_sentinel_password};
+                           .sentinel_password = w->cfg->redis_sentinel_password,
+                           .tls = w->cfg->redis_tls};
     int rc = ctl_store_new(w->cfg->redis_url, &so, &store, err);
     if (rc != 0)
         return rc;

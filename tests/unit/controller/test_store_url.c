@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_store_url.c - ctl_store_url_parse: which redis:// URLs the store accepts, and that a
- * rejected one never shows its password */
+/* test_store_url.c - ctl_store_url_parse: which redis:// and rediss:// URLs the store accepts, and
+ * that a rejected one never shows its password */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "controller/store/store.h"
@@ -80,7 +81,14 @@ static void test_url_parse_rejects_bad_urls_without_leaking_the_password(void **
         NULL,
         "",
         "http://h",
-        "rediss://h",
+        "redis://:topsecret@h?x",
+        "rediss//h",
+        "rediss:/h",
+        "redisss://h",
+        "rediss://",
+        "rediss://:topsecret@:6380",
+        "rediss://:topsecret%zz@h",
+        "rediss://h/16",
         "redis://",
         "redis://:6379",
         "redis://h:0",
@@ -126,12 +134,50 @@ static void test_url_parse_rejects_bad_urls_without_leaking_the_password(void **
     assert_null(s);
 }
 
+/* rediss:// is Redis over TLS: the same fields, tls set; redis:// leaves it unset. */
+static void test_url_parse_rediss_sets_tls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *host, *user, *password;
+        int port, db;
+        bool tls;
+    } cases[] = {
+        {"rediss://h", "h", "", "", 6379, 0, true},
+        {"REDISS://u:p%40w@redis.example:6380/3", "redis.example", "u", "p@w", 6380, 3, true},
+        {"rediss://secret@[::1]:7000", "::1", "", "secret", 7000, 0, true},
+        {"rediss://127.0.0.1:6380/", "127.0.0.1", "", "", 6380, 0, true},
+        {"redis://h", "h", "", "", 6379, 0, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ctl_store_url_t u;
+        cp_err_t err = {0};
+        int rc = ctl_store_url_parse(cases[i].url, &u, &err);
+        if (rc != 0)
+            fail_msg("%s: %s", cases[i].url, err.msg);
+        assert_string_equal(u.host, cases[i].host);
+        assert_string_equal(u.user, cases[i].user);
+        assert_string_equal(u.password, cases[i].password);
+        assert_int_equal(u.port, cases[i].port);
+        assert_int_equal(u.db, cases[i].db);
+        assert_int_equal(u.tls, cases[i].tls);
+    }
+    /* A store for rediss:// needs the TLS context of its options: without one it is refused
+     * rather than connecting in the clear. */
+    ctl_store_t *s = NULL;
+    cp_err_t err = {0};
+    assert_int_equal(ctl_store_new("rediss://:topsecret@h", NULL, &s, &err), CP_EINVAL);
+    assert_null(s);
+    assert_null(strstr(err.msg, "topsecret"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse_accepts_good_urls),
         cmocka_unit_test(test_sentinel_urls_name_sentinels_and_master),
         cmocka_unit_test(test_url_parse_rejects_bad_urls_without_leaking_the_password),
+        cmocka_unit_test(test_url_parse_rediss_sets_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
