@@ -14,6 +14,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "edge/certparse.h"
 #include "shared/mem.h"
@@ -429,6 +432,50 @@ int edge_cert_new_self_signed(const char *cn, edge_cert_t **out, cp_err_t *err)
     int rc = cp_x509_key_generate(CP_KEY_EC_P256, &c->key, err);
     if (rc == 0)
         rc = cp_x509_self_signed(c->key, names, 1, 3650, &c->leaf, err);
+    if (rc == 0) {
+        c->chain = sk_X509_new_null();
+        rc = c->chain != NULL ? cert_fill_info(c, err) : cp_err_set(err, CP_ECRYPTO, "no memory");
+    }
+    if (rc != 0) {
+        edge_cert_release(c);
+        c = NULL;
+    }
+    *out = c;
+    return rc;
+}
+
+/* Adds the critical id-pe-acmeIdentifier extension (RFC 8737 section 3): the DER OCTET STRING of
+ * the SHA-256 of key_auth, then signs the leaf again. */
+static int add_acme_identifier(X509 *leaf, EVP_PKEY *key, const char *key_auth, cp_err_t *err)
+{
+    unsigned char der[2 + SHA256_DIGEST_LENGTH] = {0x04, SHA256_DIGEST_LENGTH};
+    SHA256((const unsigned char *)key_auth, strlen(key_auth), der + 2);
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    int ok = oid != NULL && value != NULL && ASN1_OCTET_STRING_set(value, der, sizeof der) == 1 &&
+             (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, value)) != NULL &&
+             X509_add_ext(leaf, ext, -1) == 1 && X509_sign(leaf, key, EVP_sha256()) > 0;
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(value);
+    ASN1_OBJECT_free(oid);
+    if (!ok) {
+        ERR_clear_error();
+        return cp_err_set(err, CP_ECRYPTO, "TLS-ALPN-01 validation certificate: signing failed");
+    }
+    return 0;
+}
+
+int edge_cert_new_alpn(const char *identifier, const char *key_auth, edge_cert_t **out,
+                       cp_err_t *err)
+{
+    edge_cert_t *c = cert_alloc("");
+    const char *names[] = {identifier};
+    int rc = cp_x509_key_generate(CP_KEY_EC_P256, &c->key, err);
+    if (rc == 0)
+        rc = cp_x509_self_signed(c->key, names, 1, 7, &c->leaf, err);
+    if (rc == 0)
+        rc = add_acme_identifier(c->leaf, c->key, key_auth, err);
     if (rc == 0) {
         c->chain = sk_X509_new_null();
         rc = c->chain != NULL ? cert_fill_info(c, err) : cp_err_set(err, CP_ECRYPTO, "no memory");

@@ -50,6 +50,12 @@ int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
  *  Errors: CP_EINVAL, CP_ECRYPTO. THREAD SAFETY: any thread. */
 int edge_cert_new_self_signed(const char *cn, edge_cert_t **out, cp_err_t *err);
 
+/** Makes the TLS-ALPN-01 validation certificate (RFC 8737) for the DNS name `identifier`: a fresh
+ * P-256 key, self-signed, the name as its SAN, and the critical acmeIdentifier extension holding
+ * the SHA-256 of key_auth. Errors: CP_EINVAL (not a DNS name), CP_ECRYPTO. THREAD SAFETY: any. */
+int edge_cert_new_alpn(const char *identifier, const char *key_auth, edge_cert_t **out,
+                       cp_err_t *err);
+
 /** Computes the digest edge_cert_new stores in pem_digest, so a caller can reuse a parsed cert for
  *  identical input without parsing it again. THREAD SAFETY: any thread. */
 void edge_cert_pem_digest(const char *fullchain_pem, size_t chain_len, const char *key_pem,

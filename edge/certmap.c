@@ -16,13 +16,17 @@ struct edge_certmap {
     edge_hamt_t wildcard;
     edge_hamt_t by_ip;
     edge_hamt_t challenges;
+    edge_hamt_t alpn; /* identifier -> TLS-ALPN-01 validation cert (RFC 8737) */
     edge_cert_t *fallback;
     int64_t revision;
 };
 
-/* A challenge answer: reference-counted so trie leaves of several versions can share it. */
+/* A challenge answer: reference-counted so trie leaves of several versions can share it. A
+ * TLS-ALPN-01 challenge also names its identifier (stored after the text) and validation cert. */
 typedef struct challenge {
     int refs;
+    edge_cert_t *alpn;
+    const char *ident; /* NULL, or points into text[] after the key authorization */
     char text[];
 } challenge_t;
 
@@ -44,8 +48,10 @@ static void challenge_retain(void *v)
 static void challenge_release(void *v)
 {
     challenge_t *c = v;
-    if (__atomic_fetch_sub(&c->refs, 1, __ATOMIC_ACQ_REL) == 1)
+    if (__atomic_fetch_sub(&c->refs, 1, __ATOMIC_ACQ_REL) == 1) {
+        edge_cert_release(c->alpn);
         free(c);
+    }
 }
 
 static const edge_hamt_ops_t cert_ops = {cert_retain, cert_release};
@@ -60,6 +66,7 @@ edge_certmap_t *edge_certmap_new(edge_cert_t *fallback)
     edge_hamt_init(&m->wildcard, &cert_ops);
     edge_hamt_init(&m->by_ip, &cert_ops);
     edge_hamt_init(&m->challenges, &challenge_ops);
+    edge_hamt_init(&m->alpn, &cert_ops);
     m->fallback = edge_cert_retain(fallback);
     return m;
 }
@@ -74,6 +81,7 @@ edge_certmap_t *edge_certmap_clone(const edge_certmap_t *src, int empty)
         edge_hamt_copy(&m->wildcard, &src->wildcard);
         edge_hamt_copy(&m->by_ip, &src->by_ip);
         edge_hamt_copy(&m->challenges, &src->challenges);
+        edge_hamt_copy(&m->alpn, &src->alpn);
     }
     return m;
 }
@@ -93,6 +101,7 @@ void edge_certmap_release(edge_certmap_t *m)
     edge_hamt_dispose(&m->wildcard);
     edge_hamt_dispose(&m->by_ip);
     edge_hamt_dispose(&m->challenges);
+    edge_hamt_dispose(&m->alpn);
     edge_cert_release(m->fallback);
     free(m);
 }
@@ -147,19 +156,46 @@ int edge_certmap_delete(edge_certmap_t *m, const char *name)
     return 1;
 }
 
-void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char *key_auth)
+static void challenge_put(edge_certmap_t *m, const char *token, const char *key_auth,
+                          const char *ident, edge_cert_t *alpn)
 {
-    size_t len = strlen(key_auth);
-    challenge_t *c = cp_xcalloc(1, sizeof *c + len + 1);
+    edge_certmap_challenge_clear(m, token); /* a replaced ALPN answer leaves its identifier too */
+    size_t len = strlen(key_auth), ilen = ident != NULL ? strlen(ident) : 0;
+    challenge_t *c = cp_xcalloc(1, sizeof *c + len + 1 + ilen + 1);
     memcpy(c->text, key_auth, len);
+    if (ident != NULL) {
+        memcpy(c->text + len + 1, ident, ilen);
+        c->ident = c->text + len + 1;
+        c->alpn = edge_cert_retain(alpn);
+        edge_hamt_set(&m->alpn, ident, alpn);
+    }
     c->refs = 1;
     edge_hamt_set(&m->challenges, token, c);
     challenge_release(c); /* the trie holds its own reference now */
 }
 
+void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char *key_auth)
+{
+    challenge_put(m, token, key_auth, NULL, NULL);
+}
+
+void edge_certmap_alpn_set(edge_certmap_t *m, const char *token, const char *key_auth,
+                           const char *identifier, edge_cert_t *cert)
+{
+    challenge_put(m, token, key_auth, identifier, cert);
+}
+
 int edge_certmap_challenge_clear(edge_certmap_t *m, const char *token)
 {
+    challenge_t *c = edge_hamt_get(&m->challenges, token);
+    if (c != NULL && c->ident != NULL && edge_hamt_get(&m->alpn, c->ident) == c->alpn)
+        edge_hamt_remove(&m->alpn, c->ident);
     return edge_hamt_remove(&m->challenges, token);
+}
+
+edge_cert_t *edge_certmap_alpn_get0(const edge_certmap_t *m, const char *identifier)
+{
+    return identifier != NULL ? edge_hamt_get(&m->alpn, identifier) : NULL;
 }
 
 typedef struct doomed {
@@ -192,7 +228,7 @@ void edge_certmap_prune(edge_certmap_t *m, const edge_hamt_t *keep_names,
         free(certs.keys[i]);
     }
     for (size_t i = 0; i < tokens.n; i++) {
-        edge_hamt_remove(&m->challenges, tokens.keys[i]);
+        edge_certmap_challenge_clear(m, tokens.keys[i]);
         free(tokens.keys[i]);
     }
     free(certs.keys);

@@ -71,7 +71,18 @@ int edge_certmap_delete(edge_certmap_t *m, const char *name);
 /** Stores an HTTP-01 answer (copied). THREAD SAFETY: the builder of the unpublished `m`. */
 void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char *key_auth);
 
-/** Removes an HTTP-01 answer. Returns 1 when it was there. THREAD SAFETY: the builder. */
+/** Stores a TLS-ALPN-01 answer (RFC 8737): the key authorization under token (served over HTTP
+ * too, which is harmless) and `cert`, the validation certificate (retained), for handshakes naming
+ * `identifier` (lower case) and offering ALPN acme-tls/1. THREAD SAFETY: the builder. */
+void edge_certmap_alpn_set(edge_certmap_t *m, const char *token, const char *key_auth,
+                           const char *identifier, edge_cert_t *cert);
+
+/** The TLS-ALPN-01 validation certificate for identifier, or NULL. Borrowed from m. THREAD SAFETY:
+ *  any thread holding m. */
+edge_cert_t *edge_certmap_alpn_get0(const edge_certmap_t *m, const char *identifier);
+
+/** Removes an HTTP-01 or TLS-ALPN-01 answer. Returns 1 when it was there. THREAD SAFETY: the
+ * builder. */
 int edge_certmap_challenge_clear(edge_certmap_t *m, const char *token);
 
 /** Removes every certificate whose name and every challenge whose token `keep` (may be NULL for

@@ -43,6 +43,12 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "certificate refused.\n# TYPE certplane_edge_tls_tickets_rejected_total counter\n"
         "certplane_edge_tls_tickets_rejected_total %llu\n",
         LOAD(sni->tickets_rejected));
+    put(&o,
+        "# HELP certplane_edge_acme_tls_alpn_answered_total acme-tls/1 handshakes answered with "
+        "a TLS-ALPN-01 validation certificate.\n"
+        "# TYPE certplane_edge_acme_tls_alpn_answered_total counter\n"
+        "certplane_edge_acme_tls_alpn_answered_total %llu\n",
+        LOAD(sni->alpn_answered));
     edge_certmap_t *map = edge_sni_current0(sni);
     put(&o,
         "# HELP certplane_edge_certificates Certificates held.\n"

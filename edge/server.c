@@ -317,7 +317,6 @@ int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *m
     if (rc != 0)
         goto out;
     edge_http__register(&s->conf, &s->app, &s->hosts);
-    h2o_ssl_register_alpn_protocols(sni->ctx, h2o_http2_alpn_protocols);
     edge_sni_set_local_addr(sni, h2o_local_addr);
     s->workers = cp_xcalloc((size_t)cfg->threads, sizeof *s->workers);
     for (s->n_workers = 0; s->n_workers < cfg->threads; s->n_workers++) {

@@ -11,6 +11,9 @@
 #include <openssl/tls1.h>
 
 static int ex_index = -1;
+static int alpn_index =
+    -1; /* set (non-NULL) on an acme-tls/1 handshake answered with a challenge */
+#define ACME_TLS_1 "acme-tls/1"
 static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
 
 static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -22,6 +25,40 @@ static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 static void ex_init(void)
 {
     ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ex_free);
+    alpn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Whether the ClientHello's ALPN list offers acme-tls/1 (RFC 8737: a validating CA offers it
+ * alone). */
+static int offers_acme_tls(SSL *ssl)
+{
+    const unsigned char *p;
+    size_t len;
+    if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
+                                   &len) ||
+        len < 2 || (((size_t)p[0] << 8) | p[1]) != len - 2)
+        return 0;
+    for (size_t i = 2; i < len;) {
+        size_t n = p[i];
+        if (i + 1 + n > len)
+            return 0;
+        if (n == sizeof ACME_TLS_1 - 1 && memcmp(p + i + 1, ACME_TLS_1, n) == 0)
+            return 1;
+        i += 1 + n;
+    }
+    return 0;
+}
+
+/* The TLS-ALPN-01 validation certificate for an acme-tls/1 handshake naming sni, or NULL. */
+static edge_cert_t *alpn_choose0(SSL *ssl, const edge_certmap_t *map, const char *sni)
+{
+    if (sni == NULL || !offers_acme_tls(ssl))
+        return NULL;
+    char lower[256];
+    size_t n = strlen(sni);
+    for (size_t i = 0; i <= n && i < sizeof lower; i++)
+        lower[i] = (char)(sni[i] >= 'A' && sni[i] <= 'Z' ? sni[i] + 32 : sni[i]);
+    return n < sizeof lower ? edge_certmap_alpn_get0(map, lower) : NULL;
 }
 
 /* Reads the host_name entry of the server_name extension (RFC 6066 section 3) into buf. */
@@ -106,7 +143,14 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
     /* The table pointer is only used within this callback; the cert is retained for later. */
     edge_certmap_t *map = atomic_load_explicit(&s->current, memory_order_acquire);
     const struct sockaddr *local = local_addr(s, ssl, map, sni, &ss);
-    edge_cert_t *cert = edge_cert_retain(edge_sni_choose0(map, sni, local, &how));
+    edge_cert_t *alpn = alpn_choose0(ssl, map, sni);
+    SSL_set_ex_data(ssl, alpn_index, alpn);
+    if (alpn != NULL)
+        atomic_fetch_add_explicit(&s->alpn_answered, 1, memory_order_relaxed);
+    edge_cert_t *cert =
+        edge_cert_retain(alpn != NULL ? alpn : edge_sni_choose0(map, sni, local, &how));
+    if (alpn != NULL)
+        how = EDGE_MATCH_EXACT;
     edge_cert_t *prev = SSL_get_ex_data(ssl, ex_index);
     SSL_set_ex_data(ssl, ex_index, cert);
     if (prev != NULL)
@@ -153,6 +197,23 @@ static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned c
     }
 }
 
+/* ALPN: acme-tls/1 for a TLS-ALPN-01 validation (and only then), else h2 before http/1.1 (what
+ * h2o's own callback chose; h2o reads the result with SSL_get0_alpn_selected). */
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+    (void)arg;
+    static const unsigned char acme[] = "\x0a" ACME_TLS_1, web[] = "\x02h2\x08http/1.1";
+    const unsigned char *ours = SSL_get_ex_data(ssl, alpn_index) != NULL ? acme : web;
+    size_t n = ours == acme ? sizeof acme - 1 : sizeof web - 1;
+    unsigned char *sel = NULL;
+    if (SSL_select_next_proto(&sel, outlen, ours, (unsigned int)n, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 static int ctx_configure(SSL_CTX *ctx, cp_err_t *err)
 {
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
@@ -187,6 +248,7 @@ int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err)
     SSL_CTX_set_client_hello_cb(s->ctx, on_client_hello, s);
     SSL_CTX_set_cert_cb(s->ctx, on_cert, s);
     SSL_CTX_set_session_ticket_cb(s->ctx, NULL, on_ticket, s);
+    SSL_CTX_set_alpn_select_cb(s->ctx, on_alpn, s);
     atomic_init(&s->current, edge_certmap_retain(initial));
     return 0;
 }

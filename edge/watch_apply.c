@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* watch_apply.c - applying Watch stream events to an unpublished table version */
 #include "edge/watch_apply.h"
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,25 @@ static int upsert(edge_watch__batch_t *b, const char *name, const Certplane__V1_
     return 0;
 }
 
+/* A TLS-ALPN-01 challenge: its validation certificate is made here, once per edge and challenge
+ * (a key generation and a signature, about a millisecond). */
+static int alpn_set(edge_watch__batch_t *b, const Certplane__V1__Challenge *ch, cp_err_t *err)
+{
+    char ident[256];
+    size_t n = ch->identifier != NULL ? strlen(ch->identifier) : 0;
+    if (n == 0 || n >= sizeof ident)
+        return cp_err_set(err, CP_EPROTO, "TLS-ALPN-01 challenge without an identifier");
+    for (size_t i = 0; i <= n; i++)
+        ident[i] = (char)tolower((unsigned char)ch->identifier[i]);
+    edge_cert_t *cert = NULL;
+    int rc = edge_cert_new_alpn(ident, ch->key_authorization, &cert, err);
+    if (rc != 0)
+        return rc;
+    edge_certmap_alpn_set(b->builder, ch->token, ch->key_authorization, ident, cert);
+    edge_cert_release(cert);
+    return 0;
+}
+
 int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
                       const Certplane__V1__CertificateEvent *ev, cp_err_t *err)
 {
@@ -279,6 +299,8 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
             return cp_err_set(err, CP_EPROTO, "CHALLENGE_SET without a challenge");
         if (b->in_snapshot || !b->saw_end)
             edge_hamt_set(&b->seen_tokens, ch->token, (void *)1);
+        if (ch->type == CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01)
+            return alpn_set(b, ch, err);
         edge_certmap_challenge_set(b->builder, ch->token, ch->key_authorization);
         return 0;
     case CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR:

@@ -31,6 +31,11 @@ typedef struct ctl_acme_hooks {
     /** Withdraws what challenge_present published. Called once per presented token, also on
      * failure. */
     int (*challenge_cleanup)(void *ctx, const char *token, cp_err_t *err);
+    /** Publishes a TLS-ALPN-01 answer (RFC 8737): handshakes for `identifier` (a name or IP
+     * address) offering ALPN "acme-tls/1" get a validation certificate carrying the SHA-256 of
+     * key_authorization. challenge_cleanup withdraws it by token. NULL: TLS-ALPN-01 unavailable. */
+    int (*challenge_present_alpn)(void *ctx, const char *identifier, const char *token,
+                                  const char *key_authorization, cp_err_t *err);
     /** Loads the account key (PEM) and URL of (provider, email) into malloc'd strings; *account_url
      * may be NULL when only the key is known. CP_ENOTFOUND when there is none. */
     int (*account_load)(void *ctx, const char *provider, const char *email, char **key_pem,
@@ -160,9 +165,10 @@ typedef struct ctl_acme_request {
     size_t n_names;
     cp_key_type_t key_type; /* the certificate's fresh key; CP_KEY_DEFAULT: RSA 2048 */
     const char
-        *preferred_chain; /* issuer CN (or any part of the name) of the chain's top, or NULL */
-    ctl_acme_dns_t *dns;  /* DNS-01 provider (required for wildcards), or NULL */
-    int prefer_dns01;     /* use DNS-01 for every DNS name that offers it */
+        *preferred_chain;  /* issuer CN (or any part of the name) of the chain's top, or NULL */
+    ctl_acme_dns_t *dns;   /* DNS-01 provider (required for wildcards), or NULL */
+    int prefer_dns01;      /* use DNS-01 for every DNS name that offers it */
+    int prefer_tls_alpn01; /* use TLS-ALPN-01 for every identifier (wildcards take DNS-01) */
     /* An order an earlier attempt at this same request recorded (order_checkpoint), or NULL. It is
      * continued where it stands (pending: authorize; ready: finalize; processing: poll; valid:
      * download, with resume_key_pem as the certificate's key); one that is invalid, gone, or valid

@@ -236,29 +236,39 @@ static char *key_authorization(ctl_acme_t *c, const char *token, cp_err_t *err)
     return ka;
 }
 
-/* Picks the challenge this client answers for an authorization. */
-static const json_t *pick_challenge(const order_t *o, const json_t *authz, int *dns01)
+enum { CHAL_HTTP01 = 0, CHAL_DNS01 = 1, CHAL_ALPN01 = 2 };
+static const char *const chal_names[] = {"http-01", "dns-01", "tls-alpn-01"};
+
+/* Picks the challenge this client answers for an authorization; *kind gets its CHAL_*. */
+static const json_t *pick_challenge(const order_t *o, const json_t *authz, int *kind)
 {
     const json_t *id = json_object_get(authz, "identifier");
     const char *type = json_string_value(json_object_get(id, "type"));
     int wildcard = json_is_true(json_object_get(authz, "wildcard"));
     int want_dns = o->req->dns != NULL &&
                    (wildcard || (o->req->prefer_dns01 && type && strcmp(type, "dns") == 0));
+    int want =
+        want_dns ? CHAL_DNS01
+        : o->req->prefer_tls_alpn01 && !wildcard && o->c->hooks.challenge_present_alpn != NULL
+            ? CHAL_ALPN01
+            : CHAL_HTTP01;
     const json_t *chals = json_object_get(authz, "challenges");
     for (size_t i = 0; i < json_array_size(chals); i++) {
         const json_t *ch = json_array_get(chals, i);
         const char *ct = json_string_value(json_object_get(ch, "type"));
-        if (ct && strcmp(ct, want_dns ? "dns-01" : "http-01") == 0) {
-            *dns01 = want_dns;
+        if (ct && strcmp(ct, chal_names[want]) == 0) {
+            *kind = want;
             return ch;
         }
     }
     return NULL;
 }
 
-/* Publishes the answer to one challenge (HTTP-01 via the hook, DNS-01 via the provider). */
-static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, cp_err_t *err)
+/* Publishes the answer to one challenge (HTTP-01 and TLS-ALPN-01 via the hooks, DNS-01 via the
+ * provider). */
+static int present(order_t *o, chal_t *ch, int kind, const char *ident_value, cp_err_t *err)
 {
+    int dns01 = kind == CHAL_DNS01;
     ctl_acme_t *c = o->c;
     char *ka = key_authorization(c, ch->token, err);
     int rc = 0;
@@ -273,13 +283,14 @@ static int present(order_t *o, chal_t *ch, int dns01, const char *ident_value, c
         ch->fqdn = cp_xmalloc(n);
         snprintf(ch->fqdn, n, "_acme-challenge.%s.", base);
         rc = o->req->dns->ops->present(o->req->dns, ch->fqdn, ch->txt, err);
+    } else if (kind == CHAL_ALPN01) {
+        rc = c->hooks.challenge_present_alpn(c->hooks.ctx, ident_value, ch->token, ka, err);
     } else {
         rc = c->hooks.challenge_present(c->hooks.ctx, ch->token, ka, err);
     }
     cp_secure_free_str(ka);
     if (rc != 0) {
-        cp_err_prefix(err, "presenting the %s challenge for %s", dns01 ? "dns-01" : "http-01",
-                      ch->ident);
+        cp_err_prefix(err, "presenting the %s challenge for %s", chal_names[kind], ch->ident);
         return rc;
     }
     ch->presented = 1;
@@ -291,7 +302,7 @@ static int step_authz(order_t *o, const char *authz_url, cp_err_t *err)
 {
     ctl_acme__resp_t r = {0};
     json_t *authz = NULL;
-    int dns01 = 0;
+    int kind = CHAL_HTTP01;
     int rc = fetch_json(o->c, authz_url, "authorization", &authz, &r, err);
     if (rc != 0)
         goto out;
@@ -307,7 +318,7 @@ static int step_authz(order_t *o, const char *authz_url, cp_err_t *err)
         goto out;
     }
     int wildcard = json_is_true(json_object_get(authz, "wildcard"));
-    const json_t *chj = pick_challenge(o, authz, &dns01);
+    const json_t *chj = pick_challenge(o, authz, &kind);
     const char *curl_ = json_string_value(json_object_get(chj, "url"));
     const char *token = json_string_value(json_object_get(chj, "token"));
     if (chj == NULL || curl_ == NULL || token == NULL) {
@@ -325,7 +336,7 @@ static int step_authz(order_t *o, const char *authz_url, cp_err_t *err)
     size_t n = strlen(itype) + strlen(ival) + 4;
     ch->ident = cp_xmalloc(n);
     snprintf(ch->ident, n, "%s %s%s", itype, wildcard ? "*." : "", ival);
-    rc = present(o, ch, dns01, ival, err);
+    rc = present(o, ch, kind, ival, err);
 out:
     json_decref(authz);
     ctl_acme__resp_dispose(&r);

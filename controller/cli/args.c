@@ -53,7 +53,8 @@ static const cp_cfg_opt_t create_opts[] = {
         "the one before fails for long; default: the controller's --issuers."),
     OPT("key-type", NULL, CP_CFG_STRING, key_type, NULL,
         "ec-p256, ec-p384, rsa-2048 (controller default), rsa-3072 or rsa-4096."),
-    OPT("challenge", NULL, CP_CFG_STRING, challenge, NULL, "http-01 (default) or dns-01."),
+    OPT("challenge", NULL, CP_CFG_STRING, challenge, NULL,
+        "http-01 (default), dns-01 or tls-alpn-01 (answered by the edges on port 443)."),
     OPT("preferred-chain", NULL, CP_CFG_STRING, preferred_chain, NULL,
         "Issuer common name of the alternate chain to prefer."),
     WAIT_OPT,
@@ -282,7 +283,8 @@ static int check_values(ctl_cli_args_t *a, cp_err_t *err)
     if (o->key_type != NULL && ctl_cli_parse_key_type(o->key_type, &a->key_type) != 0)
         return cp_err_set(err, CP_EINVAL, "--key-type: unknown key type \"%s\"", o->key_type);
     if (o->challenge != NULL && ctl_cli_parse_challenge(o->challenge, &a->challenge) != 0)
-        return cp_err_set(err, CP_EINVAL, "--challenge: expected http-01 or dns-01, got \"%s\"",
+        return cp_err_set(err, CP_EINVAL,
+                          "--challenge: expected http-01, dns-01 or tls-alpn-01, got \"%s\"",
                           o->challenge);
     if (o->state != NULL && ctl_cli_parse_state(o->state, &a->state) != 0)
         return cp_err_set(err, CP_EINVAL, "--state: unknown state \"%s\"", o->state);

@@ -121,6 +121,10 @@ int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
             ev->type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_SET;
             ch->key_authorization = cp_xstrdup(in->key_authorization ? in->key_authorization : "");
             ch->expire_time = ctl_relay_parse_time(in->expires_at);
+            if (in->identifier != NULL) {
+                ch->type = CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01;
+                ch->identifier = cp_xstrdup(in->identifier);
+            }
         } else {
             ev->type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR;
         }

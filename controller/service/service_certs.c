@@ -166,12 +166,15 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
     if ((int)c->key_type < 0 || c->key_type > CERTPLANE__V1__KEY_TYPE__EC_P384)
         return cp_err_set(err, CP_EINVAL, "certificate.key_type: unknown value %d",
                           (int)c->key_type);
-    if ((int)c->challenge_type < 0 || c->challenge_type > CERTPLANE__V1__CHALLENGE_TYPE__DNS_01)
+    if ((int)c->challenge_type < 0 ||
+        c->challenge_type > CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01)
         return cp_err_set(err, CP_EINVAL, "certificate.challenge_type: unknown value %d",
                           (int)c->challenge_type);
-    if (wildcard && c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__HTTP_01)
+    if (wildcard && (c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__HTTP_01 ||
+                     c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01))
         return cp_err_set(err, CP_EINVAL,
-                          "certificate.challenge_type: wildcard names need DNS_01, not HTTP_01");
+                          "certificate.challenge_type: wildcard names need DNS_01, "
+                          "not HTTP_01 or TLS_ALPN_01");
     bool dns = wildcard || c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01;
     if (dns && empty(svc->cfg->dns_exec))
         return cp_err_set(err, CP_ESTATE,

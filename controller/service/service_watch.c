@@ -120,6 +120,10 @@ static int snapshot_challenges(start_t *st, int64_t rev, cp_err_t *err)
         c.token = ch[i].token;
         c.key_authorization = ch[i].key_authorization;
         c.expire_time = ctl_relay_parse_time(ch[i].expires_at);
+        if (ch[i].identifier != NULL) {
+            c.type = CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01;
+            c.identifier = ch[i].identifier;
+        }
         ev.type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_SET;
         ev.revision = rev;
         ev.challenge = &c;

@@ -28,9 +28,9 @@
  * consumer group `controllers`; fields kind, name, revision. lock:cert:{name}            SET NX PX
  * with a random 128-bit hex token; compare-and-delete release. revision                    INCR
  * counter; every change that emits an event increments it once, so event IDs are contiguous
- * revisions. challenge:{token}           `{"token":..,"authorization":..,"expires_at":"RFC 3339"}`,
- * TTL (3600 s). account:{provider}:{email}  account private key PEM; the account URL in
- * `account:{provider}:{email}:url`.
+ * revisions. challenge:{token}           `{"token":..,"authorization":..,"expires_at":"RFC
+ * 3339"[,"identifier":..]}`, TTL (3600 s). account:{provider}:{email}  account private key PEM; the
+ * account URL in `account:{provider}:{email}:url`.
  *
  * Private keys at rest (the private_key_pem of cert:{name}, the value of
  * account:{provider}:{email}) are sealed with the keyring of the store's options (keywrap.h):
@@ -160,6 +160,7 @@ typedef struct ctl_store_event {
     char *token;
     char *key_authorization;
     char *expires_at;
+    char *identifier; /* CHALLENGE_SET of TLS-ALPN-01: the name or address; else NULL */
 } ctl_store_event_t;
 
 /* ---- HTTP-01 challenges -------------------------------------------------------------------------

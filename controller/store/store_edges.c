@@ -133,14 +133,15 @@ static bool challenge_parse(const char *key, const redisReply *x, ctl_store_chal
     if (x->type != REDIS_REPLY_STRING)
         return false; /* gone since the SCAN (used, or its TTL ran out) */
     json_t *o = json_loadb(x->str, x->len, 0, NULL);
-    const char *token = NULL, *auth = NULL, *exp = NULL;
-    bool ok = o != NULL && json_unpack(o, "{s?s, s:s, s?s}", "token", &token, "authorization",
-                                       &auth, "expires_at", &exp) == 0;
+    const char *token = NULL, *auth = NULL, *exp = NULL, *ident = NULL;
+    bool ok = o != NULL && json_unpack(o, "{s?s, s:s, s?s, s?s}", "token", &token, "authorization",
+                                       &auth, "expires_at", &exp, "identifier", &ident) == 0;
     if (ok) {
         /* The key is the truth; the seed also stores the token in the record. */
         c->token = dup_or_empty(key + strlen("challenge:"));
         c->key_authorization = dup_or_empty(auth);
         c->expires_at = exp != NULL ? dup_or_empty(exp) : NULL;
+        c->identifier = ident != NULL ? dup_or_empty(ident) : NULL;
     }
     json_decref(o);
     return ok;
@@ -226,6 +227,7 @@ void ctl_store_challenges_free(ctl_store_challenge_t *c, size_t n)
     for (size_t i = 0; c != NULL && i < n; i++) {
         free(c[i].token);
         free(c[i].key_authorization);
+        free(c[i].identifier);
         free(c[i].expires_at);
     }
     free(c);

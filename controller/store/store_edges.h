@@ -57,6 +57,7 @@ typedef struct ctl_store_challenge {
     char *token;
     char *key_authorization;
     char *expires_at;
+    char *identifier; /* TLS-ALPN-01: the name or address it is for; NULL for HTTP-01 */
 } ctl_store_challenge_t;
 
 /** Every challenge:{token} key that exists now (SCAN + GET; seed records read as well). Keys that

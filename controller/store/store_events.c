@@ -21,6 +21,7 @@ void ctl_store_events_free(ctl_store_event_t *ev, size_t n)
         free(ev[i].name);
         free(ev[i].token);
         free(ev[i].key_authorization);
+        free(ev[i].identifier);
         free(ev[i].expires_at);
     }
     free(ev);
@@ -48,6 +49,7 @@ static int parse_event(const redisReply *e, ctl_store_event_t *ev, cp_err_t *err
                       : strcmp(k->str, "token") == 0             ? &ev->token
                       : strcmp(k->str, "key_authorization") == 0 ? &ev->key_authorization
                       : strcmp(k->str, "expires_at") == 0        ? &ev->expires_at
+                      : strcmp(k->str, "identifier") == 0        ? &ev->identifier
                                                                  : NULL;
         if (slot != NULL && *slot == NULL)
             *slot = ctl_store__xstrndup(v->str, v->len);
@@ -130,7 +132,7 @@ int ctl_store_events_first(ctl_store_t *s, int64_t *first_revision, cp_err_t *er
         if (r->elements > 0 && (rc = parse_event(r->element[0], &ev, err)) == 0)
             *first_revision = ev.revision;
         free(ev.type), free(ev.name), free(ev.token), free(ev.key_authorization);
-        free(ev.expires_at);
+        free(ev.expires_at), free(ev.identifier);
     }
     freeReplyObject(r);
     ctl_store__args_dispose(&a);
@@ -159,6 +161,12 @@ static int challenge_eval(ctl_store_t *s, int id, ctl_store__args_t *a, const ch
 int ctl_store_challenge_set(ctl_store_t *s, const char *token, const char *key_authorization,
                             int ttl_s, int64_t *rev, cp_err_t *err)
 {
+    return ctl_store_challenge_set_for(s, token, key_authorization, NULL, ttl_s, rev, err);
+}
+
+int ctl_store_challenge_set_for(ctl_store_t *s, const char *token, const char *key_authorization,
+                                const char *identifier, int ttl_s, int64_t *rev, cp_err_t *err)
+{
     if (!ctl_store__name_ok(token) || !ctl_store__name_ok(key_authorization))
         return cp_err_set(err, CP_EINVAL, "challenge: empty token or key authorization");
     if (ttl_s <= 0)
@@ -177,6 +185,7 @@ int ctl_store_challenge_set(ctl_store_t *s, const char *token, const char *key_a
     ctl_store__arg(&a, expires);
     ctl_store__argf(&a, "%d", ttl_s);
     ctl_store__argf(&a, "%ld", s->opts.events_maxlen);
+    ctl_store__arg(&a, identifier != NULL ? identifier : "");
     return challenge_eval(s, CTL_STORE__LUA_CHALLENGE_SET, &a, token, rev, err);
 }
 

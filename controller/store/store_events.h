@@ -30,6 +30,12 @@ void ctl_store_events_free(ctl_store_event_t *ev, size_t n);
 int ctl_store_challenge_set(ctl_store_t *s, const char *token, const char *key_authorization,
                             int ttl_s, int64_t *rev, cp_err_t *err);
 
+/** ctl_store_challenge_set for a TLS-ALPN-01 challenge (RFC 8737) of `identifier` (the name or
+ * address the edges answer acme-tls/1 handshakes for), recorded in the record and the event;
+ * NULL: an HTTP-01 challenge, as ctl_store_challenge_set. */
+int ctl_store_challenge_set_for(ctl_store_t *s, const char *token, const char *key_authorization,
+                                const char *identifier, int ttl_s, int64_t *rev, cp_err_t *err);
+
 /** The key authorization of challenge:{token} (malloc'd, caller frees); reads seed records too.
  *  Errors: CP_EINVAL, CP_ENOTFOUND, CP_EPROTO (not the expected JSON), CP_EUNAVAIL, CP_EAUTH.
  *  THREAD SAFETY: one thread at a time per s. */

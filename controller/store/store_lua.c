@@ -83,16 +83,22 @@ static const char lua_cert_index[] =
 
 /* KEYS: challenge:{token} events revision   ARGV: token key_authorization expires_at ttl maxlen.
  * The record is built field by field to keep the seed's key order. */
-static const char lua_challenge_set[] =
-    LUA_PRELUDE "local rev, e = cp_event(KEYS[2], KEYS[3], ARGV[5], 'type', 'CHALLENGE_SET', "
-                "'token', ARGV[1],\n"
-                "  'key_authorization', ARGV[2], 'expires_at', ARGV[3])\n"
-                "if not rev then return {5, e} end\n"
-                "redis.call('SET', KEYS[1], '{\"token\":' .. cjson.encode(ARGV[1]) .. "
-                "',\"authorization\":' ..\n"
-                "  cjson.encode(ARGV[2]) .. ',\"expires_at\":' .. cjson.encode(ARGV[3]) .. '}', "
-                "'EX', ARGV[4])\n"
-                "return {0, rev}\n";
+/* ARGV[6]: the identifier of a TLS-ALPN-01 challenge ("" for HTTP-01, the seed's only kind). */
+static const char lua_challenge_set[] = LUA_PRELUDE
+    "local f = {'type', 'CHALLENGE_SET', 'token', ARGV[1], 'key_authorization', "
+    "ARGV[2], 'expires_at', ARGV[3]}\n"
+    "local ident = ''\n"
+    "if ARGV[6] ~= '' then\n"
+    "  f[#f + 1] = 'identifier'; f[#f + 1] = ARGV[6]\n"
+    "  ident = ',\"identifier\":' .. cjson.encode(ARGV[6])\n"
+    "end\n"
+    "local rev, e = cp_event(KEYS[2], KEYS[3], ARGV[5], unpack(f))\n"
+    "if not rev then return {5, e} end\n"
+    "redis.call('SET', KEYS[1], '{\"token\":' .. cjson.encode(ARGV[1]) .. "
+    "',\"authorization\":' ..\n"
+    "  cjson.encode(ARGV[2]) .. ',\"expires_at\":' .. cjson.encode(ARGV[3]) .. ident .. "
+    "'}', 'EX', ARGV[4])\n"
+    "return {0, rev}\n";
 
 /* KEYS: challenge:{token} */
 static const char lua_challenge_get[] =

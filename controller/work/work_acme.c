@@ -99,18 +99,31 @@ static int wait_edges(ctl_work_thread_t *t, int64_t rev, cp_err_t *err)
         }                                                                                          \
     } while (0)
 
-static int hook_present(void *ctx, const char *token, const char *key_authorization, cp_err_t *err)
+/* Records the challenge (identifier NULL: HTTP-01; else TLS-ALPN-01 for it), which streams to
+ * every edge, and waits until the live edges applied it. */
+static int present_for(ctl_work_thread_t *t, const char *identifier, const char *token,
+                       const char *key_authorization, cp_err_t *err)
 {
-    ctl_work_thread_t *t = ctx;
     int64_t rev = 0;
     int rc;
     extend_lock(t);
-    RETRY_WHILE_AWAY(
-        t, rc,
-        ctl_store_challenge_set(t->store, token, key_authorization, CHALLENGE_TTL_S, &rev, err));
+    RETRY_WHILE_AWAY(t, rc,
+                     ctl_store_challenge_set_for(t->store, token, key_authorization, identifier,
+                                                 CHALLENGE_TTL_S, &rev, err));
     if (rc == 0)
         rc = wait_edges(t, rev, err);
     return rc;
+}
+
+static int hook_present(void *ctx, const char *token, const char *key_authorization, cp_err_t *err)
+{
+    return present_for(ctx, NULL, token, key_authorization, err);
+}
+
+static int hook_present_alpn(void *ctx, const char *identifier, const char *token,
+                             const char *key_authorization, cp_err_t *err)
+{
+    return present_for(ctx, identifier, token, key_authorization, err);
 }
 
 /* Records the order (and before finalize its key) in order:{name}, so that whoever resumes the job
@@ -193,6 +206,7 @@ static int client_new(ctl_work_thread_t *t, const ctl_provider_t *p, const char 
     ctl_acme_hooks_t hooks = {
         .ctx = t,
         .challenge_present = hook_present,
+        .challenge_present_alpn = hook_present_alpn,
         .challenge_cleanup = hook_cleanup,
         .account_load = hook_account_load,
         .account_save = hook_account_save,
@@ -448,6 +462,7 @@ static int issue_at(ctl_work_thread_t *t, const Certplane__V1__Certificate *c, c
             c->preferred_chain != NULL && c->preferred_chain[0] != '\0' ? c->preferred_chain : NULL,
         .dns = t->w->dns,
         .prefer_dns01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__DNS_01,
+        .prefer_tls_alpn01 = c->challenge_type == CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01,
         /* RFC 9773: a renewal names the certificate it replaces (the order record's request stays
          * the same with or without it: whether the CA took `replaces` does not change the order).
          * Only the CA that issued it knows it. */

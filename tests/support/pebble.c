@@ -171,7 +171,7 @@ int cp_test_pebble_start(cp_test_pebble_t *p, const cp_test_pebble_opts_t *o)
     p->mgmt_port = cp_test_free_port();
     p->dns_port = cp_test_free_port();
     p->chall_mgmt_port = cp_test_free_port();
-    int tls_port = cp_test_free_port();
+    int tls_port = o->tls_port > 0 ? o->tls_port : cp_test_free_port();
     snprintf(p->directory_url, sizeof(p->directory_url), "https://127.0.0.1:%d/dir", p->acme_port);
     snprintf(p->ca_file, sizeof(p->ca_file), "%s/ca.pem", p->dir);
     snprintf(p->log_path, sizeof(p->log_path), "%s/pebble.log", p->dir);

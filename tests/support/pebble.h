@@ -18,6 +18,7 @@
 
 typedef struct cp_test_pebble_opts {
     int http_port;       /* where Pebble validates HTTP-01 (the test's responder); required */
+    int tls_port;        /* where Pebble validates TLS-ALPN-01; 0: a free port (nobody answers) */
     long validity_s;     /* certificateValidityPeriod; 0: Pebble's default */
     const char *eab_kid; /* when set, externalAccountBindingRequired with this kid ... */
     const char *eab_key; /* ... and this base64url MAC key */

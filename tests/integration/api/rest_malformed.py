@@ -108,7 +108,7 @@ def rest_malformed(a, r, e, crt, key, other_key):
         (P, "/v1/certificates", a, c(fullchainPem=crt), "application/json", 400),
         (P, "/v1/certificates", a, c(keyType="RSA_1024"), "application/json", 400),
         (P, "/v1/certificates", a, c(keyType=99), "application/json", 400),
-        (P, "/v1/certificates", a, c(challengeType="TLS_ALPN_01"), "application/json", 400),
+        (P, "/v1/certificates", a, c(challengeType="TLS_SNI_01"), "application/json", 400),
         (P, "/v1/certificates", a, c(email="not-an-email"), "application/json", 400),
         (P, "/v1/certificates", a, c(email="a@b.example\r\nX: y"), "application/json", 400),
         (P, "/v1/certificates", a, c(provider="ftp://ca.example/dir"), "application/json", 400),
