@@ -17,6 +17,8 @@ struct edge_certmap {
     edge_hamt_t by_ip;
     edge_hamt_t challenges;
     edge_hamt_t alpn; /* identifier -> TLS-ALPN-01 validation cert (RFC 8737) */
+    edge_tickets_t
+        *tickets; /* the fleet's session-ticket keys, NULL until the controller sent them */
     edge_cert_t *fallback;
     int64_t revision;
 };
@@ -83,6 +85,7 @@ edge_certmap_t *edge_certmap_clone(const edge_certmap_t *src, int empty)
         edge_hamt_copy(&m->challenges, &src->challenges);
         edge_hamt_copy(&m->alpn, &src->alpn);
     }
+    m->tickets = edge_tickets_retain(src->tickets); /* kept by a snapshot too */
     return m;
 }
 
@@ -102,6 +105,7 @@ void edge_certmap_release(edge_certmap_t *m)
     edge_hamt_dispose(&m->by_ip);
     edge_hamt_dispose(&m->challenges);
     edge_hamt_dispose(&m->alpn);
+    edge_tickets_release(m->tickets);
     edge_cert_release(m->fallback);
     free(m);
 }
@@ -191,6 +195,17 @@ int edge_certmap_challenge_clear(edge_certmap_t *m, const char *token)
     if (c != NULL && c->ident != NULL && edge_hamt_get(&m->alpn, c->ident) == c->alpn)
         edge_hamt_remove(&m->alpn, c->ident);
     return edge_hamt_remove(&m->challenges, token);
+}
+
+void edge_certmap_set_tickets(edge_certmap_t *m, edge_tickets_t *tickets)
+{
+    edge_tickets_release(m->tickets);
+    m->tickets = edge_tickets_retain(tickets);
+}
+
+edge_tickets_t *edge_certmap_tickets0(const edge_certmap_t *m)
+{
+    return m->tickets;
 }
 
 edge_cert_t *edge_certmap_alpn_get0(const edge_certmap_t *m, const char *identifier)

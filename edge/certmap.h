@@ -8,6 +8,7 @@
 
 #include "edge/cert.h"
 #include "edge/hamt.h"
+#include "edge/tickets.h"
 
 /*
  * A table version holds five persistent hash tries (edge/hamt.h):
@@ -76,6 +77,12 @@ void edge_certmap_challenge_set(edge_certmap_t *m, const char *token, const char
  * `identifier` (lower case) and offering ALPN acme-tls/1. THREAD SAFETY: the builder. */
 void edge_certmap_alpn_set(edge_certmap_t *m, const char *token, const char *key_auth,
                            const char *identifier, edge_cert_t *cert);
+
+/** Replaces the session-ticket keys (retained; NULL: none). THREAD SAFETY: the builder. */
+void edge_certmap_set_tickets(edge_certmap_t *m, edge_tickets_t *tickets);
+
+/** The session-ticket keys, or NULL. Borrowed from m. THREAD SAFETY: any thread holding m. */
+edge_tickets_t *edge_certmap_tickets0(const edge_certmap_t *m);
 
 /** The TLS-ALPN-01 validation certificate for identifier, or NULL. Borrowed from m. THREAD SAFETY:
  *  any thread holding m. */

@@ -49,6 +49,11 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "# TYPE certplane_edge_acme_tls_alpn_answered_total counter\n"
         "certplane_edge_acme_tls_alpn_answered_total %llu\n",
         LOAD(sni->alpn_answered));
+    put(&o,
+        "# HELP certplane_edge_tls_tickets_renewed_total Session tickets sealed with an older fleet "
+        "key, accepted and re-issued.\n# TYPE certplane_edge_tls_tickets_renewed_total counter\n"
+        "certplane_edge_tls_tickets_renewed_total %llu\n",
+        LOAD(sni->tickets_renewed));
     edge_certmap_t *map = edge_sni_current0(sni);
     put(&o,
         "# HELP certplane_edge_certificates Certificates held.\n"

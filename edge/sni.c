@@ -11,6 +11,7 @@
 #include <openssl/tls1.h>
 
 static int ex_index = -1;
+static int ctx_index = -1; /* the SSL_CTX's edge_sni_t */
 static int alpn_index =
     -1; /* set (non-NULL) on an acme-tls/1 handshake answered with a challenge */
 #define ACME_TLS_1 "acme-tls/1"
@@ -26,6 +27,24 @@ static void ex_init(void)
 {
     ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, ex_free);
     alpn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Session tickets are sealed with the fleet's keys (streamed by the controller), so a session made
+ * on one edge resumes on any other; before they arrive, with this edge's own key. */
+static int on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *c,
+                         EVP_MAC_CTX *h, int enc)
+{
+    edge_sni_t *s = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+    if (s == NULL)
+        return enc ? -1 : 0;
+    /* The table pointer is only used within this callback (as in on_client_hello). */
+    edge_certmap_t *map = atomic_load_explicit(&s->current, memory_order_acquire);
+    edge_tickets_t *t = edge_certmap_tickets0(map);
+    int rc = edge_tickets_crypt(t != NULL ? t : s->own_tickets, name, iv, c, h, enc);
+    if (!enc && rc == 2)
+        atomic_fetch_add_explicit(&s->tickets_renewed, 1, memory_order_relaxed);
+    return rc;
 }
 
 /* Whether the ClientHello's ALPN list offers acme-tls/1 (RFC 8737: a validating CA offers it
@@ -249,6 +268,14 @@ int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err)
     SSL_CTX_set_cert_cb(s->ctx, on_cert, s);
     SSL_CTX_set_session_ticket_cb(s->ctx, NULL, on_ticket, s);
     SSL_CTX_set_alpn_select_cb(s->ctx, on_alpn, s);
+    if (edge_tickets_new_random(&s->own_tickets, err) != 0 ||
+        SSL_CTX_set_ex_data(s->ctx, ctx_index, s) != 1 ||
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(s->ctx, on_ticket_key) != 1) {
+        SSL_CTX_free(s->ctx);
+        s->ctx = NULL;
+        edge_tickets_release(s->own_tickets);
+        return cp_err_set(err, CP_ECRYPTO, "session ticket keys: setup failed");
+    }
     atomic_init(&s->current, edge_certmap_retain(initial));
     return 0;
 }
@@ -258,6 +285,8 @@ void edge_sni_dispose(edge_sni_t *s)
     SSL_CTX_free(s->ctx);
     s->ctx = NULL;
     edge_certmap_release(atomic_exchange(&s->current, NULL));
+    edge_tickets_release(s->own_tickets);
+    s->own_tickets = NULL;
 }
 
 void edge_sni_set_local_addr(edge_sni_t *s, edge_sni_local_addr_fn fn)

@@ -242,6 +242,30 @@ static int upsert(edge_watch__batch_t *b, const char *name, const Certplane__V1_
     return 0;
 }
 
+/* The fleet's session-ticket keys (the active one first). */
+static int tickets_set(edge_watch__batch_t *b, const Certplane__V1__CertificateEvent *ev,
+                       cp_err_t *err)
+{
+    edge_ticket_key_t keys[EDGE_TICKETS_MAX];
+    size_t n = ev->n_ticket_keys < EDGE_TICKETS_MAX ? ev->n_ticket_keys : EDGE_TICKETS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const Certplane__V1__TicketKey *k = ev->ticket_keys[i];
+        if (k->name.len != EDGE_TICKET_NAME_LEN || k->secret.len != EDGE_TICKET_SECRET_LEN) {
+            explicit_bzero(keys, sizeof keys);
+            return cp_err_set(err, CP_EPROTO, "TICKET_KEYS: a key of the wrong size");
+        }
+        memcpy(keys[i].name, k->name.data, EDGE_TICKET_NAME_LEN);
+        memcpy(keys[i].secret, k->secret.data, EDGE_TICKET_SECRET_LEN);
+    }
+    edge_tickets_t *t = NULL;
+    int rc = n > 0 ? edge_tickets_new(keys, n, &t, err) : 0;
+    explicit_bzero(keys, sizeof keys);
+    if (rc == 0)
+        edge_certmap_set_tickets(b->builder, t);
+    edge_tickets_release(t);
+    return rc;
+}
+
 /* A TLS-ALPN-01 challenge: its validation certificate is made here, once per edge and challenge
  * (a key generation and a signature, about a millisecond). */
 static int alpn_set(edge_watch__batch_t *b, const Certplane__V1__Challenge *ch, cp_err_t *err)
@@ -303,6 +327,8 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
             return alpn_set(b, ch, err);
         edge_certmap_challenge_set(b->builder, ch->token, ch->key_authorization);
         return 0;
+    case CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS:
+        return tickets_set(b, ev, err);
     case CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR:
         if (ch == NULL || ch->token == NULL)
             return cp_err_set(err, CP_EPROTO, "CHALLENGE_CLEAR without a token");

@@ -161,6 +161,10 @@ const cp_cfg_opt_t ctl_config_opts[] = {
     OPT("controller-id", "CONTROLLER_ID", CP_CFG_STRING, controller_id, NULL,
         "Name of this controller in the jobs consumer group, letters, digits and ._:- (default: "
         "host name and process id)."),
+    OPT("ticket-key-rotation", "TICKET_KEY_ROTATION", CP_CFG_DURATION, ticket_key_rotation_ms,
+        "12h",
+        "A new TLS session-ticket key for every edge this often (the two before it stay valid, "
+        "so a session resumes on any edge for two periods); 0: edges keep their own keys."),
     OPT("presence-ttl", "PRESENCE_TTL", CP_CFG_DURATION, presence_ttl_ms, "5s",
         "A controller refreshes its presence in Redis five times per this period; when it lapses "
         "(the controller died, or lost Redis this long) others take over its jobs and locks at "

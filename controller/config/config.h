@@ -74,12 +74,13 @@ typedef struct ctl_config {
     char **issuers;
     size_t n_issuers;
     /* work */
-    int workers;                /* --workers */
-    int64_t job_timeout_ms;     /* --job-timeout: a job idle this long is reclaimed */
-    bool metrics_require_token; /* --metrics-require-token */
-    int grpc_max_connections;   /* --grpc-max-connections */
-    char *controller_id;        /* --controller-id: consumer name in the jobs group */
-    int64_t presence_ttl_ms;    /* --presence-ttl: how long a silent controller counts as alive */
+    int workers;                    /* --workers */
+    int64_t job_timeout_ms;         /* --job-timeout: a job idle this long is reclaimed */
+    bool metrics_require_token;     /* --metrics-require-token */
+    int grpc_max_connections;       /* --grpc-max-connections */
+    char *controller_id;            /* --controller-id: consumer name in the jobs group */
+    int64_t ticket_key_rotation_ms; /* --ticket-key-rotation: edges' session-ticket keys; 0 off */
+    int64_t presence_ttl_ms; /* --presence-ttl: how long a silent controller counts as alive */
     int64_t
         renew_before_ms; /* --renew-before: 0 = one third of the lifetime (half under 10 days) */
     int64_t renew_interval_ms; /* --renew-interval: the scheduler wakes at least this often */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "controller/store/certrepo.h"
+#include "controller/store/store_tickets.h"
 #include "shared/json.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -93,6 +94,42 @@ static int build_upsert(ctl_store_t *s, const char *name, Certplane__V1__Certifi
     return rc;
 }
 
+int ctl_relay_ticket_keys(ctl_store_t *s, Certplane__V1__CertificateEvent *ev, cp_err_t *err)
+{
+    ctl_store_ticket_key_t keys[CTL_STORE_TICKET_KEYS_MAX];
+    size_t n = 0;
+    int rc = ctl_store_tickets_get(s, keys, &n, err);
+    ev->type = CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS;
+    ev->ticket_keys = n > 0 ? cp_xcalloc(n, sizeof *ev->ticket_keys) : NULL;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        Certplane__V1__TicketKey *k = cp_xcalloc(1, sizeof *k);
+        certplane__v1__ticket_key__init(k);
+        k->name.data = cp_xmalloc(sizeof keys[i].name);
+        memcpy(k->name.data, keys[i].name, k->name.len = sizeof keys[i].name);
+        k->secret.data = cp_xmalloc(sizeof keys[i].secret);
+        memcpy(k->secret.data, keys[i].secret, k->secret.len = sizeof keys[i].secret);
+        k->create_time = cp_xcalloc(1, sizeof *k->create_time);
+        google__protobuf__timestamp__init(k->create_time);
+        k->create_time->seconds = keys[i].created_ms / 1000;
+        ev->ticket_keys[ev->n_ticket_keys++] = k;
+    }
+    explicit_bzero(keys, sizeof keys);
+    return rc;
+}
+
+void ctl_relay_event_free(Certplane__V1__CertificateEvent *ev)
+{
+    if (ev == NULL)
+        return;
+    for (size_t i = 0; i < ev->n_ticket_keys; i++)
+        if (ev->ticket_keys[i]->secret.data != NULL)
+            explicit_bzero(ev->ticket_keys[i]->secret.data, ev->ticket_keys[i]->secret.len);
+    Certplane__V1__Certificate *c = ev->certificate;
+    if (c != NULL && c->private_key_pem != NULL && c->private_key_pem != protobuf_c_empty_string)
+        explicit_bzero(c->private_key_pem, strlen(c->private_key_pem));
+    protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
+
 int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
                           Certplane__V1__CertificateEvent **out, cp_err_t *err)
 {
@@ -128,11 +165,13 @@ int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
         } else {
             ev->type = CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR;
         }
+    } else if (strcmp(type, "TICKET_KEYS") == 0) {
+        rc = ctl_relay_ticket_keys(s, ev, err);
     } else {
         skip = true; /* a type this controller does not know (a newer one wrote it) */
     }
     if (rc != 0 || skip)
-        protobuf_c_message_free_unpacked(&ev->base, NULL);
+        ctl_relay_event_free(ev);
     else
         *out = ev;
     return rc;
@@ -141,6 +180,8 @@ int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
 int ctl_relay_event_send(const ctl_watch_sink_t *sink, Certplane__V1__CertificateEvent *ev,
                          bool with_keys, cp_err_t *err)
 {
+    if (ev->type == CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS && !with_keys)
+        return 0; /* ticket keys go to edges only */
     Certplane__V1__Certificate *c = ev->certificate;
     if (c == NULL || with_keys || c->private_key_pem == NULL || c->private_key_pem[0] == '\0')
         return sink->send(sink->u, ev, err);
@@ -204,7 +245,7 @@ static void catch_up(ctl_relay_t *r, watcher_t *w)
             Certplane__V1__CertificateEvent *pe = NULL;
             int rc = ctl_relay_event_build(r->store, &ev[i], &pe, &err);
             bool ok = rc == 0 && deliver(w, ev[i].revision, pe);
-            protobuf_c_message_free_unpacked(pe ? &pe->base : NULL, NULL);
+            ctl_relay_event_free(pe);
             if (!ok) {
                 ctl_store_events_free(ev, n);
                 drop(r, w, rc != 0 ? CP_GRPC_UNAVAILABLE : 0, rc != 0 ? err.msg : NULL);
@@ -277,7 +318,7 @@ static void dispatch(ctl_relay_t *r, const ctl_store_event_t *ev, size_t n)
                 drop(r, w, 0, "too slow or gone");
             }
         }
-        protobuf_c_message_free_unpacked(pe ? &pe->base : NULL, NULL);
+        ctl_relay_event_free(pe);
         r->pos = ev[i].revision;
     }
 }

@@ -74,6 +74,13 @@ void ctl_relay_free(ctl_relay_t *r);
  *  UPSERT reads cert:{name} through s (with its private key). *out is NULL when there is nothing to
  * send (the certificate is gone, or an unknown type). Errors: CP_EUNAVAIL and the store's other
  * errors. THREAD SAFETY: any thread, with its own s. */
+/** Fills ev as a TICKET_KEYS event with the current session-ticket keys (store_tickets.h); free
+ * it with ctl_relay_event_free. Errors: those of ctl_store_tickets_get(). */
+int ctl_relay_ticket_keys(ctl_store_t *s, Certplane__V1__CertificateEvent *ev, cp_err_t *err);
+
+/** Wipes the secrets ev carries (ticket keys, a private key) and frees it; NULL is a no-op. */
+void ctl_relay_event_free(Certplane__V1__CertificateEvent *ev);
+
 int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
                           Certplane__V1__CertificateEvent **out, cp_err_t *err);
 

@@ -54,7 +54,7 @@ static int replay(start_t *st, int64_t upto, cp_err_t *err)
                 rc = send_one(st, pe, err);
             if (rc == 0)
                 st->pos = ev[i].revision;
-            protobuf_c_message_free_unpacked(pe != NULL ? &pe->base : NULL, NULL);
+            ctl_relay_event_free(pe);
         }
         ctl_store_events_free(ev, n);
         if (rc != 0)
@@ -107,6 +107,21 @@ static int snapshot_certs(start_t *st, cp_err_t *err)
 /* Challenges are not in cert records: the snapshot reads the challenge:{token} keys themselves,
  * which are exactly the answers in use now (cleared ones are deleted, stale ones expire), whereas
  * the stream may have been trimmed past their CHALLENGE_SET. */
+/* An edge's snapshot carries the session-ticket keys (when there are any yet). */
+static int snapshot_tickets(start_t *st, int64_t rev, cp_err_t *err)
+{
+    Certplane__V1__CertificateEvent *ev = cp_xcalloc(1, sizeof *ev);
+    certplane__v1__certificate_event__init(ev);
+    ev->revision = rev;
+    int rc = ctl_relay_ticket_keys(st->t->store, ev, err);
+    if (rc != 0)
+        rc = ctl_service__store_fail(rc, err);
+    else if (ev->n_ticket_keys > 0)
+        rc = send_one(st, ev, err);
+    ctl_relay_event_free(ev);
+    return rc;
+}
+
 static int snapshot_challenges(start_t *st, int64_t rev, cp_err_t *err)
 {
     ctl_store_challenge_t *ch = NULL;
@@ -148,6 +163,8 @@ static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
         rc = snapshot_certs(st, err);
     if (rc == 0)
         rc = snapshot_challenges(st, rev, err);
+    if (rc == 0 && st->with_keys)
+        rc = snapshot_tickets(st, rev, err);
     if (rc != 0)
         return rc;
     Certplane__V1__CertificateEvent end = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;

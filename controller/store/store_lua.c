@@ -188,6 +188,16 @@ static const char lua_value_cas[] = "local cur = redis.call('GET', KEYS[1])\n"
                                     "redis.call('SET', KEYS[1], ARGV[2])\n"
                                     "return {0, 1}\n";
 
+/* KEYS: tls:ticket_keys, events, revision. ARGV: the value read ("" for none), the new value,
+ * events MAXLEN. {0, rev}: written; {3, 0}: changed meanwhile. */
+static const char lua_tickets_swap[] =
+    LUA_PRELUDE "local cur = redis.call('GET', KEYS[1]) or ''\n"
+                "if cur ~= ARGV[1] then return {3, 0} end\n"
+                "local rev, e = cp_event(KEYS[2], KEYS[3], ARGV[3], 'type', 'TICKET_KEYS')\n"
+                "if not rev then return {5, e} end\n"
+                "redis.call('SET', KEYS[1], ARGV[2])\n"
+                "return {0, rev}\n";
+
 const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
     [CTL_STORE__LUA_CERT_DELETE] = lua_cert_delete,
@@ -201,4 +211,5 @@ const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_JOB_RECLAIM_DEAD] = lua_job_reclaim_dead,
     [CTL_STORE__LUA_PRESENCE_CLEAR] = lua_presence_clear,
     [CTL_STORE__LUA_VALUE_CAS] = lua_value_cas,
+    [CTL_STORE__LUA_TICKETS_SWAP] = lua_tickets_swap,
 };

@@ -2,6 +2,7 @@
 /* work_presence.c - the presence thread: controller:{id} = incarnation, refreshed well within its
  * TTL, so that other controllers can tell this one from a dead one (design decision 3) */
 #include "controller/work/work_presence.h"
+#include "controller/work/work_tickets.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,10 +66,12 @@ void *ctl_work__presence_main(void *arg)
 {
     ctl_work_thread_t *t = arg;
     ctl_work_t *w = t->w;
-    int64_t last_ok = 0;
+    int64_t last_ok = 0, tickets_next = 0;
     int64_t period = ttl_ms(w) / 5;
     while (!ctl_work__stopping(w)) {
         refresh(t, &last_ok);
+        if (atomic_load(&w->present))
+            ctl_work__tickets_tick(t, &tickets_next);
         ctl_work__sleep(w, atomic_load(&w->present) ? period : period / 4, 0);
     }
     return NULL;
