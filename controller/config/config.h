@@ -27,6 +27,7 @@ typedef struct ctl_config {
     char *redis_url; /* --redis-url (a secret when it carries a password); after parsing it
                         carries the password of --redis-password-file */
     char *redis_password_file;    /* --redis-password-file */
+    char *redis_user;             /* --redis-user: the ACL user of --redis-password-file */
     char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
     char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
     bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */
