@@ -73,6 +73,9 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         NULL,
         "Name checked against Redis' certificate and sent as SNI instead of the URL's host (e.g. "
         "when Redis is reached by IP address through a tunnel)."),
+    OPT("redis-user", "REDIS_USER", CP_CFG_STRING, redis_user, NULL,
+        "Redis ACL user that --redis-password-file's password belongs to (default: the default "
+        "user); see docs/operations.md, Redis ACL."),
     OPT("kek-file", "KEK_FILE", CP_CFG_STRING, kek_file, NULL,
         "Keyring of the key-encryption keys that seal private keys in Redis: lines \"ID BASE64\" "
         "(32 random bytes each, e.g. openssl rand -base64 32), the first line is the active key; "
@@ -199,7 +202,17 @@ static int check_file(const char *path, const char *flag, cp_err_t *err)
     return 0;
 }
 
-/* Percent-encodes every byte of the password into the userinfo of the URL. */
+/* Appends every byte of [p, p+len) percent-encoded. */
+static size_t put_encoded(char *out, size_t size, const char *p, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++)
+        o += (size_t)snprintf(out + o, size - o, "%%%02X", (unsigned char)p[i]);
+    return o;
+}
+
+/* Percent-encodes every byte of the user (--redis-user) and the password into the userinfo of the
+ * URL (redis:// or redis+sentinel://). */
 static int add_password(ctl_config_t *c, cp_err_t *err)
 {
     char *pw = NULL;
@@ -229,11 +242,13 @@ static int add_password(ctl_config_t *c, cp_err_t *err)
         cp_secure_free(pw, len);
         return cp_err_set(err, CP_EINVAL, "--redis-password-file: expected one non-empty line");
     }
-    size_t n = strlen(scheme) + 1 + len * 3 + 1 + strlen(rest) + 1, o = 0;
+    const char *user = c->redis_user != NULL ? c->redis_user : "";
+    size_t n = (size_t)(rest - c->redis_url) + (strlen(user) + len) * 3 + 2 + strlen(rest) + 1;
     char *url = cp_xmalloc(n);
-    o += (size_t)snprintf(url, n, "%s:", scheme);
-    for (size_t i = 0; i < len; i++)
-        o += (size_t)snprintf(url + o, n - o, "%%%02X", (unsigned char)pw[i]);
+    size_t o = (size_t)snprintf(url, n, "%.*s", (int)(rest - c->redis_url), c->redis_url);
+    o += put_encoded(url + o, n - o, user, strlen(user));
+    url[o++] = ':';
+    o += put_encoded(url + o, n - o, pw, len);
     snprintf(url + o, n - o, "@%s", rest);
     cp_secure_free(pw, len);
     cp_secure_free_str(c->redis_url);
@@ -261,6 +276,8 @@ static int check_redis_tls(const ctl_config_t *c, cp_err_t *err)
 /* The choices that concern keys at rest and the Redis password. */
 static int check_keys(ctl_config_t *c, cp_err_t *err)
 {
+    if (c->redis_user != NULL && c->redis_password_file == NULL)
+        return cp_err_set(err, CP_EINVAL, "--redis-user needs --redis-password-file");
     if (c->redis_password_file != NULL && add_password(c, err) != 0)
         return CP_EINVAL;
     if (c->kek_file != NULL && c->kek != NULL)

@@ -38,6 +38,7 @@ typedef struct ctl_config {
     /* Built by main.c for a rediss:// URL from the four above (redis_tls.h); borrowed by every
      * store. */
     struct ctl_redis_tls *redis_tls;
+    char *redis_user;             /* --redis-user: the ACL user of --redis-password-file */
     char *kek_file;               /* --kek-file: keyring of the KEKs sealing private keys at rest */
     char *kek;                    /* --kek: the keyring as ID:BASE64[,ID:BASE64...] (secret) */
     bool insecure_plaintext_keys; /* --insecure-plaintext-keys: no --kek-file, keys in the clear */

@@ -3,7 +3,8 @@
 # tests/helm/check_manifests.py - checks rendered certplane manifests for the deployment rules
 #
 # Usage: check_manifests.py RENDERED.yaml [--expect-edge-kind Deployment|DaemonSet] [--expect-hpa]
-#                           [--expect-bundled-redis | --expect-external-redis]
+#                           [--external-redis] [--expect-sentinel N] [--expect-redis-url URL]
+#                           [--acl-rules FILE] [--external NAME]... [--binary-dir DIR]
 # Rules (each failure is printed with the object it concerns; exit 1 if any):
 #   - the edge Service is type LoadBalancer with ports 80 and 443;
 #   - the controller Deployment has 2 replicas or more, pod anti-affinity and a PodDisruptionBudget;
@@ -13,7 +14,13 @@
 #   - secrets are referenced, never inlined: no env var named like a secret has a plain value, and no
 #     value stored in a rendered Secret appears in any env value, arg or command;
 #   - every Secret/ConfigMap/ServiceAccount a pod references is rendered or explicitly external;
-#   - the bundled Redis (when expected) has appendonly yes and a PersistentVolumeClaim.
+#   - the bundled Redis (when expected) has appendonly yes, a PersistentVolumeClaim, an ACL file, ClusterIP
+#     Services only and a NetworkPolicy; with Sentinel (--expect-sentinel N): N pods each with a sentinel, a
+#     majority quorum, replication and sentinel ACL users, a headless Service;
+#   - the controllers' Redis URL (--expect-redis-url; redis+sentinel:// naming N sentinels); with the bundled
+#     Redis: no credentials in the URL, the ACL user, the password in a Secret volume file, and the ACL
+#     ConfigMap holds files/redis-acl.rules as it is (--acl-rules);
+#   - no value of a Secret in any ConfigMap; every /bin/sh -c script parses (sh -n).
 import argparse
 import base64
 import re
@@ -169,7 +176,7 @@ def check_references(ck, where, pod, external):
                  f"{where}: references {r[0]} {r[1]}, which is neither rendered nor expected to exist")
 
 
-def check_redis(ck, bundled):
+def check_redis(ck, bundled, sentinels):
     sts = [s for s in ck.of_kind("StatefulSet") if ck.component(s) == "redis"]
     if not bundled:
         ck.check(not sts, "external Redis: no bundled Redis StatefulSet expected")
@@ -177,15 +184,94 @@ def check_redis(ck, bundled):
     if not ck.check(len(sts) == 1, "bundled Redis StatefulSet missing"):
         return
     s = sts[0]
-    ck.check(s["spec"].get("replicas") == 1, "bundled Redis: one replica expected")
-    c = pod_spec(s)["containers"][0]
+    want = sentinels or 1
+    ck.check(s["spec"].get("replicas") == want, f"bundled Redis: {want} replica(s) expected")
+    containers = {c["name"]: c for c in pod_spec(s)["containers"]}
+    c = containers.get("redis") or pod_spec(s)["containers"][0]
     line = " ".join(map(str, (c.get("command") or []) + (c.get("args") or [])))
     ck.check(re.search(r"--appendonly yes", line) is not None, "bundled Redis: --appendonly yes missing")
+    ck.check("--aclfile" in line or "aclfile" in line, "bundled Redis: no ACL file (the controllers' ACL user)")
     claims = s["spec"].get("volumeClaimTemplates") or []
     ck.check(len(claims) == 1, "bundled Redis: volumeClaimTemplates (PersistentVolumeClaim) missing")
     mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts") or []}
     ck.check(claims and mounts.get(claims[0]["metadata"]["name"]) == "/data",
              "bundled Redis: the claim must be mounted at /data")
+    for svc in ck.of_kind("Service"):
+        if ck.component(svc) == "redis":
+            ck.check(svc["spec"].get("type", "ClusterIP") == "ClusterIP",
+                     f"Service {svc['metadata']['name']}: Redis must not be exposed beyond the cluster")
+    ck.check(any(ck.component(n) == "redis" for n in ck.of_kind("NetworkPolicy")),
+             "bundled Redis: NetworkPolicy missing")
+    if not sentinels:
+        ck.check("sentinel" not in containers, "bundled Redis without Sentinel: no sentinel container expected")
+        return
+    sen = containers.get("sentinel")
+    if not ck.check(sen is not None, "Sentinel: a sentinel container in each Redis pod expected"):
+        return
+    text = " ".join(map(str, sen.get("args") or []))
+    m = re.search(r"sentinel monitor \S+ \S+ 6379 (\d+)", text)
+    ck.check(m is not None and int(m.group(1)) * 2 > sentinels,
+             f"Sentinel: the quorum must be a majority of {sentinels} sentinels")
+    ck.check("sentinel auth-user" in text, "Sentinel: the sentinels must log in as their ACL user")
+    ck.check("masteruser replication" in line, "Sentinel: replicas must log in as the replication user")
+    heads = [v for v in ck.of_kind("Service") if ck.component(v) == "redis" and v["spec"].get("clusterIP") == "None"]
+    ck.check(len(heads) == 1 and heads[0]["metadata"]["name"] == s["spec"].get("serviceName"),
+             "Sentinel: a headless Service named by the StatefulSet's serviceName expected")
+
+
+def controller_env(ck):
+    deps = [d for d in ck.of_kind("Deployment") if ck.component(d) == "controller"]
+    if not deps:
+        return {}, None
+    c = pod_spec(deps[0])["containers"][0]
+    return {e["name"]: e for e in c.get("env") or []}, deps[0]
+
+
+def check_redis_access(ck, bundled, sentinels, want_url, acl_rules):
+    """The URL and credentials the controllers get; the ACL rule the bundled Redis gets."""
+    env, dep = controller_env(ck)
+    if dep is None:
+        return
+    url = (env.get("CERTPLANE_REDIS_URL") or {}).get("value", "")
+    if want_url is not None:
+        ck.check(url == want_url, f"controller: CERTPLANE_REDIS_URL is {url!r}, expected {want_url!r}")
+    if sentinels:
+        m = re.match(r"^redis\+sentinel://([^/@]+)/([^/]+)/\d+$", url)
+        ck.check(m is not None and len(m.group(1).split(",")) == sentinels,
+                 f"controller: a redis+sentinel:// URL naming {sentinels} sentinels expected, got {url!r}")
+    if not bundled:
+        return
+    ck.check("@" not in url, "controller: the bundled Redis URL must carry no credentials")
+    ck.check((env.get("CERTPLANE_REDIS_USER") or {}).get("value") not in (None, "", "default"),
+             "controller: the bundled Redis needs the ACL user in CERTPLANE_REDIS_USER")
+    pwfile = (env.get("CERTPLANE_REDIS_PASSWORD_FILE") or {}).get("value", "")
+    mounts = {m["mountPath"]: m["name"] for m in pod_spec(dep)["containers"][0].get("volumeMounts") or []}
+    vols = {v["name"]: v for v in pod_spec(dep).get("volumes") or []}
+    vol = vols.get(mounts.get(pwfile.rsplit("/", 1)[0], ""), {})
+    ck.check("secret" in vol, f"controller: CERTPLANE_REDIS_PASSWORD_FILE {pwfile!r} must be in a Secret volume")
+    cms = [m for m in ck.of_kind("ConfigMap") if ck.component(m) == "redis"]
+    if ck.check(len(cms) == 1, "bundled Redis: the ACL ConfigMap is missing") and acl_rules:
+        with open(acl_rules) as f:
+            ck.check(cms[0]["data"].get("redis-acl.rules") == f.read(),
+                     f"bundled Redis: the ACL ConfigMap's redis-acl.rules differs from {acl_rules}")
+
+
+def check_no_secret_in_configmaps(ck, secrets):
+    for cm in ck.of_kind("ConfigMap"):
+        text = "\n".join(map(str, (cm.get("data") or {}).values()))
+        for s in secrets:
+            ck.check(s not in text, f"ConfigMap {cm['metadata']['name']}: contains a value of a Secret")
+
+
+def check_scripts(ck, where, c):
+    """Shell scripts given to /bin/sh -c parse (sh -n)."""
+    import subprocess
+    cmd = c.get("command") or []
+    if cmd[:2] != ["/bin/sh", "-c"]:
+        return
+    script = (c.get("args") or [""])[0] if len(cmd) == 2 else cmd[2]
+    r = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True)
+    ck.check(r.returncode == 0, f"{where} container {c['name']}: the shell script does not parse: {r.stderr.strip()}")
 
 
 def binary_options(bindir, binary):
@@ -218,6 +304,9 @@ def main():
     ap.add_argument("--expect-edge-kind", default="Deployment")
     ap.add_argument("--expect-hpa", action="store_true")
     ap.add_argument("--external-redis", action="store_true")
+    ap.add_argument("--expect-sentinel", type=int, default=0, help="sentinels (= Redis pods) expected")
+    ap.add_argument("--expect-redis-url", help="the CERTPLANE_REDIS_URL the controllers must get")
+    ap.add_argument("--acl-rules", help="helm/certplane/files/redis-acl.rules: the bundled Redis must get it as it is")
     ap.add_argument("--external", action="append", default=[],
                     help="name of a Secret/ConfigMap the values say exists outside the chart")
     ap.add_argument("--binary-dir", help="build tree whose bin/certplane-{controller,edge} --help list the options")
@@ -236,8 +325,10 @@ def main():
 
     check_services(ck)
     check_controller(ck)
-    check_redis(ck, not a.external_redis)
+    check_redis(ck, not a.external_redis, a.expect_sentinel)
+    check_redis_access(ck, not a.external_redis, a.expect_sentinel, a.expect_redis_url, a.acl_rules)
     secrets = secret_values(ck)
+    check_no_secret_in_configmaps(ck, secrets)
     edges = [w for w in ck.of_kind(a.expect_edge_kind) if ck.component(w) == "edge"]
     ck.check(len(edges) == 1, f"edge {a.expect_edge_kind} missing")
     hpas = ck.of_kind("HorizontalPodAutoscaler")
@@ -256,6 +347,7 @@ def main():
         for c in pod.get("containers", []) + pod.get("initContainers", []):
             check_container(ck, where, c, pod)
             check_secrets_referenced(ck, where, c, secrets)
+            check_scripts(ck, where, c)
             if ck.component(w) in known and c["name"] == ck.component(w):
                 check_flags(ck, where, c, known[ck.component(w)])
         check_references(ck, where, pod, set(a.external))

@@ -4,7 +4,7 @@
 #
 # Usage: run_checks.sh SOURCE_DIR BINARY_DIR
 # Installs helm and the npm validator into BINARY_DIR/tools once (install_tools.sh), then for each
-# values set (defaults, tests/helm/values-production.yaml, tests/helm/values-hpa.yaml):
+# values set (defaults, tests/helm/values-{production,hpa,sentinel,external-sentinel}.yaml):
 # helm lint --strict, helm template, check_manifests.py (deployment rules), validate_schema.mjs
 # (Kubernetes schemas via kubernetes-models). Also: a values set that breaks the rules must fail the
 # checker (so the checks are not vacuous), NOTES.txt renders, and check_deploy.py passes.
@@ -41,6 +41,8 @@ cases=(
   "default||"
   "production|$here/values-production.yaml|--expect-edge-kind DaemonSet --external-redis --external certplane-tokens --external certplane-eab --external certplane-redis"
   "hpa|$here/values-hpa.yaml|--expect-hpa --external internal-ca"
+  "sentinel|$here/values-sentinel.yaml|--expect-sentinel 3 --expect-redis-url redis+sentinel://rel-certplane-redis-0.rel-certplane-redis-nodes:26379,rel-certplane-redis-1.rel-certplane-redis-nodes:26379,rel-certplane-redis-2.rel-certplane-redis-nodes:26379/certplane/0"
+  "external-sentinel|$here/values-external-sentinel.yaml|--external-redis --external certplane-redis --expect-redis-url redis+sentinel://certplane:\$(REDIS_PASSWORD)@sentinel-0.redis.svc:26379,sentinel-1.redis.svc:26379,sentinel-2.redis.svc:26379/mymaster/1"
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r name values opts <<<"$c"
@@ -49,7 +51,8 @@ for c in "${cases[@]}"; do
     step "$name: helm template" render "$out/$name.yaml" "${vargs[@]}"
     [ -s "$out/$name.yaml" ] || continue
     # shellcheck disable=SC2086
-    step "$name: check_manifests" "$py" "$here/check_manifests.py" "$out/$name.yaml" --binary-dir "$bin" $opts
+    step "$name: check_manifests" "$py" "$here/check_manifests.py" "$out/$name.yaml" --binary-dir "$bin" \
+        --acl-rules "$chart/files/redis-acl.rules" $opts
     step "$name: kubernetes schemas" node "$here/validate_schema.mjs" "$tools/node" "$out/$name.yaml"
 done
 
@@ -66,6 +69,15 @@ missing=0
 for w in "${want[@]}"; do grep -qF "$w" "$out/bad.log" || { echo "       not reported: $w"; missing=1; }; done
 if [ $missing -eq 0 ] && grep -q '^FAIL' "$out/bad.log"; then echo "ok   broken values are rejected by check_manifests"
 else echo "FAIL broken values are rejected by check_manifests"; cat "$out/bad.log"; failures=$((failures + 1)); fi
+
+# Sentinel values that break the rules: a minority quorum and Redis open to every pod must be reported.
+"$helm" template rel "$chart" -f "$here/values-sentinel.yaml" --set redis.sentinel.quorum=1 \
+    --set redis.networkPolicy.enabled=false >"$out/bad-sentinel.yaml" 2>"$out/bad.err" ||
+    { cat "$out/bad.err"; failures=$((failures + 1)); }
+"$py" "$here/check_manifests.py" "$out/bad-sentinel.yaml" --expect-sentinel 3 >"$out/bad.log" 2>&1
+if grep -qF "the quorum must be a majority" "$out/bad.log" && grep -qF "NetworkPolicy missing" "$out/bad.log"
+then echo "ok   broken Sentinel values are rejected by check_manifests"
+else echo "FAIL broken Sentinel values are rejected by check_manifests"; cat "$out/bad.log"; failures=$((failures + 1)); fi
 
 # NOTES.txt: rendered through a scratch copy of the chart (helm template does not print NOTES).
 notes_chart="$out/notes-chart"

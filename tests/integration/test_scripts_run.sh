@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # test_scripts_run.sh - scripts/run reaches a served demo certificate, twice in a row on the same data
 # (the second run finds the certificate in its Redis and renews it from that run's CA); keys at rest:
-# the run dir and Redis files are the user's alone, Redis wants a password, no key in the clear.
+# the run dir and Redis files are the user's alone, Redis wants a password, no key in the clear;
+# least privilege: the controller works as the ACL user certplane, which Redis denied nothing (ACL
+# LOG), and which cannot run FLUSHALL, CONFIG, KEYS or touch keys outside certplane's prefixes.
 # Usage: test_scripts_run.sh BIN_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,6 +24,7 @@ run() {
     grep -q "page: Hello from behind certplane-edge" "$dir/out.log"
     grep -q 'metrics: certplane_certificates{state="VALID"} 1' "$dir/out.log"
     grep -q 'metrics: certplane_acme_request_duration_seconds_count' "$dir/out.log"
+    grep -q 'redis: 0 commands of the controller denied by its ACL (ACL LOG)' "$dir/out.log"
 }
 run "$1"
 first=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
@@ -38,7 +41,7 @@ fail() { echo "scripts_run: $*" >&2; exit 1; }
 mode() { stat -c %a "$1"; }
 [ "$(mode "$dir")" = 700 ] || fail "run dir mode $(mode "$dir")"
 [ "$(mode "$dir/redis")" = 700 ] || fail "redis dir mode $(mode "$dir/redis")"
-for f in redis.password redis.conf kek tokens; do
+for f in redis.password redis-certplane.password redis.conf kek tokens; do
     [ "$(mode "$dir/$f")" = 600 ] || fail "$f mode $(mode "$dir/$f")"
 done
 aof=$(find "$dir/redis" -type f | head -n 1)
@@ -55,9 +58,28 @@ rpid=$!
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null && break; sleep 0.1; done
 noauth=$(redis-cli -p "$rport" GET cert:demo.certplane.test 2>&1 || true)
 record=$(REDISCLI_AUTH=$(cat "$dir/redis.password") redis-cli -p "$rport" GET cert:demo.certplane.test)
+# The controller's user: its own keys, nothing else; no plaintext password in redis.conf.
+cp_cli() { REDISCLI_AUTH=$(cat "$dir/redis-certplane.password") redis-cli --user certplane -p "$rport" "$@" 2>&1; }
+acl_record=$(cp_cli GET cert:demo.certplane.test)
+denied=()
+set -f # "KEYS *" is Redis', not the shell's
+for cmd in "FLUSHALL" "CONFIG GET requirepass" "KEYS *" "GET other:key" "SET other:key 1" "ACL LIST" \
+    "SCRIPT FLUSH" "SHUTDOWN NOSAVE" "XGROUP DESTROY jobs certplane"; do
+    # shellcheck disable=SC2086
+    case "$(cp_cli $cmd)" in *NOPERM*) ;; *) denied+=("$cmd") ;; esac
+done
+set +f
+wrongpass=$(REDISCLI_AUTH=wrong redis-cli --user certplane -p "$rport" GET cert:demo.certplane.test 2>&1 || true)
 kill -TERM "$rpid"; wait "$rpid" || true
 case "$noauth" in *NOAUTH*) ;; *) fail "Redis answered without the password: $noauth" ;; esac
+[ "$acl_record" = "$record" ] || fail "the ACL user cannot read cert:demo.certplane.test: ${acl_record:0:200}"
+[ "${#denied[@]}" = 0 ] || fail "the ACL user may run: ${denied[*]}"
+case "$wrongpass" in *WRONGPASS*) ;; *) fail "the ACL user logged in with a wrong password" ;; esac
+if grep -qF "$(cat "$dir/redis-certplane.password")" "$dir/redis.conf" ||
+    grep -qF "$(cat "$dir/redis.password")" "$dir/redis.conf"; then
+    fail "a Redis password in the clear in redis.conf"
+fi
 case "$record" in *'"private_key_pem":"cpenc1:run-'*) ;; *) fail "cert record not sealed: ${record:0:200}" ;; esac
 case "$record" in *BEGIN*PRIVATE*) fail "cert record holds a key in the clear" ;; esac
 ok=1
-echo "scripts_run: 2 passed, 0 failed (serials $first then $second); keys at rest: sealed, files 0600, Redis password"
+echo "scripts_run: 2 passed, 0 failed (serials $first then $second); keys at rest: sealed, files 0600, Redis password; ACL user certplane: nothing denied, no FLUSHALL/CONFIG/KEYS/other keys"

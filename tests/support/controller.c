@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* controller.c - test harness part: a real certplane-controller process on free loopback ports */
 #include "tests/support/controller.h"
+#include "tests/support/redis_acl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +71,9 @@ int cp_test_controller_start_on(cp_test_controller_t *c, int grpc_port, int http
     char grpc[64], http[64], redis[600];
     snprintf(grpc, sizeof grpc, "--grpc-listen=127.0.0.1:%d", c->grpc_port);
     snprintf(http, sizeof http, "--http-listen=127.0.0.1:%d", c->http_port);
-    snprintf(redis, sizeof redis, "CERTPLANE_REDIS_URL=%s", redis_url);
+    char acl_url[600];
+    snprintf(redis, sizeof redis, "CERTPLANE_REDIS_URL=%s",
+             cp_test_redis_acl_url(redis_url, acl_url, sizeof acl_url));
     const char *argv[64] = {cp_test_controller_bin(), grpc, http};
     size_t n = 3;
     for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)

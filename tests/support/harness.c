@@ -2,6 +2,7 @@
 /* harness.c - the shared test harness: free ports, temporary directories, child processes,
  * redis-server */
 #include "tests/support/harness.h"
+#include "tests/support/redis_acl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -311,13 +312,14 @@ static int redis_spawn(cp_test_redis_t *r)
     char port[16], log[512];
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(log, sizeof log, "%s/redis.log", r->dir);
-    char *argv[] = {
+    char *argv[320] = {
         "redis-server", "--bind",        "127.0.0.1", "--port",        port,        "--appendonly",
         "yes",          "--appendfsync", "everysec",  "--save",        "",          "--dir",
         r->dir,         "--daemonize",   "no",        "--requirepass", r->password, NULL};
-    if (r->password[0] == '\0')
-        argv[15] = NULL;
-    return cp_test_spawn(&r->proc, "redis-server", argv, NULL, log);
+    size_t n = r->password[0] == '\0' ? 15 : 17;
+    argv[n] = NULL;
+    int rc = cp_test_redis_acl_args(argv, &n, sizeof argv / sizeof argv[0]);
+    return rc != 0 ? rc : cp_test_spawn(&r->proc, "redis-server", argv, NULL, log);
 }
 
 static bool log_says_in_use(const cp_test_redis_t *r)
@@ -418,6 +420,8 @@ int cp_test_redis_restart(cp_test_redis_t *r)
 
 int cp_test_redis_crash_restart(cp_test_redis_t *r, int sig, int down_ms)
 {
+    if (r->proc.pid > 0) /* ACL LOG lives in memory: read it before the server goes */
+        cp_test_redis_acl_dump(r->port, r->password);
     int rc = cp_test_stop(&r->proc, sig, 10000);
     if (rc == 0 && down_ms > 0)
         usleep((useconds_t)down_ms * 1000);
@@ -432,6 +436,8 @@ int cp_test_redis_crash_restart(cp_test_redis_t *r, int sig, int down_ms)
 
 void cp_test_redis_stop(cp_test_redis_t *r)
 {
+    if (r->proc.pid > 0)
+        cp_test_redis_acl_dump(r->port, r->password);
     cp_test_stop(&r->proc, SIGTERM, 10000);
     if (r->dir[0] != '\0')
         cp_test_rmrf(r->dir);

@@ -88,21 +88,43 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The Redis URL given to the controllers. The password is never written here: the pod expands
-     $(REDIS_PASSWORD), an environment variable filled from the Secret. */}}
+{{- define "certplane.redis.nodes" -}}{{ include "certplane.fullname" . | trunc 51 | trimSuffix "-" }}-redis-nodes{{- end }}
+{{- define "certplane.redis.config" -}}{{ include "certplane.fullname" . | trunc 52 | trimSuffix "-" }}-redis-acl{{- end }}
+
+{{/* The Redis URL given to the controllers. The password is never written here: with the bundled Redis
+     the controllers read it from a file (CERTPLANE_REDIS_PASSWORD_FILE, a Secret volume) and log in as
+     the ACL user; with an external one the pod expands $(REDIS_PASSWORD), an environment variable filled
+     from the Secret. */}}
 {{- define "certplane.redis.url" -}}
-{{- if .Values.redis.bundled }}
-{{- printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "certplane.redis.fullname" .) }}
+{{- if and .Values.redis.bundled .Values.redis.sentinel.enabled }}
+{{- $sts := include "certplane.redis.fullname" . }}
+{{- $svc := include "certplane.redis.nodes" . }}
+{{- $hosts := list }}
+{{- range $i := until (int .Values.redis.sentinel.replicas) }}
+{{- $hosts = append $hosts (printf "%s-%d.%s:%d" $sts $i $svc (int $.Values.redis.sentinel.port)) }}
+{{- end }}
+{{- printf "redis+sentinel://%s/%s/0" (join "," $hosts) .Values.redis.sentinel.masterName }}
+{{- else if .Values.redis.bundled }}
+{{- printf "redis://%s:6379/0" (include "certplane.redis.fullname" .) }}
 {{- else if .Values.redis.external.existingSecret }}
 {{- $u := required "redis.external.url is required when redis.bundled is false" .Values.redis.external.url }}
-{{- if regexMatch "^redis://[^@/]+@" $u }}
-{{- regexReplaceAll "^redis://([^@/:]+)(:[^@/]*)?@" $u "redis://${1}:$(REDIS_PASSWORD)@" }}
+{{- if regexMatch "^redis(\\+sentinel)?://[^@/]+@" $u }}
+{{- regexReplaceAll "^(redis(\\+sentinel)?://)([^@/:]+)(:[^@/]*)?@" $u "${1}${3}:$(REDIS_PASSWORD)@" }}
 {{- else }}
-{{- regexReplaceAll "^redis://" $u "redis://:$(REDIS_PASSWORD)@" }}
+{{- regexReplaceAll "^(redis(\\+sentinel)?://)" $u "${1}:$(REDIS_PASSWORD)@" }}
 {{- end }}
 {{- else }}
 {{- required "redis.external.url is required when redis.bundled is false" .Values.redis.external.url }}
 {{- end }}
+{{- end }}
+
+{{/* The controller's ACL rule: files/redis-acl.rules without comments, on one line. */}}
+{{- define "certplane.redis.aclRules" -}}
+{{- $words := list }}
+{{- range $line := splitList "\n" (.Files.Get "files/redis-acl.rules") }}
+{{- if not (hasPrefix "#" (trim $line)) }}{{ $words = concat $words (splitList " " (trim $line) | compact) }}{{ end }}
+{{- end }}
+{{- join " " $words }}
 {{- end }}
 
 {{/* A secret value kept across upgrades: the value given, else the one in the existing Secret, else a
@@ -144,4 +166,57 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- with .extra }}{{ $a = merge (deepCopy .) $a }}{{ end }}
 {{- if $a }}{{ toYaml $a }}{{ end }}
+{{- end }}
+
+{{/* Shell lines of a bundled Redis pod that write its ACL file /tmp/users.acl from the Secret volume
+     (/etc/redis-secrets) and the rules (/etc/redis-acl): only SHA-256 of the passwords, on tmpfs. */}}
+{{- define "certplane.redis.aclScript" -}}
+umask 077
+u=/etc/redis-acl/redis-acl-user; a=/etc/redis-acl; s=/etc/redis-secrets
+{ sh $u default $s/admin-password $a/admin.rules
+  sh $u {{ .Values.redis.acl.user }} $s/redis-password $a/redis-acl.rules
+{{- if .Values.redis.sentinel.enabled }}
+  sh $u replication $s/replication-password $a/replication.rules
+  sh $u sentinel $s/replication-password $a/sentinel.rules
+{{- end }}
+} >/tmp/users.acl
+{{- end }}
+
+{{/* Volumes of a bundled Redis pod: the passwords (fixed file names), the ACL rules, tmpfs /tmp. */}}
+{{- define "certplane.redis.volumes" -}}
+- name: secrets
+  secret:
+    secretName: {{ include "certplane.redis.secretName" . }}
+    defaultMode: 0440
+    items:
+      - {key: {{ .Values.redis.passwordKey }}, path: redis-password}
+      - {key: {{ .Values.redis.adminPasswordKey }}, path: admin-password}
+      {{- if .Values.redis.sentinel.enabled }}
+      - {key: {{ .Values.redis.replicationPasswordKey }}, path: replication-password}
+      {{- end }}
+- name: acl
+  configMap:
+    name: {{ include "certplane.redis.config" . }}
+- name: tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 16Mi
+{{- end }}
+
+{{/* Environment of the Sentinel-mode Redis containers: who they are and where the peers are. */}}
+{{- define "certplane.redis.sentinelEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: PEERS
+  value: {{ include "certplane.redis.nodes" . }}.{{ .Release.Namespace }}.svc
+- name: STS_NAME
+  value: {{ include "certplane.redis.fullname" . }}
+- name: REPLICAS
+  value: {{ .Values.redis.sentinel.replicas | quote }}
+- name: MASTER_NAME
+  value: {{ .Values.redis.sentinel.masterName | quote }}
+- name: SENTINEL_PORT
+  value: {{ .Values.redis.sentinel.port | quote }}
 {{- end }}
