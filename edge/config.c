@@ -5,7 +5,9 @@
 #include "edge/proxy.h"
 #include "shared/mem.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +51,10 @@ const cp_cfg_opt_t edge_config_opts[] = {
     OPT("route", "EDGE_ROUTES", CP_CFG_LIST, routes, NULL,
         "host=http://upstream:port, or host=respond:STATUS[:BODY] to answer on the edge itself "
         "(e.g. respond:200:ok); repeatable; host may be *.example.com (one label)."),
+    OPT("hsts", "EDGE_HSTS", CP_CFG_LIST, hsts, NULL,
+        "host=SECONDS[;includeSubDomains][;preload]: HTTPS answers for host carry "
+        "Strict-Transport-Security: max-age=SECONDS (plain HTTP never does); repeatable; host may "
+        "be *.example.com (one label) or * (every host); off unless given."),
     OPT("default-upstream", "EDGE_DEFAULT_UPSTREAM", CP_CFG_STRING, default_upstream, NULL,
         "Upstream URL, or respond:STATUS[:BODY], for hosts without a route; unset: 421 "
         "Misdirected Request."),
@@ -84,6 +90,30 @@ static bool route_target_ok(const char *t)
     return strncmp(t, "http://", 7) == 0 || edge_proxy_parse_respond(t, &status, &body, &len) == 0;
 }
 
+int edge_config_hsts_value(const char *spec, char *out, size_t size)
+{
+    const char *eq = strchr(spec, '=');
+    if (eq == NULL || eq == spec)
+        return -1;
+    char *end = NULL;
+    long secs = strtol(eq + 1, &end, 10);
+    if (end == eq + 1 || secs < 0 || secs > 63072000)
+        return -1;
+    bool sub = false, preload = false;
+    for (const char *p = end; *p != '\0';) {
+        if (strncmp(p, ";includeSubDomains", 18) == 0)
+            sub = true, p += 18;
+        else if (strncmp(p, ";preload", 8) == 0)
+            preload = true, p += 8;
+        else
+            return -1;
+    }
+    if (out != NULL)
+        snprintf(out, size, "max-age=%ld%s%s", secs, sub ? "; includeSubDomains" : "",
+                 preload ? "; preload" : "");
+    return 0;
+}
+
 int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
 {
     memset(c, 0, sizeof *c);
@@ -113,6 +143,12 @@ int edge_config_parse(edge_config_t *c, int argc, char **argv, cp_err_t *err)
                               "host=respond:STATUS[:BODY]",
                               c->routes.v[i]);
     }
+    for (size_t i = 0; i < c->hsts.n; i++)
+        if (edge_config_hsts_value(c->hsts.v[i], NULL, 0) != 0)
+            return cp_err_set(err, CP_EINVAL,
+                              "--hsts %s: expected host=SECONDS[;includeSubDomains][;preload] "
+                              "(0 to 63072000 seconds)",
+                              c->hsts.v[i]);
     if (c->default_upstream != NULL && !route_target_ok(c->default_upstream))
         return cp_err_set(
             err, CP_EINVAL,

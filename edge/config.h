@@ -9,6 +9,11 @@
 
 #include "shared/cfg.h"
 
+/** The Strict-Transport-Security value of an --hsts spec "host=SECONDS[;includeSubDomains]
+ * [;preload]" into out (out may be NULL: only checks). 0, or -1 for a malformed spec. THREAD
+ * SAFETY: any. */
+int edge_config_hsts_value(const char *spec, char *out, size_t size);
+
 /** Most --listen addresses. */
 #define EDGE_CONFIG_LISTEN_MAX 8
 
@@ -28,6 +33,7 @@ typedef struct edge_config {
     char *controller_name;       /* --controller-server-name: TLS name check override */
     char *edge_id;               /* --edge-id: default the host name */
     cp_cfg_list_t routes;        /* --route host=upstream */
+    cp_cfg_list_t hsts;          /* --hsts host=SECONDS[;includeSubDomains][;preload] */
     char *default_upstream;      /* --default-upstream URL */
     bool redirect;               /* --redirect (default true) */
     bool no_redirect;            /* --no-redirect */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "edge/server.h"
+#include "shared/mem.h"
 
 #define CHALLENGE_PREFIX "/.well-known/acme-challenge/"
 
@@ -18,6 +19,18 @@ typedef struct status_logger {
     edge_metrics_t *metrics;
 } status_logger_t;
 
+/* --hsts: a host pattern (exact, "*.example.com" for one label, "*" for all) and its header. */
+typedef struct hsts_rule {
+    h2o_iovec_t host;
+    h2o_iovec_t value;
+} hsts_rule_t;
+
+typedef struct hsts_filter {
+    h2o_filter_t super;
+    hsts_rule_t *rules;
+    size_t n;
+} hsts_filter_t;
+
 /* The host part of an authority ("a.test:8443" -> "a.test", "[::1]:443" -> "::1"). */
 static h2o_iovec_t host_of(h2o_iovec_t authority)
 {
@@ -28,6 +41,57 @@ static h2o_iovec_t host_of(h2o_iovec_t authority)
     }
     const char *colon = memchr(p, ':', authority.len);
     return h2o_iovec_init(p, (size_t)((colon != NULL ? colon : end) - p));
+}
+
+static int hsts_match(h2o_iovec_t pattern, h2o_iovec_t host)
+{
+    if (pattern.len == 1 && pattern.base[0] == '*')
+        return 1;
+    if (pattern.len > 2 && pattern.base[0] == '*' && pattern.base[1] == '.') {
+        const char *dot = memchr(host.base, '.', host.len);
+        return dot != NULL && dot > host.base &&
+               h2o_lcstris(dot + 1, host.len - (size_t)(dot + 1 - host.base), pattern.base + 2,
+                           pattern.len - 2);
+    }
+    return h2o_lcstris(host.base, host.len, pattern.base, pattern.len);
+}
+
+/* Adds Strict-Transport-Security to an HTTPS answer whose host has an --hsts rule (the first that
+ * matches), unless the upstream set one. */
+static void on_hsts_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    hsts_filter_t *f = (hsts_filter_t *)self;
+    h2o_iovec_t host = host_of(req->authority);
+    for (size_t i = 0; i < f->n; i++) {
+        if (!hsts_match(f->rules[i].host, host))
+            continue;
+        if (h2o_find_header(&req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, -1) == -1)
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL,
+                           f->rules[i].value.base, f->rules[i].value.len);
+        break;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* The --hsts rules as a filter of the HTTPS host (none: no filter). They live as long as the
+ * server's configuration. */
+static void register_hsts(h2o_hostconf_t *https, const edge_config_t *cfg)
+{
+    if (cfg->hsts.n == 0)
+        return;
+    h2o_pathconf_t *path = &https->paths.entries[0];
+    hsts_filter_t *f = (hsts_filter_t *)h2o_create_filter(path, sizeof *f);
+    f->super.on_setup_ostream = on_hsts_setup;
+    f->rules = cp_xcalloc(cfg->hsts.n, sizeof *f->rules);
+    for (size_t i = 0; i < cfg->hsts.n; i++) {
+        const char *spec = cfg->hsts.v[i], *eq = strchr(spec, '=');
+        char value[128];
+        if (eq == NULL || edge_config_hsts_value(spec, value, sizeof value) != 0)
+            continue; /* refused by edge_config_parse already */
+        f->rules[f->n].host = h2o_strdup(NULL, spec, (size_t)(eq - spec));
+        f->rules[f->n].value = h2o_strdup(NULL, value, strlen(value));
+        f->n++;
+    }
 }
 
 static void send_text(h2o_req_t *req, int status, const char *reason, const char *body, size_t len)
@@ -162,6 +226,7 @@ void edge_http__register(h2o_globalconf_t *conf, edge_server__app_t *app,
 {
     /* Each listener sees exactly one host, so h2o always picks it; routing by name is ours. */
     hosts->https[0] = register_host(conf, "https.certplane.invalid", app, on_https, 1);
+    register_hsts(hosts->https[0], app->cfg);
     hosts->http[0] = register_host(conf, "http.certplane.invalid", app, on_http, 1);
     hosts->admin[0] = register_host(conf, "admin.certplane.invalid", app, on_admin, 0);
     hosts->https[1] = hosts->http[1] = hosts->admin[1] = NULL;
