@@ -17,6 +17,7 @@
 #include "controller/service/service_revoke.h"
 #include "controller/service/service_types.h"
 #include "controller/service/service_watch.h"
+#include "controller/store/store_perm.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -105,6 +106,22 @@ void ctl_service_set_work(ctl_service_t *svc, ctl_work_t *work)
     svc->work = work;
 }
 
+/* A Redis user without a permission the controller needs stops the start with a message naming
+ * it; a Redis not there yet is checked by nobody (the controller waits for it, /readyz 503). */
+static int check_permissions(ctl_store_t *probe, cp_err_t *err)
+{
+    cp_err_t perr = {0};
+    int rc = ctl_store_check_permissions(probe, &perr);
+    if (rc == CP_EPERM) {
+        if (err != NULL)
+            *err = perr;
+        return rc;
+    }
+    if (rc != 0)
+        CP_LOG(CP_LOG_INFO, "service", "Redis permissions not checked at start: %s", perr.msg);
+    return 0;
+}
+
 int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
 {
     ctl_service_t *svc = cp_xcalloc(1, sizeof *svc);
@@ -125,6 +142,9 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
         goto out;
     /* The URL is checked once here, so ctl_thread_new() cannot fail later. */
     rc = ctl_store_new(cfg->redis_url, &svc->store_opts, &probe, err);
+    if (rc != 0)
+        goto out;
+    rc = check_permissions(probe, err);
     if (rc != 0)
         goto out;
     rc = ctl_relay_new(cfg->redis_url, &svc->store_opts, &svc->relay, err);
