@@ -118,7 +118,7 @@ static void test_bad_command_lines_are_usage_errors_naming_the_problem(void **st
     expect_usage(ARGC(no_domain), no_domain, "--domain");
     char *key[] = {"certplanectl", "create", "web", "--domain", "a.example", "--key-type", "dsa"};
     expect_usage(ARGC(key), key, "--key-type");
-    char *chal[] = {"certplanectl", "create", "web", "--ip", "::1", "--challenge", "tls-alpn-01"};
+    char *chal[] = {"certplanectl", "create", "web", "--ip", "::1", "--challenge", "tls-sni-01"};
     expect_usage(ARGC(chal), chal, "--challenge");
     char *page[] = {"certplanectl", "list", "--page-size", "0"};
     expect_usage(ARGC(page), page, "--page-size");
