@@ -171,6 +171,15 @@ static bool sink_closed(void *u)
     return c;
 }
 
+static int sink_fill(void *u)
+{
+    ctl_gateway__watch_t *w = u;
+    pthread_mutex_lock(&w->mu);
+    int fill = w->max_queue > 0 ? (int)(w->queued * 1000 / w->max_queue) : 0;
+    pthread_mutex_unlock(&w->mu);
+    return fill;
+}
+
 static void sink_release(void *u)
 {
     unref(u);
@@ -339,7 +348,8 @@ static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g)
                                  .send = sink_send,
                                  .finish = sink_finish,
                                  .closed = sink_closed,
-                                 .release = sink_release};
+                                 .release = sink_release,
+                                 .fill = sink_fill};
     return w;
 }
 
