@@ -13,11 +13,11 @@
 #include "controller/store/store_edges.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 #define BATCH 1000
 /* Pacing of a snapshot or replay (sink->fill): wait while the queue is over half full, polling
- * every PACE_STEP_MS; after PACE_MAX_MS without room, send anyway (the transport then cuts off a
- * reader stuck that long as too slow). */
+ * every PACE_STEP_MS; a reader that leaves it full for PACE_MAX_MS is cut off as too slow. */
 #define PACE_FILL 500
 #define PACE_STEP_MS 2
 #define PACE_MAX_MS 60000
@@ -31,15 +31,19 @@ typedef struct start {
     int64_t pos;
 } start_t;
 
-/* Waits until the transport's queue has room (see PACE_*). CP_ECANCELED: the client left. */
+/* Waits until the transport's queue has room (see PACE_*). CP_ECANCELED: the client left;
+ * CP_ETOOBIG: the stream was ended as too slow. */
 static int pace(start_t *st, cp_err_t *err)
 {
     const ctl_watch_sink_t *k = st->sink;
     for (int waited = 0; k->fill != NULL && k->fill(k->u) > PACE_FILL; waited += PACE_STEP_MS) {
         if (k->closed != NULL && k->closed(k->u))
             return cp_err_set(err, CP_ECANCELED, "watch: the client is gone");
-        if (waited >= PACE_MAX_MS)
-            break;
+        if (waited >= PACE_MAX_MS) {
+            k->finish(k->u, CP_GRPC_RESOURCE_EXHAUSTED, "watcher too slow: the snapshot stalled");
+            return cp_err_set(err, CP_ETOOBIG, "watch: the reader took nothing for %d s",
+                              PACE_MAX_MS / 1000);
+        }
         nanosleep(&(struct timespec){0, PACE_STEP_MS * 1000000L}, NULL);
     }
     return 0;
