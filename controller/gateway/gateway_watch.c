@@ -38,6 +38,7 @@ struct ctl_gateway__watch {
     bool closed;   /* the service must stop: sends fail with CP_ECANCELED */
     bool finished; /* end the response after the queued lines */
     bool dirty;    /* on the gateway's dirty list */
+    bool started;  /* the response has begun: the loop drains the queue (before, nothing does) */
     ctl_gateway__watch_t *dirty_next;
     ctl_watch_sink_t sink;
     /* loop */
@@ -169,6 +170,18 @@ static bool sink_closed(void *u)
     bool c = w->closed;
     pthread_mutex_unlock(&w->mu);
     return c;
+}
+
+static int sink_fill(void *u)
+{
+    ctl_gateway__watch_t *w = u;
+    pthread_mutex_lock(&w->mu);
+    /* Until the response starts (after the service's start, snapshot included) nothing drains the
+     * queue: waiting for room would be in vain, so the fill is unknown (0) and a snapshot larger
+     * than the queue is cut off as before. */
+    int fill = w->started && w->max_queue > 0 ? (int)(w->queued * 1000 / w->max_queue) : 0;
+    pthread_mutex_unlock(&w->mu);
+    return fill;
 }
 
 static void sink_release(void *u)
@@ -339,7 +352,8 @@ static ctl_gateway__watch_t *watch_new(ctl_gateway_t *g)
                                  .send = sink_send,
                                  .finish = sink_finish,
                                  .closed = sink_closed,
-                                 .release = sink_release};
+                                 .release = sink_release,
+                                 .fill = sink_fill};
     return w;
 }
 
@@ -374,6 +388,9 @@ static void start_stream(ctl_gateway__watch_t *w, h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                    H2O_STRLIT("no-store"));
     h2o_start_response(req, &w->gen);
+    pthread_mutex_lock(&w->mu);
+    w->started = true;
+    pthread_mutex_unlock(&w->mu);
     /* Headers go out now, so a client sees 200 before the first event; w->sending is still true,
      * on_proceed sends what the service queued meanwhile. */
     h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);

@@ -81,6 +81,11 @@ static void sink_release(void *u)
     ctl_grpc_stream_unref(u);
 }
 
+static int sink_fill(void *u)
+{
+    return ctl_grpc_stream_fill(u);
+}
+
 static int watch(void *app, const ctl_grpc_call_info_t *ci, const ProtobufCMessage *req,
                  ctl_grpc_stream_t *stream, cp_err_t *err)
 {
@@ -92,7 +97,8 @@ static int watch(void *app, const ctl_grpc_call_info_t *ci, const ProtobufCMessa
                                  .send = sink_send,
                                  .finish = sink_finish,
                                  .closed = sink_closed,
-                                 .release = sink_release};
+                                 .release = sink_release,
+                                 .fill = sink_fill};
         rc = ctl_service_watch(api->svc, ci->thread_ctx, &caller,
                                (const Certplane__V1__WatchRequest *)req, &sink, err);
     }

@@ -481,6 +481,14 @@ int ctl_grpc_stream_closed(ctl_grpc_stream_t *s)
     return closed;
 }
 
+int ctl_grpc_stream_fill(ctl_grpc_stream_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int fill = s->max_queue > 0 ? (int)(s->queued * 1000 / s->max_queue) : 0;
+    pthread_mutex_unlock(&s->mu);
+    return fill;
+}
+
 size_t ctl_grpc_stream_queued(ctl_grpc_stream_t *s)
 {
     pthread_mutex_lock(&s->mu);

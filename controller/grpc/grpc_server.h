@@ -89,6 +89,10 @@ void ctl_grpc_stream_finish(ctl_grpc_stream_t *s, cp_grpc_status_t grpc_status,
  *  THREAD SAFETY: any thread. */
 int ctl_grpc_stream_closed(ctl_grpc_stream_t *s);
 
+/** How full the send queue is, in per mille of its bound (max_stream_queue), past which
+ * ctl_grpc_stream_send() ends the stream as too slow. THREAD SAFETY: any thread. */
+int ctl_grpc_stream_fill(ctl_grpc_stream_t *s);
+
 /** Bytes queued and not yet sent. THREAD SAFETY: any thread. */
 size_t ctl_grpc_stream_queued(ctl_grpc_stream_t *s);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "controller/service/relay.h"
 #include "controller/service/service_util.h"
@@ -12,8 +13,14 @@
 #include "controller/store/store_edges.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/status.h"
 
 #define BATCH 1000
+/* Pacing of a snapshot or replay (sink->fill): wait while the queue is over half full, polling
+ * every PACE_STEP_MS; a reader that leaves it full for PACE_MAX_MS is cut off as too slow. */
+#define PACE_FILL 500
+#define PACE_STEP_MS 2
+#define PACE_MAX_MS 60000
 
 /* Where a watch stands while it is being started on the caller's thread. */
 typedef struct start {
@@ -24,9 +31,30 @@ typedef struct start {
     int64_t pos;
 } start_t;
 
+/* Waits until the transport's queue has room (see PACE_*). CP_ECANCELED: the client left;
+ * CP_ETOOBIG: the stream was ended as too slow. */
+static int pace(start_t *st, cp_err_t *err)
+{
+    const ctl_watch_sink_t *k = st->sink;
+    for (int waited = 0; k->fill != NULL && k->fill(k->u) > PACE_FILL; waited += PACE_STEP_MS) {
+        if (k->closed != NULL && k->closed(k->u))
+            return cp_err_set(err, CP_ECANCELED, "watch: the client is gone");
+        if (waited >= PACE_MAX_MS) {
+            k->finish(k->u, CP_GRPC_RESOURCE_EXHAUSTED, "watcher too slow: the snapshot stalled");
+            return cp_err_set(err, CP_ETOOBIG, "watch: the reader took nothing for %d s",
+                              PACE_MAX_MS / 1000);
+        }
+        nanosleep(&(struct timespec){0, PACE_STEP_MS * 1000000L}, NULL);
+    }
+    return 0;
+}
+
 static int send_one(start_t *st, Certplane__V1__CertificateEvent *ev, cp_err_t *err)
 {
-    int rc = ctl_relay_event_send(st->sink, ev, st->with_keys, err);
+    int rc = pace(st, err);
+    if (rc != 0)
+        return rc;
+    rc = ctl_relay_event_send(st->sink, ev, st->with_keys, err);
     if (rc == 0)
         st->sent = true;
     return rc;
@@ -247,6 +275,12 @@ static bool counted_closed(void *u)
     return c->inner.closed != NULL && c->inner.closed(c->inner.u);
 }
 
+static int counted_fill(void *u)
+{
+    counted_t *c = u;
+    return c->inner.fill != NULL ? c->inner.fill(c->inner.u) : 0;
+}
+
 static void counted_release(void *u)
 {
     counted_t *c = u;
@@ -316,7 +350,8 @@ int ctl_service__watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
                                       .send = counted_send,
                                       .finish = counted_finish,
                                       .closed = counted_closed,
-                                      .release = counted_release};
+                                      .release = counted_release,
+                                      .fill = sink->fill != NULL ? counted_fill : NULL};
     sink = &counted;
     start_t st = {.t = t, .sink = sink, .with_keys = (caller->scopes & CTL_SCOPE_EDGE) != 0};
     char who[96];

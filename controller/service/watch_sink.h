@@ -24,6 +24,10 @@ typedef struct ctl_watch_sink {
     /** The service is done with the sink (called exactly once after a successful
      * ctl_service_watch). */
     void (*release)(void *u);
+    /** Optional (NULL: unknown): how full the send queue is, in per mille of the bound past which
+     * send() fails with CP_ETOOBIG. A snapshot or replay waits while it is over half full, so it
+     * goes at the reader's pace instead of overrunning the queue (1,000,000 certificates). */
+    int (*fill)(void *u);
 } ctl_watch_sink_t;
 
 #endif

@@ -121,6 +121,11 @@ static bool store_alive(const ctl_store_t *s)
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+void ctl_store__drop(ctl_store_t *s)
+{
+    store_drop(s);
+}
+
 static int io_error(ctl_store_t *s, cp_err_t *err)
 {
     int rc;

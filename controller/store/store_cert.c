@@ -265,6 +265,37 @@ int ctl_store_cert_scan(ctl_store_t *s, uint64_t cursor, uint64_t *next, char **
     return rc;
 }
 
+int ctl_store_cert_unlisted(ctl_store_t *s, char **names, size_t *n, cp_err_t *err)
+{
+    if (*n == 0)
+        return 0;
+    const char **argv = cp_xcalloc(*n + 2, sizeof *argv);
+    size_t *lens = cp_xcalloc(*n + 2, sizeof *lens);
+    argv[0] = "ZMSCORE", lens[0] = 7;
+    argv[1] = "certs", lens[1] = 5;
+    for (size_t i = 0; i < *n; i++)
+        argv[i + 2] = names[i], lens[i + 2] = strlen(names[i]);
+    redisReply *r = NULL;
+    int rc = ctl_store__raw(s, CTL_STORE__READ, 0, (int)*n + 2, argv, lens, &r, err);
+    if (rc == 0 && r->type == REDIS_REPLY_ERROR)
+        rc = ctl_store__reply_error(r, err);
+    else if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != *n))
+        rc = ctl_store__proto(err, "ZMSCORE certs");
+    size_t kept = 0;
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        if (r->element[i]->type == REDIS_REPLY_NIL)
+            names[kept++] = names[i];
+        else
+            free(names[i]);
+    }
+    if (rc == 0)
+        *n = kept;
+    freeReplyObject(r);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
 int ctl_store_due(ctl_store_t *s, double now, size_t limit, char ***names, size_t *n, cp_err_t *err)
 {
     *names = NULL;

@@ -54,6 +54,12 @@ int ctl_store_cert_index(ctl_store_t *s, const char *name, double renew_at, cp_e
 int ctl_store_cert_scan(ctl_store_t *s, uint64_t cursor, uint64_t *next, char ***names, size_t *n,
                         cp_err_t *err);
 
+/** Keeps in names[0..*n) only the names `certs` does not hold, in order, and frees the others:
+ * records no controller wrote or indexed (seed data), in one ZMSCORE (Redis >= 6.2). The
+ * scheduler's start reads only those, not every record. Errors: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO
+ * (names are left as they were). THREAD SAFETY: one thread at a time per s. */
+int ctl_store_cert_unlisted(ctl_store_t *s, char **names, size_t *n, cp_err_t *err);
+
 /** Names whose renewal time is <= now, earliest first, at most limit (1..10000)
  * (ctl_store_strv_free()). Errors: CP_EINVAL, CP_EUNAVAIL, CP_EAUTH. THREAD SAFETY: one thread at a
  * time per s. */

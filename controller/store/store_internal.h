@@ -84,6 +84,9 @@ typedef struct ctl_store__cmd {
 
 #define CTL_STORE__MAXMULTI 8
 
+/* Closes the connection (the next command reconnects). */
+void ctl_store__drop(ctl_store_t *s);
+
 /* Sends n commands in one pipeline after (re)connecting and reads the n replies into out (rc 0). A
  * READ is repeated once on a fresh connection after an I/O error; block_ms > 0 raises the socket
  * timeout by that much for these commands and disables the repeat. */

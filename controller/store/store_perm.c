@@ -29,6 +29,7 @@ static const char *const probes[][8] = {
     {"ZREM", "inflight:" P, P},
     {"ZCARD", "waiting:" P},
     {"ZSCORE", "edges:seen", P},
+    {"ZMSCORE", "certs", P, P},
     {"ZRANGE", "certs", "0", "0"},
     {"ZRANGEBYLEX", "certs", "-", "+", "LIMIT", "0", "1"},
     {"ZRANGEBYSCORE", "certs:by_expiry", "0", "0"},
@@ -64,6 +65,11 @@ int ctl_store_check_permissions(ctl_store_t *s, cp_err_t *err)
     cmds[N_PROBES + 1] = (ctl_store__cmd_t){1, discard, NULL};
     redisReply *r[N_PROBES + 2] = {0};
     int rc = ctl_store__pipeline(s, CTL_STORE__READ, 0, (int)N_PROBES + 2, cmds, r, err);
+    /* A connection left inside MULTI (DISCARD refused) would queue every later command. */
+    if (rc == 0 && r[N_PROBES + 1]->type == REDIS_REPLY_ERROR) {
+        ctl_store__drop(s);
+        rc = cp_err_set(err, CP_EPERM, "redis user cannot run DISCARD: %s", r[N_PROBES + 1]->str);
+    }
     for (size_t i = 1; rc == 0 && i <= N_PROBES; i++) {
         if (r[i]->type != REDIS_REPLY_ERROR || strncmp(r[i]->str, "NOPERM", 6) != 0)
             continue;

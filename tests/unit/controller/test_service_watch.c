@@ -40,7 +40,8 @@ typedef struct tsink {
     int status;   /* of finish; -1 before */
     char msg[256];
     bool released;
-    bool closed; /* the client "left": the relay drops the watcher within a poll interval */
+    bool closed;        /* the client "left": the relay drops the watcher within a poll interval */
+    size_t cap, queued; /* cap > 0: a transport's byte-bounded queue, drained by a reader thread */
 } tsink_t;
 
 static int ts_send(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_t *err)
@@ -48,10 +49,12 @@ static int ts_send(void *u, const Certplane__V1__CertificateEvent *ev, cp_err_t 
     tsink_t *s = u;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    if ((s->limit > 0 && s->n >= s->limit) || s->n == 4096) {
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    if ((s->limit > 0 && s->n >= s->limit) || s->n == 4096 ||
+        (s->cap > 0 && s->queued + len > s->cap)) {
         rc = cp_err_set(err, CP_ETOOBIG, "watcher too slow");
     } else {
-        size_t len = protobuf_c_message_get_packed_size(&ev->base);
+        s->queued += len;
         uint8_t *buf = malloc(len + 1);
         protobuf_c_message_pack(&ev->base, buf);
         s->ev[s->n++] = certplane__v1__certificate_event__unpack(NULL, len, buf);
@@ -79,6 +82,15 @@ static bool ts_closed(void *u)
     return closed;
 }
 
+static int ts_fill(void *u)
+{
+    tsink_t *s = u;
+    pthread_mutex_lock(&s->mu);
+    int fill = s->cap > 0 ? (int)(s->queued * 1000 / s->cap) : 0;
+    pthread_mutex_unlock(&s->mu);
+    return fill;
+}
+
 static void ts_release(void *u)
 {
     tsink_t *s = u;
@@ -93,7 +105,7 @@ static tsink_t *ts_new(size_t limit, ctl_watch_sink_t *sink)
     pthread_mutex_init(&s->mu, NULL);
     s->limit = limit;
     s->status = -1;
-    *sink = (ctl_watch_sink_t){s, ts_send, ts_finish, ts_closed, ts_release};
+    *sink = (ctl_watch_sink_t){s, ts_send, ts_finish, ts_closed, ts_release, ts_fill};
     return s;
 }
 
@@ -118,6 +130,16 @@ static void ts_free(tsink_t *s)
         protobuf_c_message_free_unpacked(&s->ev[i]->base, NULL);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+/* ts_free() for a sink read by a ts_drain thread. */
+static void ts_free_with(tsink_t *s, pthread_t reader)
+{
+    pthread_mutex_lock(&s->mu);
+    s->closed = true;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(reader, NULL);
+    ts_free(s);
 }
 
 /* Index of the first event of type with revision >= rev (or name), or -1; waits up to 5 s. */
@@ -382,6 +404,44 @@ static void test_slow_watcher_is_dropped_and_others_go_on(void **state)
     ts_free(fast);
 }
 
+/* The reader of a byte-bounded sink: takes 512 bytes a millisecond until the sink is closed. */
+static void *ts_drain(void *arg)
+{
+    tsink_t *s = arg;
+    for (bool closed = false; !closed;) {
+        pthread_mutex_lock(&s->mu);
+        s->queued = s->queued > 512 ? s->queued - 512 : 0;
+        closed = s->closed || s->released;
+        pthread_mutex_unlock(&s->mu);
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    return NULL;
+}
+
+/* A snapshot larger than the transport's queue goes at the reader's pace (sink->fill) instead of
+ * being cut off as "too slow" (issue 13: a snapshot of 1,000,000 certificates over REST was cut
+ * after its first 16 MiB). */
+static void test_snapshot_larger_than_the_queue_waits_for_the_reader(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 120; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "paced-%03d", i);
+        create_on(g_t, name);
+    }
+    ctl_watch_sink_t as;
+    tsink_t *s = ts_new(0, &as);
+    s->cap = 4096; /* the 120 records are ~20 KiB */
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, ts_drain, s), 0);
+    assert_int_equal(watch(&EDGE, 0, &as, NULL), 0);
+    assert_true(ts_wait(s, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL) >= 0);
+    assert_true(ts_wait(s, CERTPLANE__V1__EVENT_TYPE__UPSERT, 0, "paced-119") >= 0);
+    assert_false(ts_released(s));
+    assert_int_equal(s->status, -1);
+    ts_free_with(s, reader);
+}
+
 /* A refused Watch must not touch the sink: nothing sent, not released, not finished. */
 static void assert_sink_untouched(tsink_t *k)
 {
@@ -499,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_then_snapshot_end_then_live_events),
         cmocka_unit_test(test_replay_and_snapshot_race_with_writers_without_gaps_or_duplicates),
         cmocka_unit_test(test_slow_watcher_is_dropped_and_others_go_on),
+        cmocka_unit_test(test_snapshot_larger_than_the_queue_waits_for_the_reader),
         cmocka_unit_test(test_watch_without_a_scope_is_refused_leaving_the_sink_alone),
         cmocka_unit_test(test_watch_from_a_negative_revision_is_refused_leaving_the_sink_alone),
         cmocka_unit_test(test_watch_with_an_invalid_edge_id_is_refused_leaving_the_sink_alone),

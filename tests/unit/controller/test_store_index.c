@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "shared/mem.h"
 #include "tests/unit/controller/store_fixture.h"
 
 static void test_list_pages_through_250_names_in_name_order(void **state)
@@ -121,6 +122,24 @@ static void test_scan_and_index_backfill_seed_records(void **state)
     assert_int_equal(rev, 0); /* backfill is no change */
 }
 
+/* The start's filter: only the names `certs` does not hold survive, in order (issue 13). */
+static void test_unlisted_keeps_names_outside_certs(void **state)
+{
+    (void)state;
+    st_raw_ok("ZADD %s 0 %s", "certs", "ours");
+    char **names = cp_xcalloc(3, sizeof *names);
+    names[0] = cp_xstrdup("seed1"), names[1] = cp_xstrdup("ours"), names[2] = cp_xstrdup("seed2");
+    size_t n = 3;
+    cp_err_t err = {0};
+    assert_int_equal(ctl_store_cert_unlisted(g_store, names, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "seed1");
+    assert_string_equal(names[1], "seed2");
+    size_t zero = 0;
+    assert_int_equal(ctl_store_cert_unlisted(g_store, names, &zero, &err), 0);
+    ctl_store_strv_free(names, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +147,7 @@ int main(void)
         T(test_list_pages_through_250_names_in_name_order),
         T(test_due_and_next_due_follow_renewal_times),
         T(test_scan_and_index_backfill_seed_records),
+        T(test_unlisted_keeps_names_outside_certs),
 #undef T
     };
     return cmocka_run_group_tests(tests, st_group_setup, st_group_teardown);
