@@ -46,6 +46,8 @@ struct ctl_gateway__watch {
     h2o_req_t *req; /* NULL once h2o is done with the generator */
     h2o_linklist_t link;
     bool sending, stopping;
+    bool begun;               /* the response started (start_stream) */
+    ctl_gateway_job_t *start; /* the service's start of this Watch, while it runs */
     char *inflight;
 };
 
@@ -176,9 +178,8 @@ static int sink_fill(void *u)
 {
     ctl_gateway__watch_t *w = u;
     pthread_mutex_lock(&w->mu);
-    /* Until the response starts (after the service's start, snapshot included) nothing drains the
-     * queue: waiting for room would be in vain, so the fill is unknown (0) and a snapshot larger
-     * than the queue is cut off as before. */
+    /* Until the response starts (the loop starts it at the first queued line) nothing drains the
+     * queue: waiting for room would be in vain, so the fill is unknown (0) until then. */
     int fill = w->started && w->max_queue > 0 ? (int)(w->queued * 1000 / w->max_queue) : 0;
     pthread_mutex_unlock(&w->mu);
     return fill;
@@ -190,6 +191,8 @@ static void sink_release(void *u)
 }
 
 /* ---- the loop side ---- */
+
+static void start_stream(ctl_gateway__watch_t *w, h2o_req_t *req);
 
 /* Takes w out of the gateway: the service sees it closed and nothing wakes the loop for it any
  * more. */
@@ -291,6 +294,11 @@ void ctl_gateway__watch_on_wake(h2o_multithread_receiver_t *rx, h2o_linklist_t *
         pthread_mutex_lock(&w->mu);
         w->dirty = false;
         pthread_mutex_unlock(&w->mu);
+        /* The first lines of a snapshot start the response, so the client reads the snapshot
+         * while the service writes it (a snapshot is paced by the queue's fill) instead of the
+         * whole of it waiting in the queue. */
+        if (!w->begun && w->start != NULL && w->start->req != NULL && !w->stopping)
+            start_stream(w, w->start->req);
         flush(w);
         unref(w);
     }
@@ -380,6 +388,7 @@ static void watch_run(ctl_gateway_job_t *job, ctl_thread_t *t)
 /* Sends the 200 and the headers; the lines follow as the sink queues them. */
 static void start_stream(ctl_gateway__watch_t *w, h2o_req_t *req)
 {
+    w->begun = true;
     w->req = req;
     req->res.status = 200;
     req->res.reason = "OK";
@@ -404,7 +413,21 @@ static void watch_done(ctl_gateway_job_t *job, h2o_req_t *req)
         j->rc = cp_err_set(&j->err, CP_EUNAVAIL, "gateway shutting down");
     protobuf_c_message_free_unpacked(j->in, NULL);
     ctl_metrics_request("http", "Watch", cp_err_grpc_status(j->rc));
-    if (j->rc == 0 && req != NULL && !w->stopping) {
+    w->start = NULL;
+    if (w->begun) {
+        /* The response began with the snapshot's first lines; a failure after them ends it with
+         * an error line (the status is sent). The service holds no sink after a failure. */
+        if (j->rc != 0) {
+            pthread_mutex_lock(&w->mu);
+            if (!w->finished && w->gw != NULL)
+                enqueue_error(w, cp_err_grpc_status(j->rc),
+                              j->err.msg[0] ? j->err.msg : cp_strerror(j->rc));
+            w->finished = w->closed = true;
+            pthread_mutex_unlock(&w->mu);
+            flush(w);
+            unref(w);
+        }
+    } else if (j->rc == 0 && req != NULL && !w->stopping) {
         start_stream(w, req);
     } else {
         /* The client or the gateway is gone, or the service refused: the stream never starts. */
@@ -448,6 +471,7 @@ void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_rout
     j->caller = caller;
     j->in = in;
     j->w = watch_new(g);
+    j->w->start = &j->super;
     /* Linked before the service may send (it can, from inside its call) so wake-ups find it. */
     h2o_linklist_insert(&g->watches, &j->w->link);
     atomic_fetch_add(&g->watchers, 1);

@@ -143,8 +143,10 @@ int gw_setup(void **state)
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
     }
-    ctl_gateway_opts_t o = {
-        .listen = "127.0.0.1:0", .http01_lookup = lookup, .watch_check_ms = 200};
+    ctl_gateway_opts_t o = {.listen = "127.0.0.1:0",
+                            .http01_lookup = lookup,
+                            .watch_check_ms = 200,
+                            .max_watch_queue = GW_WATCH_QUEUE};
     if (ctl_gateway_start_opts(g_svc, &o, &g_gw, &g_port, &err) != 0) {
         fprintf(stderr, "gateway: %s\n", err.msg);
         return -1;

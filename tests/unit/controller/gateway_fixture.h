@@ -23,6 +23,8 @@ extern int g_port;
 
 #define GW_ADMIN "admintok-0123456789"
 #define GW_READ "readtok-0123456789"
+/* The gateway's Watch queue in these tests: small, so a snapshot can outgrow it. */
+#define GW_WATCH_QUEUE (128 * 1024)
 #define GW_EDGE "edgetok-0123456789"
 
 /* A create body for certificate n with domain n.example.com (n a string literal). */
