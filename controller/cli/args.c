@@ -264,6 +264,14 @@ static int split_args(ctl_cli_args_t *a, int argc, char **argv, int cmd_at, char
             a->pos[a->n_pos++] = arg;
             continue;
         }
+        /* Named here, before its value could be taken for a stray argument ("--bogus f.pem"). */
+        if (strncmp(arg, "--", 2) == 0 && find_opt(a->cmd, arg) == NULL &&
+            strcmp(arg, "--help") != 0 && strcmp(arg, "--version") != 0) {
+            const char *eq = strchr(arg, '=');
+            return cp_err_set(err, CP_EINVAL, "%s: unknown option %.*s (see certplanectl help %s)",
+                              a->cmd->name, (int)(eq != NULL ? eq - arg : (long)strlen(arg)), arg,
+                              a->cmd->name);
+        }
         opt_argv[n++] = argv[i];
         if (takes_next(a->cmd, arg) && i + 1 < argc)
             opt_argv[n++] = argv[++i];

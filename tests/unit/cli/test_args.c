@@ -118,6 +118,10 @@ static void test_bad_command_lines_are_usage_errors_naming_the_problem(void **st
     expect_usage(ARGC(no_domain), no_domain, "--domain");
     char *key[] = {"certplanectl", "create", "web", "--domain", "a.example", "--key-type", "dsa"};
     expect_usage(ARGC(key), key, "--key-type");
+    char *bogus[] = {"certplanectl", "import", "x", "--bogus", "f.pem"};
+    expect_usage(ARGC(bogus), bogus, "unknown option --bogus");
+    char *bogus_eq[] = {"certplanectl", "get", "x", "--bogus=secret"};
+    expect_usage(ARGC(bogus_eq), bogus_eq, "unknown option --bogus (");
     char *chal[] = {"certplanectl", "create", "web", "--ip", "::1", "--challenge", "tls-sni-01"};
     expect_usage(ARGC(chal), chal, "--challenge");
     char *page[] = {"certplanectl", "list", "--page-size", "0"};
