@@ -15,6 +15,7 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
+#include "edge/der.h"
 #include "shared/base64.h"
 #include "shared/mem.h"
 
@@ -69,59 +70,13 @@ int edge_pem_next(const char **pos, const char *end, char label[EDGE_PEM_LABEL_M
 
 /* ---- DER ---------------------------------------------------------------------------------- */
 
-typedef struct rd {
-    const unsigned char *p, *end;
-} rd_t;
-
-/* Reads one element with identifier octet `tag` (definite length) into *v. */
-static int der_get(rd_t *r, unsigned tag, rd_t *v)
-{
-    if (r->end - r->p < 2 || r->p[0] != tag)
-        return -1;
-    const unsigned char *p = r->p + 1;
-    size_t len = *p++;
-    if (len & 0x80) {
-        size_t nb = len & 0x7f;
-        if (nb == 0 || nb > 4 || (size_t)(r->end - p) < nb)
-            return -1;
-        len = 0;
-        for (size_t i = 0; i < nb; i++)
-            len = (len << 8) | *p++;
-    }
-    if ((size_t)(r->end - p) < len)
-        return -1;
-    v->p = p;
-    v->end = p + len;
-    r->p = p + len;
-    return 0;
-}
-
-static int der_peek(const rd_t *r, unsigned tag)
-{
-    return r->p < r->end && r->p[0] == tag;
-}
-
 /* An INTEGER that must be positive, as a BIGNUM. */
-static BIGNUM *der_uint(rd_t *r)
+static BIGNUM *der_uint(edge_der_t *r)
 {
-    rd_t v;
-    if (der_get(r, 0x02, &v) != 0 || v.p == v.end || (v.p[0] & 0x80) != 0)
+    edge_der_t v;
+    if (edge_der_get(r, 0x02, &v) != 0 || v.p == v.end || (v.p[0] & 0x80) != 0)
         return NULL;
     return BN_bin2bn(v.p, (int)(v.end - v.p), NULL);
-}
-
-/* An OBJECT IDENTIFIER's NID. */
-static int der_oid_nid(rd_t *r)
-{
-    const unsigned char *start = r->p;
-    rd_t v;
-    if (der_get(r, 0x06, &v) != 0)
-        return NID_undef;
-    const unsigned char *p = start;
-    ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &p, r->p - start);
-    int nid = o != NULL ? OBJ_obj2nid(o) : NID_undef;
-    ASN1_OBJECT_free(o);
-    return nid;
 }
 
 /* ---- keys --------------------------------------------------------------------------------- */
@@ -160,8 +115,7 @@ static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld)
     return key;
 }
 
-/* The certificate's public key bytes and its algorithm and curve NIDs. */
-static int leaf_pub(X509 *leaf, int *alg, int *curve_nid, const unsigned char **pub, size_t *len)
+int edge_spki_from_x509(X509 *leaf, edge_spki_t *out)
 {
     X509_PUBKEY *xpk = X509_get_X509_PUBKEY(leaf);
     ASN1_OBJECT *alg_oid = NULL;
@@ -170,44 +124,41 @@ static int leaf_pub(X509 *leaf, int *alg, int *curve_nid, const unsigned char **
     X509_ALGOR *palg = NULL;
     if (xpk == NULL || X509_PUBKEY_get0_param(&alg_oid, &pk, &pklen, &palg, xpk) != 1)
         return -1;
-    *alg = OBJ_obj2nid(alg_oid);
-    *curve_nid = NID_undef;
-    if (*alg == NID_X9_62_id_ecPublicKey) {
+    out->alg = OBJ_obj2nid(alg_oid);
+    out->curve = NID_undef;
+    if (out->alg == NID_X9_62_id_ecPublicKey) {
         int ptype = 0;
         const void *pval = NULL;
         X509_ALGOR_get0(NULL, &ptype, &pval, palg);
         if (ptype != V_ASN1_OBJECT)
             return -1;
-        *curve_nid = OBJ_obj2nid(pval);
+        out->curve = OBJ_obj2nid(pval);
     }
-    *pub = pk;
-    *len = (size_t)pklen;
+    out->pub = pk;
+    out->pub_len = (size_t)pklen;
     return 0;
 }
 
 /* SEC1 ECPrivateKey (RFC 5915) on curve `nid` (0: the key's own [0] parameters say). */
-static int ec_key(rd_t in, int nid, X509 *leaf, EVP_PKEY **out)
+static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **out)
 {
-    rd_t seq, ver, priv;
-    if (der_get(&in, 0x30, &seq) != 0 || der_get(&seq, 0x02, &ver) != 0 || ver.end - ver.p != 1 ||
-        ver.p[0] != 1 || der_get(&seq, 0x04, &priv) != 0)
+    edge_der_t seq, ver, priv;
+    if (edge_der_get(&in, 0x30, &seq) != 0 || edge_der_get(&seq, 0x02, &ver) != 0 ||
+        ver.end - ver.p != 1 || ver.p[0] != 1 || edge_der_get(&seq, 0x04, &priv) != 0)
         return 1;
-    if (der_peek(&seq, 0xa0)) {
-        rd_t params;
-        if (der_get(&seq, 0xa0, &params) != 0)
+    if (edge_der_peek(&seq, 0xa0)) {
+        edge_der_t params;
+        if (edge_der_get(&seq, 0xa0, &params) != 0)
             return 1;
-        int own = der_oid_nid(&params);
+        int own = edge_der_oid_nid(&params);
         if (own == NID_undef || (nid != NID_undef && own != nid))
             return 1;
         nid = own;
     }
-    int alg, cert_nid;
-    const unsigned char *cpub;
-    size_t cpub_len;
     const EC_GROUP *g = curve(nid);
-    if (g == NULL || leaf_pub(leaf, &alg, &cert_nid, &cpub, &cpub_len) != 0)
+    if (g == NULL)
         return 1;
-    if (alg != NID_X9_62_id_ecPublicKey || cert_nid != nid)
+    if (spki->alg != NID_X9_62_id_ecPublicKey || spki->curve != nid)
         return -1; /* an EC key for a certificate of another algorithm or curve */
     int rc = 1;
     BN_CTX *bctx = BN_CTX_new();
@@ -223,10 +174,14 @@ static int ec_key(rd_t in, int nid, X509 *leaf, EVP_PKEY **out)
         goto out;
     /* The check that matters: this private scalar makes the certificate's public point. */
     if (EC_POINT_mul(g, pt, d, NULL, NULL, bctx) != 1 ||
-        EC_POINT_oct2point(g, cpt, cpub, cpub_len, bctx) != 1)
+        EC_POINT_oct2point(g, cpt, spki->pub, spki->pub_len, bctx) != 1)
         goto out;
     if (EC_POINT_cmp(g, pt, cpt, bctx) != 0) {
         rc = -1;
+        goto out;
+    }
+    if (out == NULL) { /* the check only */
+        rc = 0;
         goto out;
     }
     pub_len = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, bctx);
@@ -247,17 +202,12 @@ out:
 }
 
 /* The certificate's RSA n and e. */
-static int leaf_rsa(X509 *leaf, BIGNUM **n, BIGNUM **e)
+static int leaf_rsa(const edge_spki_t *spki, BIGNUM **n, BIGNUM **e)
 {
-    int alg, cnid;
-    const unsigned char *pk;
-    size_t len;
-    rd_t r, seq;
-    if (leaf_pub(leaf, &alg, &cnid, &pk, &len) != 0 || alg != NID_rsaEncryption)
+    edge_der_t r = {spki->pub, spki->pub + spki->pub_len}, seq;
+    if (spki->alg != NID_rsaEncryption)
         return -1;
-    r.p = pk;
-    r.end = pk + len;
-    if (der_get(&r, 0x30, &seq) != 0 || (*n = der_uint(&seq)) == NULL)
+    if (edge_der_get(&r, 0x30, &seq) != 0 || (*n = der_uint(&seq)) == NULL)
         return -1;
     if ((*e = der_uint(&seq)) == NULL) {
         BN_free(*n);
@@ -268,7 +218,7 @@ static int leaf_rsa(X509 *leaf, BIGNUM **n, BIGNUM **e)
 }
 
 /* PKCS#1 RSAPrivateKey (two primes). */
-static int rsa_key(rd_t in, X509 *leaf, EVP_PKEY **out)
+static int rsa_key(edge_der_t in, const edge_spki_t *spki, EVP_PKEY **out)
 {
     enum { N, E, D, P, Q, DP, DQ, QI, COUNT };
     static const char *const names[COUNT] = {
@@ -279,10 +229,10 @@ static int rsa_key(rd_t in, X509 *leaf, EVP_PKEY **out)
     BIGNUM *v[COUNT] = {0}, *cn = NULL, *ce = NULL, *t = NULL, *u = NULL;
     BN_CTX *bctx = NULL;
     OSSL_PARAM_BLD *bld = NULL;
-    rd_t seq, ver;
+    edge_der_t seq, ver;
     int rc = 1;
-    if (der_get(&in, 0x30, &seq) != 0 || der_get(&seq, 0x02, &ver) != 0 || ver.end - ver.p != 1 ||
-        ver.p[0] != 0)
+    if (edge_der_get(&in, 0x30, &seq) != 0 || edge_der_get(&seq, 0x02, &ver) != 0 ||
+        ver.end - ver.p != 1 || ver.p[0] != 0)
         return 1;
     for (int i = 0; i < COUNT; i++)
         if ((v[i] = der_uint(&seq)) == NULL)
@@ -291,7 +241,7 @@ static int rsa_key(rd_t in, X509 *leaf, EVP_PKEY **out)
         goto out;
     for (int i = D; i < COUNT; i++)
         BN_set_flags(v[i], BN_FLG_CONSTTIME);
-    if (leaf_rsa(leaf, &cn, &ce) != 0) {
+    if (leaf_rsa(spki, &cn, &ce) != 0) {
         rc = -1;
         goto out;
     }
@@ -315,12 +265,14 @@ static int rsa_key(rd_t in, X509 *leaf, EVP_PKEY **out)
     }
     if (!BN_mod_mul(t, v[QI], v[Q], v[P], bctx) || !BN_is_one(t))
         goto out;
-    rc = 1;
-    for (int i = 0; i < COUNT; i++)
+    rc = out == NULL ? 0 : 1; /* out NULL: the check only */
+    for (int i = 0; out != NULL && i < COUNT; i++)
         if (OSSL_PARAM_BLD_push_BN(bld, names[i], v[i]) != 1)
             goto out;
-    *out = from_params("RSA", bld);
-    rc = *out != NULL ? 0 : 1;
+    if (out != NULL) {
+        *out = from_params("RSA", bld);
+        rc = *out != NULL ? 0 : 1;
+    }
 out:
     OSSL_PARAM_BLD_free(bld);
     for (int i = 0; i < COUNT; i++)
@@ -334,36 +286,37 @@ out:
 }
 
 /* PKCS#8 PrivateKeyInfo (RFC 5208; version 0 or 1, attributes and public key ignored). */
-static int pkcs8_key(rd_t in, X509 *leaf, EVP_PKEY **out)
+static int pkcs8_key(edge_der_t in, const edge_spki_t *spki, EVP_PKEY **out)
 {
-    rd_t seq, ver, alg, inner;
-    if (der_get(&in, 0x30, &seq) != 0 || der_get(&seq, 0x02, &ver) != 0 || ver.end - ver.p != 1 ||
-        ver.p[0] > 1 || der_get(&seq, 0x30, &alg) != 0)
+    edge_der_t seq, ver, alg, inner;
+    if (edge_der_get(&in, 0x30, &seq) != 0 || edge_der_get(&seq, 0x02, &ver) != 0 ||
+        ver.end - ver.p != 1 || ver.p[0] > 1 || edge_der_get(&seq, 0x30, &alg) != 0)
         return 1;
-    int type = der_oid_nid(&alg);
-    if (der_get(&seq, 0x04, &inner) != 0)
+    int type = edge_der_oid_nid(&alg);
+    if (edge_der_get(&seq, 0x04, &inner) != 0)
         return 1;
     if (type == NID_X9_62_id_ecPublicKey) {
-        int nid = der_oid_nid(&alg);
-        return nid == NID_undef ? 1 : ec_key(inner, nid, leaf, out);
+        int nid = edge_der_oid_nid(&alg);
+        return nid == NID_undef ? 1 : ec_key(inner, nid, spki, out);
     }
     if (type == NID_rsaEncryption)
-        return rsa_key(inner, leaf, out);
+        return rsa_key(inner, spki, out);
     return 1;
 }
 
-int edge_key_from_der(const char *label, const unsigned char *der, size_t len, X509 *leaf,
-                      EVP_PKEY **out)
+int edge_key_from_der(const char *label, const unsigned char *der, size_t len,
+                      const edge_spki_t *spki, EVP_PKEY **out)
 {
-    rd_t r = {der, der + len};
+    edge_der_t r = {der, der + len};
     int rc = 1;
-    *out = NULL;
+    if (out != NULL)
+        *out = NULL;
     if (strcmp(label, "PRIVATE KEY") == 0)
-        rc = pkcs8_key(r, leaf, out);
+        rc = pkcs8_key(r, spki, out);
     else if (strcmp(label, "EC PRIVATE KEY") == 0)
-        rc = ec_key(r, NID_undef, leaf, out);
+        rc = ec_key(r, NID_undef, spki, out);
     else if (strcmp(label, "RSA PRIVATE KEY") == 0)
-        rc = rsa_key(r, leaf, out);
+        rc = rsa_key(r, spki, out);
     ERR_clear_error();
     return rc;
 }
