@@ -78,7 +78,7 @@ int edge_cert_materialize(edge_cert_t *c, X509 **leaf, EVP_PKEY **key, cp_err_t 
 int edge_cert_is_bad(const edge_cert_t *c);
 
 /** Default of edge_cert_cache_set_max. */
-#define EDGE_CERT_CACHE_DEFAULT 4096
+#define EDGE_CERT_CACHE_DEFAULT 16384
 
 /** Sets how many certificates the cache keeps parsed (at least 1), evicting beyond it.
  *  THREAD SAFETY: any thread. */
