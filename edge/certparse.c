@@ -140,6 +140,23 @@ int edge_spki_from_x509(X509 *leaf, edge_spki_t *out)
 }
 
 /* SEC1 ECPrivateKey (RFC 5915) on curve `nid` (0: the key's own [0] parameters say). */
+/* The EVP_PKEY of private scalar d (whose point is pt) on curve nid: 0, or 1 on failure. */
+static int ec_make(const EC_GROUP *g, int nid, const BIGNUM *d, const EC_POINT *pt, BN_CTX *bctx,
+                   EVP_PKEY **out)
+{
+    unsigned char pub[1 + 2 * 66];
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    size_t pub_len =
+        EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, bctx);
+    if (bld != NULL && pub_len != 0 &&
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) == 1 &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len) == 1)
+        *out = from_params("EC", bld);
+    OSSL_PARAM_BLD_free(bld);
+    return *out != NULL ? 0 : 1;
+}
+
 static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **out)
 {
     edge_der_t seq, ver, priv;
@@ -164,10 +181,7 @@ static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **ou
     BN_CTX *bctx = BN_CTX_new();
     BIGNUM *d = BN_bin2bn(priv.p, (int)(priv.end - priv.p), NULL);
     EC_POINT *pt = EC_POINT_new(g), *cpt = EC_POINT_new(g);
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    unsigned char pub[1 + 2 * 66];
-    size_t pub_len = 0;
-    if (bctx == NULL || d == NULL || pt == NULL || cpt == NULL || bld == NULL)
+    if (bctx == NULL || d == NULL || pt == NULL || cpt == NULL)
         goto out;
     BN_set_flags(d, BN_FLG_CONSTTIME);
     if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(g)) >= 0)
@@ -180,20 +194,8 @@ static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **ou
         rc = -1;
         goto out;
     }
-    if (out == NULL) { /* the check only */
-        rc = 0;
-        goto out;
-    }
-    pub_len = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, bctx);
-    if (pub_len == 0 ||
-        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) != 1 ||
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len) != 1)
-        goto out;
-    *out = from_params("EC", bld);
-    rc = *out != NULL ? 0 : 1;
+    rc = out == NULL ? 0 : ec_make(g, nid, d, pt, bctx, out); /* out NULL: the check only */
 out:
-    OSSL_PARAM_BLD_free(bld);
     EC_POINT_free(pt);
     EC_POINT_free(cpt);
     BN_clear_free(d);
@@ -217,29 +219,42 @@ static int leaf_rsa(const edge_spki_t *spki, BIGNUM **n, BIGNUM **e)
     return 0;
 }
 
-/* PKCS#1 RSAPrivateKey (two primes). */
-static int rsa_key(edge_der_t in, const edge_spki_t *spki, EVP_PKEY **out)
+enum { RSA_N, RSA_E, RSA_D, RSA_P, RSA_Q, RSA_DP, RSA_DQ, RSA_QI, RSA_COUNT };
+
+/* The EVP_PKEY of the eight numbers v: 0, or 1 on failure. */
+static int rsa_make(BIGNUM *const *v, EVP_PKEY **out)
 {
-    enum { N, E, D, P, Q, DP, DQ, QI, COUNT };
-    static const char *const names[COUNT] = {
+    static const char *const names[RSA_COUNT] = {
         OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
         OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
         OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
         OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
-    BIGNUM *v[COUNT] = {0}, *cn = NULL, *ce = NULL, *t = NULL, *u = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    int ok = bld != NULL;
+    for (int i = 0; ok && i < RSA_COUNT; i++)
+        ok = OSSL_PARAM_BLD_push_BN(bld, names[i], v[i]) == 1;
+    if (ok)
+        *out = from_params("RSA", bld);
+    OSSL_PARAM_BLD_free(bld);
+    return *out != NULL ? 0 : 1;
+}
+
+/* PKCS#1 RSAPrivateKey (two primes). */
+static int rsa_key(edge_der_t in, const edge_spki_t *spki, EVP_PKEY **out)
+{
+    BIGNUM *v[RSA_COUNT] = {0}, *cn = NULL, *ce = NULL, *t = NULL, *u = NULL;
     BN_CTX *bctx = NULL;
-    OSSL_PARAM_BLD *bld = NULL;
     edge_der_t seq, ver;
     int rc = 1;
     if (edge_der_get(&in, 0x30, &seq) != 0 || edge_der_get(&seq, 0x02, &ver) != 0 ||
         ver.end - ver.p != 1 || ver.p[0] != 0)
         return 1;
-    for (int i = 0; i < COUNT; i++)
+    for (int i = 0; i < RSA_COUNT; i++)
         if ((v[i] = der_uint(&seq)) == NULL)
             goto out;
     if (seq.p != seq.end) /* otherPrimeInfos: not ours */
         goto out;
-    for (int i = D; i < COUNT; i++)
+    for (int i = RSA_D; i < RSA_COUNT; i++)
         BN_set_flags(v[i], BN_FLG_CONSTTIME);
     if (leaf_rsa(spki, &cn, &ce) != 0) {
         rc = -1;
@@ -248,34 +263,25 @@ static int rsa_key(edge_der_t in, const edge_spki_t *spki, EVP_PKEY **out)
     bctx = BN_CTX_new();
     t = BN_new();
     u = BN_new();
-    bld = OSSL_PARAM_BLD_new();
-    if (bctx == NULL || t == NULL || u == NULL || bld == NULL)
+    if (bctx == NULL || t == NULL || u == NULL)
         goto out;
     rc = -1;
     /* n and e are the certificate's, n = p q, and d, dP, dQ, qInv belong to them. */
-    if (BN_cmp(v[N], cn) != 0 || BN_cmp(v[E], ce) != 0 || !BN_mul(t, v[P], v[Q], bctx) ||
-        BN_cmp(t, v[N]) != 0)
+    if (BN_cmp(v[RSA_N], cn) != 0 || BN_cmp(v[RSA_E], ce) != 0 ||
+        !BN_mul(t, v[RSA_P], v[RSA_Q], bctx) || BN_cmp(t, v[RSA_N]) != 0)
         goto out;
     for (int i = 0; i < 2; i++) {
-        BIGNUM *prime = v[P + i], *exp = v[DP + i];
+        BIGNUM *prime = v[RSA_P + i], *exp = v[RSA_DP + i];
         /* prime - 1 in t; dP = d mod (p - 1); e dP = 1 mod (p - 1) */
-        if (!BN_sub(t, prime, BN_value_one()) || !BN_mod(u, v[D], t, bctx) || BN_cmp(u, exp) != 0 ||
-            !BN_mod_mul(u, v[E], exp, t, bctx) || !BN_is_one(u))
+        if (!BN_sub(t, prime, BN_value_one()) || !BN_mod(u, v[RSA_D], t, bctx) ||
+            BN_cmp(u, exp) != 0 || !BN_mod_mul(u, v[RSA_E], exp, t, bctx) || !BN_is_one(u))
             goto out;
     }
-    if (!BN_mod_mul(t, v[QI], v[Q], v[P], bctx) || !BN_is_one(t))
+    if (!BN_mod_mul(t, v[RSA_QI], v[RSA_Q], v[RSA_P], bctx) || !BN_is_one(t))
         goto out;
-    rc = out == NULL ? 0 : 1; /* out NULL: the check only */
-    for (int i = 0; out != NULL && i < COUNT; i++)
-        if (OSSL_PARAM_BLD_push_BN(bld, names[i], v[i]) != 1)
-            goto out;
-    if (out != NULL) {
-        *out = from_params("RSA", bld);
-        rc = *out != NULL ? 0 : 1;
-    }
+    rc = out == NULL ? 0 : rsa_make(v, out); /* out NULL: the check only */
 out:
-    OSSL_PARAM_BLD_free(bld);
-    for (int i = 0; i < COUNT; i++)
+    for (int i = 0; i < RSA_COUNT; i++)
         BN_clear_free(v[i]);
     BN_free(cn);
     BN_free(ce);
