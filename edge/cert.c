@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cert.c - one servable certificate: parsed chain and key, checked, reference-counted */
+/* cert.c - one servable certificate: kept compact, checked, parsed on demand, reference-counted */
 #include "edge/cert.h"
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "edge/certder.h"
 #include "edge/certparse.h"
 #include "shared/mem.h"
 #include "shared/x509.h"
@@ -102,24 +103,21 @@ static const char *info_dns(const cp_x509_info_t *info, size_t i)
     return info->n_dns_names > 0 ? info->dns_names[i] : info->common_name;
 }
 
-/* Fills names, ips, not_after and sha256 from the leaf. The names, the addresses and their array
- * are one allocation (the strings follow the array): a certificate keeps only what the handshake
- * and the table need. */
-static int cert_fill_info(edge_cert_t *c, cp_err_t *err)
+/* Fills names, ips and not_after from `info` (and disposes it). The names, the addresses and their
+ * array are one allocation (the strings follow the array): a certificate keeps only what the
+ * handshake and the table need. */
+static int cert_fill_info(edge_cert_t *c, cp_x509_info_t *info, cp_err_t *err)
 {
-    cp_x509_info_t info;
-    int rc = cp_x509_info_get(c->leaf, &info, err);
-    if (rc != 0)
-        return rc;
-    size_t n = info_dns_count(&info), m = info.n_ip_addresses, total = 0;
+    size_t n = info_dns_count(info), m = info->n_ip_addresses, total = 0;
     char buf[256];
+    int rc = 0;
     if (n + m == 0) {
         rc = cp_err_set(err, CP_EINVAL, "certificate has no DNS name or IP address");
         goto out;
     }
     for (size_t i = 0; i < n + m; i++) {
-        if (i < n ? edge_cert_normalize_name(info_dns(&info, i), buf, sizeof buf) != 0
-                  : edge_cert_ip_text(info.ip_addresses[i - n], buf) != 0) {
+        if (i < n ? edge_cert_normalize_name(info_dns(info, i), buf, sizeof buf) != 0
+                  : edge_cert_ip_text(info->ip_addresses[i - n], buf) != 0) {
             rc = cp_err_set(err, CP_EINVAL, "certificate %s %zu is empty, too long or unreadable",
                             i < n ? "name" : "IP address", i < n ? i + 1 : i - n + 1);
             goto out;
@@ -131,19 +129,41 @@ static int cert_fill_info(edge_cert_t *c, cp_err_t *err)
     char *p = (char *)(c->names + n + m);
     for (size_t i = 0; i < n + m; i++) {
         if (i < n)
-            edge_cert_normalize_name(info_dns(&info, i), p, 256);
+            edge_cert_normalize_name(info_dns(info, i), p, 256);
         else
-            edge_cert_ip_text(info.ip_addresses[i - n], p);
+            edge_cert_ip_text(info->ip_addresses[i - n], p);
         c->names[i] = p; /* ips[i - n] for an address */
         p += strlen(p) + 1;
     }
     c->n_names = n;
     c->n_ips = m;
-    c->not_after = info.not_after;
-    memcpy(c->sha256, info.sha256, sizeof c->sha256);
+    c->not_after = info->not_after;
 out:
-    cp_x509_info_dispose(&info);
+    cp_x509_info_dispose(info);
     return rc;
+}
+
+static char *slice_dup(edge_der_t s)
+{
+    return cp_xstrndup((const char *)s.p, (size_t)(s.end - s.p));
+}
+
+/* The same facts from edge_leaf_read, in the form cert_fill_info takes. */
+static void info_from_leaf(const edge_leaf_t *l, cp_x509_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    info->not_after = l->not_after;
+    info->common_name = l->cn.p != NULL ? slice_dup(l->cn) : NULL;
+    info->dns_names = cp_xcalloc(l->n_dns + 1, sizeof *info->dns_names);
+    for (size_t i = 0; i < l->n_dns; i++)
+        info->dns_names[info->n_dns_names++] = slice_dup(l->dns[i]);
+    info->ip_addresses = cp_xcalloc(l->n_ip + 1, sizeof *info->ip_addresses);
+    for (size_t i = 0; i < l->n_ip; i++) {
+        char text[EDGE_CERT_IP_MAX];
+        size_t n = (size_t)(l->ip[i].end - l->ip[i].p);
+        inet_ntop(n == 4 ? AF_INET : AF_INET6, l->ip[i].p, text, sizeof text);
+        info->ip_addresses[info->n_ip_addresses++] = cp_xstrdup(text);
+    }
 }
 
 /* ---- shared chains ------------------------------------------------------------------------
@@ -294,6 +314,26 @@ static int chain_ders(const char *pem, size_t len, ders_t *d)
     return 0;
 }
 
+/* The same through OpenSSL's reader (odd PEM, and its error messages). */
+static int chain_ders_openssl(const char *pem, size_t len, ders_t *d, cp_err_t *err)
+{
+    cp_x509_chain_t *chain = NULL;
+    int rc = cp_x509_chain_parse(pem, len, &chain, err);
+    d->n = 0;
+    for (size_t i = 0; rc == 0 && i < chain->n; i++) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(chain->certs[i], &der);
+        if (n <= 0)
+            abort();
+        d->der[d->n] = cp_xmalloc((size_t)n);
+        memcpy(d->der[d->n], der, (size_t)n);
+        d->len[d->n++] = (size_t)n;
+        OPENSSL_free(der);
+    }
+    cp_x509_chain_free(chain);
+    return rc;
+}
+
 static X509 *x509_from_der(const unsigned char *der, size_t len)
 {
     const unsigned char *p = der;
@@ -305,13 +345,10 @@ static X509 *x509_from_der(const unsigned char *der, size_t len)
     return x;
 }
 
-/* Leaf and shared rest of the chain from DER blocks; 1 when one does not parse (the caller lets
- * OpenSSL's reader say why). */
-static int chain_from_ders(edge_cert_t *c, const ders_t *d)
+/* The shared rest of the chain (parsed once per distinct content). */
+static int chain_share(edge_cert_t *c, const ders_t *d, cp_err_t *err)
 {
     unsigned char digest[32];
-    if ((c->leaf = x509_from_der(d->der[0], d->len[0])) == NULL)
-        return 1;
     chain_digest(d->der, d->len, d->n, digest);
     chain_entry_t *e = chain_find(digest);
     if (e == NULL) {
@@ -320,7 +357,7 @@ static int chain_from_ders(edge_cert_t *c, const ders_t *d)
             X509 *x = x509_from_der(d->der[i], d->len[i]);
             if (x == NULL) {
                 sk_X509_pop_free(stack, X509_free);
-                return 1;
+                return cp_err_set(err, CP_EINVAL, "chain certificate %zu does not parse", i + 1);
             }
             sk_X509_push(stack, x);
         }
@@ -331,62 +368,249 @@ static int chain_from_ders(edge_cert_t *c, const ders_t *d)
     return 0;
 }
 
-/* The same from OpenSSL's reader (the fallback, and its error messages). */
-static int chain_from_pem(edge_cert_t *c, const char *pem, size_t len, cp_err_t *err)
-{
-    cp_x509_chain_t *chain = NULL;
-    ders_t d = {.n = 0};
-    int rc = cp_x509_chain_parse(pem, len, &chain, err);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < chain->n; i++) {
-        unsigned char *der = NULL;
-        int n = i2d_X509(chain->certs[i], &der);
-        if (n <= 0)
-            abort();
-        d.der[d.n] = der;
-        d.len[d.n++] = (size_t)n;
-    }
-    unsigned char digest[32];
-    chain_digest(d.der, d.len, d.n, digest);
-    for (size_t i = 0; i < d.n; i++)
-        OPENSSL_free(d.der[i]);
-    c->leaf = chain->certs[0];
-    X509_up_ref(c->leaf);
-    chain_entry_t *e = chain_find(digest);
-    if (e == NULL) {
-        STACK_OF(X509) *stack = cp_xcheck(sk_X509_new_null(), "sk_X509_new_null");
-        for (size_t i = 1; i < chain->n; i++) {
-            X509_up_ref(chain->certs[i]);
-            sk_X509_push(stack, chain->certs[i]);
-        }
-        e = chain_add(digest, stack);
-    }
-    c->chain_ = e;
-    c->chain = e->stack;
-    cp_x509_chain_free(chain);
-    return 0;
-}
-
-/* The private key, checked against the leaf: directly for EC and RSA in PKCS#8, SEC1 or PKCS#1,
- * else through OpenSSL's PEM reader. */
-static int key_for_leaf(edge_cert_t *c, const char *pem, size_t len, cp_err_t *err)
+/* The private key made and checked against the parsed leaf: directly for EC and RSA in PKCS#8,
+ * SEC1 or PKCS#1, else through OpenSSL's PEM reader; then OpenSSL's own comparison of the public
+ * halves too. */
+static int key_for_leaf(X509 *leaf, const char *pem, size_t len, EVP_PKEY **key, cp_err_t *err)
 {
     const char *pos = pem;
     char label[EDGE_PEM_LABEL_MAX];
     unsigned char *der = NULL;
     size_t der_len = 0;
+    edge_spki_t spki;
     int rc = 1;
-    if (edge_pem_next(&pos, pem + len, label, &der, &der_len) == 0) {
-        rc = edge_key_from_der(label, der, der_len, c->leaf, &c->key);
+    *key = NULL;
+    if (edge_spki_from_x509(leaf, &spki) == 0 &&
+        edge_pem_next(&pos, pem + len, label, &der, &der_len) == 0) {
+        rc = edge_key_from_der(label, der, der_len, &spki, key);
         cp_secure_free(der, der_len);
     }
     if (rc < 0)
         return cp_err_set(err, CP_EINVAL, "private key does not match the certificate");
-    if (rc > 0 && (rc = cp_x509_key_from_pem(pem, len, &c->key, err)) != 0)
+    if (rc > 0 && (rc = cp_x509_key_from_pem(pem, len, key, err)) != 0)
         return rc;
-    /* And OpenSSL's own comparison of the public halves, as before. */
-    return cp_x509_key_matches(c->leaf, c->key, err);
+    return cp_x509_key_matches(leaf, *key, err);
+}
+
+/* The key checked against the leaf's public key bytes without making an EVP_PKEY: 0, CP_EINVAL
+ * when it is not the leaf's, 1 when this check cannot tell (the caller parses both). */
+static int key_check(const edge_spki_t *spki, const char *pem, size_t len, cp_err_t *err)
+{
+    const char *pos = pem;
+    char label[EDGE_PEM_LABEL_MAX];
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    if (edge_pem_next(&pos, pem + len, label, &der, &der_len) != 0)
+        return 1;
+    int rc = edge_key_from_der(label, der, der_len, spki, NULL);
+    cp_secure_free(der, der_len);
+    ERR_clear_error();
+    if (rc < 0)
+        return cp_err_set(err, CP_EINVAL, "private key does not match the certificate");
+    return rc;
+}
+
+/* ---- the cache of parsed leaves and keys ----------------------------------------------------
+ * A doubly linked list, most recently used first, of the certs whose leaf_ and key_ are set (not
+ * the pinned fallback). It holds no reference on a cert: edge_cert_release unlinks it. */
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static edge_cert_t *lru_head, *lru_tail;
+static size_t cache_held, cache_max = EDGE_CERT_CACHE_DEFAULT;
+static unsigned long long cache_hits, cache_misses, cache_evictions, cache_bad;
+
+static void lru_unlink(edge_cert_t *c)
+{
+    if (c->lru_prev_ != NULL)
+        c->lru_prev_->lru_next_ = c->lru_next_;
+    else
+        lru_head = c->lru_next_;
+    if (c->lru_next_ != NULL)
+        c->lru_next_->lru_prev_ = c->lru_prev_;
+    else
+        lru_tail = c->lru_prev_;
+    c->lru_prev_ = c->lru_next_ = NULL;
+}
+
+static void lru_push(edge_cert_t *c)
+{
+    c->lru_prev_ = NULL;
+    c->lru_next_ = lru_head;
+    if (lru_head != NULL)
+        lru_head->lru_prev_ = c;
+    lru_head = c;
+    if (lru_tail == NULL)
+        lru_tail = c;
+}
+
+/* Drops the least recently used beyond cache_max. Under cache_lock. */
+static void cache_trim(void)
+{
+    while (cache_held > cache_max && lru_tail != NULL) {
+        edge_cert_t *c = lru_tail;
+        lru_unlink(c);
+        X509_free(c->leaf_);
+        EVP_PKEY_free(c->key_);
+        c->leaf_ = NULL;
+        c->key_ = NULL;
+        cache_held--;
+        cache_evictions++;
+    }
+}
+
+/* Keeps (leaf, key) as c's parsed pair unless another thread was first (then they are freed), and
+ * hands the caller references on the pair kept. */
+static void cache_put(edge_cert_t *c, X509 *leaf, EVP_PKEY *key, X509 **out_leaf,
+                      EVP_PKEY **out_key)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (c->leaf_ == NULL) {
+        c->leaf_ = leaf;
+        c->key_ = key;
+        leaf = NULL;
+        key = NULL;
+        lru_push(c);
+        cache_held++;
+    }
+    if (out_leaf != NULL) {
+        X509_up_ref(c->leaf_);
+        EVP_PKEY_up_ref(c->key_);
+        *out_leaf = c->leaf_;
+        *out_key = c->key_;
+    }
+    cache_trim(); /* after the references: c itself may be the one dropped (a cache of 1) */
+    pthread_mutex_unlock(&cache_lock);
+    X509_free(leaf);
+    EVP_PKEY_free(key);
+}
+
+/* References on c's pair when it is parsed, moving it to the front. 1 when it is not. */
+static int cache_get(edge_cert_t *c, X509 **leaf, EVP_PKEY **key)
+{
+    pthread_mutex_lock(&cache_lock);
+    int rc = 1;
+    if (c->leaf_ != NULL) {
+        X509_up_ref(c->leaf_);
+        EVP_PKEY_up_ref(c->key_);
+        *leaf = c->leaf_;
+        *key = c->key_;
+        if (!c->pinned_ && c != lru_head) {
+            lru_unlink(c);
+            lru_push(c);
+        }
+        cache_hits++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+int edge_cert_materialize(edge_cert_t *c, X509 **leaf, EVP_PKEY **key, cp_err_t *err)
+{
+    *leaf = NULL;
+    *key = NULL;
+    if (edge_cert_is_bad(c))
+        return cp_err_set(err, CP_EINVAL, "certificate was found unusable before");
+    if (cache_get(c, leaf, key) == 0)
+        return 0;
+    X509 *x = x509_from_der(c->leaf_der, c->leaf_len);
+    EVP_PKEY *k = NULL;
+    int rc = x != NULL ? key_for_leaf(x, c->key_pem, c->key_len, &k, err)
+                       : cp_err_set(err, CP_EINVAL, "leaf certificate does not parse");
+    ERR_clear_error();
+    pthread_mutex_lock(&cache_lock);
+    cache_misses++;
+    if (rc != 0 && !edge_cert_is_bad(c)) {
+        cache_bad++;
+        __atomic_store_n(&c->bad_, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (rc != 0) {
+        X509_free(x);
+        EVP_PKEY_free(k);
+        return rc;
+    }
+    cache_put(c, x, k, leaf, key);
+    return 0;
+}
+
+int edge_cert_is_bad(const edge_cert_t *c)
+{
+    return __atomic_load_n(&c->bad_, __ATOMIC_ACQUIRE);
+}
+
+void edge_cert_cache_set_max(size_t max)
+{
+    pthread_mutex_lock(&cache_lock);
+    cache_max = max < 1 ? 1 : max;
+    cache_trim();
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void edge_cert_cache_stats(edge_cert_cache_stats_t *out)
+{
+    pthread_mutex_lock(&cache_lock);
+    *out = (edge_cert_cache_stats_t){cache_held,   cache_max,       cache_hits,
+                                     cache_misses, cache_evictions, cache_bad};
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* ---- making certs --------------------------------------------------------------------------- */
+
+/* Names, expiry and the key check from the leaf's DER; 1 when the DER reader or the key check
+ * cannot tell (the caller takes the parsing path). */
+static int cert_compact(edge_cert_t *c, const char *key_pem, size_t key_len, cp_err_t *err)
+{
+    edge_leaf_t *l = cp_xmalloc(sizeof *l);
+    cp_x509_info_t info;
+    int rc = edge_leaf_read(c->leaf_der, c->leaf_len, l);
+    if (rc == 0)
+        rc = key_check(&l->spki, key_pem, key_len, err);
+    if (rc == 0) {
+        info_from_leaf(l, &info);
+        rc = cert_fill_info(c, &info, err);
+    }
+    free(l);
+    return rc;
+}
+
+/* The same by parsing leaf and key (any format OpenSSL reads); the parsed pair goes to the cache.
+ */
+static int cert_parsed(edge_cert_t *c, const char *key_pem, size_t key_len, cp_err_t *err)
+{
+    X509 *x = x509_from_der(c->leaf_der, c->leaf_len);
+    EVP_PKEY *k = NULL;
+    cp_x509_info_t info;
+    if (x == NULL)
+        return cp_err_set(err, CP_EINVAL, "leaf certificate does not parse");
+    int rc = key_for_leaf(x, key_pem, key_len, &k, err);
+    if (rc == 0 && (rc = cp_x509_info_get(x, &info, err)) == 0)
+        rc = cert_fill_info(c, &info, err);
+    if (rc != 0) {
+        X509_free(x);
+        EVP_PKEY_free(k);
+        return rc;
+    }
+    cache_put(c, x, k, NULL, NULL);
+    return 0;
+}
+
+/* Leaf DER, shared chain, names and the key check from a chain's DER blocks (taken over). */
+static int cert_from_ders(edge_cert_t *c, ders_t *d, const char *key_pem, size_t key_len,
+                          cp_err_t *err)
+{
+    int rc = chain_share(c, d, err);
+    c->leaf_len = d->len[0];
+    c->leaf_der = cp_xrealloc(d->der[0], d->len[0]); /* edge_pem_next's buffer is a bit larger */
+    d->der[0] = NULL;
+    ders_free(d);
+    if (rc != 0)
+        return rc;
+    EVP_Digest(c->leaf_der, c->leaf_len, c->sha256, NULL, EVP_sha256(), NULL);
+    rc = cert_compact(c, key_pem, key_len, err);
+    if (rc == 1)
+        rc = cert_parsed(c, key_pem, key_len, err);
+    return rc;
 }
 
 int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
@@ -395,25 +619,17 @@ int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
 {
     edge_cert_t *c = cert_alloc(name);
     ders_t d;
-    int rc = 1;
-    if (chain_ders(fullchain_pem, chain_len, &d) == 0) {
-        rc = chain_from_ders(c, &d);
-        ders_free(&d);
-        if (rc != 0) { /* start over on OpenSSL's reader */
-            X509_free(c->leaf);
-            c->leaf = NULL;
-        }
-    }
-    if (rc != 0)
-        rc = chain_from_pem(c, fullchain_pem, chain_len, err);
+    int rc = 0;
+    if (chain_ders(fullchain_pem, chain_len, &d) != 0)
+        rc = chain_ders_openssl(fullchain_pem, chain_len, &d, err);
     /* The transaction rule: a key is checked against its certificate before anything is published.
      */
     if (rc == 0)
-        rc = key_for_leaf(c, key_pem, key_len, err);
-    if (rc == 0)
-        rc = cert_fill_info(c, err);
+        rc = cert_from_ders(c, &d, key_pem, key_len, err);
     if (rc == 0) {
         c->revision = revision;
+        c->key_pem = cp_xstrndup(key_pem, key_len);
+        c->key_len = key_len;
         edge_cert_pem_digest(fullchain_pem, chain_len, key_pem, key_len, c->pem_digest);
     }
     if (rc != 0) {
@@ -421,25 +637,6 @@ int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
         c = NULL;
     }
     ERR_clear_error();
-    *out = c;
-    return rc;
-}
-
-int edge_cert_new_self_signed(const char *cn, edge_cert_t **out, cp_err_t *err)
-{
-    edge_cert_t *c = cert_alloc("");
-    const char *names[] = {cn};
-    int rc = cp_x509_key_generate(CP_KEY_EC_P256, &c->key, err);
-    if (rc == 0)
-        rc = cp_x509_self_signed(c->key, names, 1, 3650, &c->leaf, err);
-    if (rc == 0) {
-        c->chain = sk_X509_new_null();
-        rc = c->chain != NULL ? cert_fill_info(c, err) : cp_err_set(err, CP_ECRYPTO, "no memory");
-    }
-    if (rc != 0) {
-        edge_cert_release(c);
-        c = NULL;
-    }
     *out = c;
     return rc;
 }
@@ -466,19 +663,33 @@ static int add_acme_identifier(X509 *leaf, EVP_PKEY *key, const char *key_auth, 
     return 0;
 }
 
-int edge_cert_new_alpn(const char *identifier, const char *key_auth, edge_cert_t **out,
-                       cp_err_t *err)
+/* A pinned self-signed P-256 certificate for cn; with key_auth, a TLS-ALPN-01 validation one. */
+static int self_signed(const char *cn, const char *key_auth, edge_cert_t **out, cp_err_t *err)
 {
     edge_cert_t *c = cert_alloc("");
-    const char *names[] = {identifier};
-    int rc = cp_x509_key_generate(CP_KEY_EC_P256, &c->key, err);
+    const char *names[] = {cn};
+    cp_x509_info_t info;
+    c->pinned_ = 1;
+    int rc = cp_x509_key_generate(CP_KEY_EC_P256, &c->key_, err);
     if (rc == 0)
-        rc = cp_x509_self_signed(c->key, names, 1, 7, &c->leaf, err);
-    if (rc == 0)
-        rc = add_acme_identifier(c->leaf, c->key, key_auth, err);
+        rc = cp_x509_self_signed(c->key_, names, 1, key_auth != NULL ? 7 : 3650, &c->leaf_, err);
+    if (rc == 0 && key_auth != NULL)
+        rc = add_acme_identifier(c->leaf_, c->key_, key_auth, err);
+    if (rc == 0 && (c->chain = sk_X509_new_null()) == NULL)
+        rc = cp_err_set(err, CP_ECRYPTO, "no memory");
+    unsigned char *der = NULL;
+    int len = rc == 0 ? i2d_X509(c->leaf_, &der) : 0;
+    if (rc == 0 && len <= 0)
+        rc = cp_err_set(err, CP_ECRYPTO, "i2d_X509 failed");
     if (rc == 0) {
-        c->chain = sk_X509_new_null();
-        rc = c->chain != NULL ? cert_fill_info(c, err) : cp_err_set(err, CP_ECRYPTO, "no memory");
+        c->leaf_der = cp_xmalloc((size_t)len);
+        c->leaf_len = (size_t)len;
+        memcpy(c->leaf_der, der, (size_t)len);
+    }
+    OPENSSL_free(der);
+    if (rc == 0 && (rc = cp_x509_info_get(c->leaf_, &info, err)) == 0) {
+        memcpy(c->sha256, info.sha256, sizeof c->sha256);
+        rc = cert_fill_info(c, &info, err);
     }
     if (rc != 0) {
         edge_cert_release(c);
@@ -486,6 +697,17 @@ int edge_cert_new_alpn(const char *identifier, const char *key_auth, edge_cert_t
     }
     *out = c;
     return rc;
+}
+
+int edge_cert_new_self_signed(const char *cn, edge_cert_t **out, cp_err_t *err)
+{
+    return self_signed(cn, NULL, out, err);
+}
+
+int edge_cert_new_alpn(const char *identifier, const char *key_auth, edge_cert_t **out,
+                       cp_err_t *err)
+{
+    return self_signed(identifier, key_auth, out, err);
 }
 
 edge_cert_t *edge_cert_retain(edge_cert_t *c)
@@ -499,13 +721,21 @@ void edge_cert_release(edge_cert_t *c)
 {
     if (c == NULL || __atomic_fetch_sub(&c->refs_, 1, __ATOMIC_ACQ_REL) != 1)
         return;
+    pthread_mutex_lock(&cache_lock);
+    if (c->leaf_ != NULL && !c->pinned_) {
+        lru_unlink(c);
+        cache_held--;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    X509_free(c->leaf_);
+    EVP_PKEY_free(c->key_);
     free(c->names); /* and the names: one allocation */
-    X509_free(c->leaf);
+    free(c->leaf_der);
+    cp_secure_free(c->key_pem, c->key_len + 1);
     if (c->chain_ != NULL)
         chain_release(c->chain_);
     else
         sk_X509_pop_free(c->chain, X509_free);
-    EVP_PKEY_free(c->key);
     free(c->name);
     free(c);
     atomic_fetch_sub(&live, 1);

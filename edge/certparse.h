@@ -26,13 +26,26 @@
 int edge_pem_next(const char **pos, const char *end, char label[EDGE_PEM_LABEL_MAX],
                   unsigned char **der, size_t *der_len);
 
-/** Makes the private key of PEM label `label` (DER `der`) for `leaf`, checking that it is the key
- *  of leaf's public key: for EC, that the private scalar times the generator is the certificate's
- *  point on the certificate's curve; for RSA, that n and e are the certificate's, p*q = n and d,
- * dP, dQ and qInv agree with p, q and e. Returns 0 with *out (the caller's), 1 when the key is not
- *  one this reader handles (other algorithms or curves, malformed DER: the caller falls back),
- *  -1 when it is well formed but not the certificate's key. */
-int edge_key_from_der(const char *label, const unsigned char *der, size_t len, X509 *leaf,
-                      EVP_PKEY **out);
+/** A certificate's SubjectPublicKeyInfo: algorithm and curve NIDs (curve NID_undef unless EC) and
+ *  the public key bytes (the BIT STRING's contents: an EC point, or an RSAPublicKey), borrowed. */
+typedef struct edge_spki {
+    int alg, curve;
+    const unsigned char *pub;
+    size_t pub_len;
+} edge_spki_t;
+
+/** Fills *out from a parsed leaf (borrowing from it). Returns 0, or -1 when it has no usable
+ *  public key. */
+int edge_spki_from_x509(X509 *leaf, edge_spki_t *out);
+
+/** Makes the private key of PEM label `label` (DER `der`) for the certificate whose public key is
+ *  `spki`, checking that it is the key of that public key: for EC, that the private scalar times
+ * the generator is the certificate's point on the certificate's curve; for RSA, that n and e are
+ * the certificate's, p*q = n and d, dP, dQ and qInv agree with p, q and e. Returns 0 with *out (the
+ * caller's), 1 when the key is not one this reader handles (other algorithms or curves, malformed
+ * DER: the caller falls back), -1 when it is well formed but not the certificate's key. `out` NULL:
+ * the check only (no EVP_PKEY is built; about 10 us for P-256 against 30 us with it). */
+int edge_key_from_der(const char *label, const unsigned char *der, size_t len,
+                      const edge_spki_t *spki, EVP_PKEY **out);
 
 #endif

@@ -34,6 +34,11 @@ const cp_cfg_opt_t edge_config_opts[] = {
      "Client connections (HTTPS and HTTP) open at once; beyond it new ones are closed at once "
      "(certplane_edge_connections_rejected_total); the admin listener is exempt; 0: no cap.",
      0, 0, 10000000},
+    {"cert-cache", "CERTPLANE_EDGE_CERT_CACHE", CP_CFG_INT, offsetof(edge_config_t, cert_cache),
+     "16384",
+     "Certificates kept parsed for handshakes (~7 KB each for P-256), least recently used out; "
+     "the others are kept compact (~1.3 KB) and parsed at their next handshake (~0.15 ms).",
+     0, 1, 100000000},
     OPT("controller", "EDGE_CONTROLLER", CP_CFG_LIST, controllers, NULL,
         "Controller gRPC address host:port; repeat for several, tried in turn."),
     {"token", "CERTPLANE_EDGE_TOKEN", CP_CFG_STRING, offsetof(edge_config_t, token), NULL,

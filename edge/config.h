@@ -25,6 +25,7 @@ typedef struct edge_config {
     char *admin_listen;          /* --admin-listen: /healthz /readyz /metrics; "" = off */
     int threads;                 /* --threads: event loops; 0 = number of cores */
     int max_connections;         /* --max-connections: HTTPS + HTTP connections open; 0 = no cap */
+    int cert_cache;              /* --cert-cache: certificates kept parsed (edge/cert.h) */
     cp_cfg_list_t controllers;   /* --controller: host:port, repeatable, tried in turn */
     char *token;                 /* --token: edge-scope bearer token (secret) */
     char *controller_ca;         /* --controller-ca: PEM CA file: gRPC over TLS */

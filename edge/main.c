@@ -17,6 +17,12 @@ static void retire(void *arg, edge_certmap_t *old)
     edge_server_retire(arg, old);
 }
 
+static void on_bad_cert(const edge_cert_t *cert, const cp_err_t *err)
+{
+    CP_LOG(CP_LOG_ERROR, "tls", "certificate %s (revision %lld) not served, fallback instead: %s",
+           cert->name, (long long)cert->revision, err->msg);
+}
+
 /* Blocks the signals main waits for in every thread (they inherit the mask), before any starts. */
 static void block_signals(sigset_t *set)
 {
@@ -40,8 +46,10 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
     if (rc != 0)
         goto out;
     initial = edge_certmap_new(fallback);
+    edge_cert_cache_set_max((size_t)cfg->cert_cache);
     if ((rc = edge_sni_init(&sni, initial, err)) != 0)
         goto out;
+    edge_sni_set_on_bad(&sni, on_bad_cert);
     if ((rc = edge_server_new(cfg, &sni, &metrics, &srv, err)) != 0)
         goto out;
     edge_watch_opts_t wo = {(const char *const *)cfg->controllers.v,

@@ -50,10 +50,27 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "certplane_edge_acme_tls_alpn_answered_total %llu\n",
         LOAD(sni->alpn_answered));
     put(&o,
-        "# HELP certplane_edge_tls_tickets_renewed_total Session tickets sealed with an older fleet "
+        "# HELP certplane_edge_tls_tickets_renewed_total Session tickets sealed with an older "
+        "fleet "
         "key, accepted and re-issued.\n# TYPE certplane_edge_tls_tickets_renewed_total counter\n"
         "certplane_edge_tls_tickets_renewed_total %llu\n",
         LOAD(sni->tickets_renewed));
+    edge_cert_cache_stats_t cs;
+    edge_cert_cache_stats(&cs);
+    put(&o,
+        "# HELP certplane_edge_cert_cache Certificates kept parsed for handshakes (--cert-cache).\n"
+        "# TYPE certplane_edge_cert_cache gauge\ncertplane_edge_cert_cache %zu\n"
+        "# TYPE certplane_edge_cert_cache_hits_total counter\n"
+        "certplane_edge_cert_cache_hits_total %llu\n"
+        "# HELP certplane_edge_cert_cache_misses_total Handshakes that parsed their certificate.\n"
+        "# TYPE certplane_edge_cert_cache_misses_total counter\n"
+        "certplane_edge_cert_cache_misses_total %llu\n"
+        "# TYPE certplane_edge_cert_cache_evictions_total counter\n"
+        "certplane_edge_cert_cache_evictions_total %llu\n"
+        "# HELP certplane_edge_cert_bad_total Certificates that failed to parse at their first "
+        "handshake (never served: the fallback was).\n"
+        "# TYPE certplane_edge_cert_bad_total counter\ncertplane_edge_cert_bad_total %llu\n",
+        cs.held, cs.hits, cs.misses, cs.evictions, cs.bad);
     edge_certmap_t *map = edge_sni_current0(sni);
     put(&o,
         "# HELP certplane_edge_certificates Certificates held.\n"

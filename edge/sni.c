@@ -151,6 +151,26 @@ static const struct sockaddr *local_addr(edge_sni_t *s, SSL *ssl, const edge_cer
                                                                         : NULL;
 }
 
+/* The cert to serve: `chosen`, parsed now when it is cold (edge_cert_materialize), or the
+ * fallback when it cannot be (logged once through the hook, counted by edge/cert.c). */
+static edge_cert_t *ready_cert(edge_sni_t *s, const edge_certmap_t *map, edge_cert_t *chosen,
+                               edge_match_t *how)
+{
+    X509 *leaf = NULL;
+    EVP_PKEY *key = NULL;
+    cp_err_t err = {0};
+    int was_bad = edge_cert_is_bad(chosen);
+    if (!was_bad && edge_cert_materialize(chosen, &leaf, &key, &err) == 0) {
+        X509_free(leaf);
+        EVP_PKEY_free(key);
+        return chosen;
+    }
+    if (!was_bad && s->on_bad != NULL)
+        s->on_bad(chosen, &err);
+    *how = EDGE_MATCH_FALLBACK;
+    return edge_certmap_get0(map, NULL, NULL);
+}
+
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
     (void)alert;
@@ -166,10 +186,14 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
     SSL_set_ex_data(ssl, alpn_index, alpn);
     if (alpn != NULL)
         atomic_fetch_add_explicit(&s->alpn_answered, 1, memory_order_relaxed);
-    edge_cert_t *cert =
-        edge_cert_retain(alpn != NULL ? alpn : edge_sni_choose0(map, sni, local, &how));
-    if (alpn != NULL)
+    edge_cert_t *cert;
+    if (alpn != NULL) {
+        cert = edge_cert_retain(alpn); /* pinned: always materialized */
         how = EDGE_MATCH_EXACT;
+    } else {
+        cert = edge_sni_choose0(map, sni, local, &how);
+        cert = edge_cert_retain(ready_cert(s, map, cert, &how));
+    }
     edge_cert_t *prev = SSL_get_ex_data(ssl, ex_index);
     SSL_set_ex_data(ssl, ex_index, cert);
     if (prev != NULL)
@@ -182,13 +206,23 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+/* Installs the chosen cert's leaf, key and chain (parsed again if the cache dropped it since the
+ * ClientHello; the fallback, which is always parsed, if that fails). */
 static int on_cert(SSL *ssl, void *arg)
 {
     edge_sni_t *s = arg;
     edge_cert_t *cert = SSL_get_ex_data(ssl, ex_index);
-    if (cert == NULL) /* not reached: the ClientHello callback always chooses */
+    X509 *leaf = NULL;
+    EVP_PKEY *key = NULL;
+    if (cert == NULL || edge_cert_materialize(cert, &leaf, &key, NULL) != 0) {
         cert = edge_certmap_get0(atomic_load(&s->current), NULL, NULL);
-    return SSL_use_cert_and_key(ssl, cert->leaf, cert->key, cert->chain, 1) == 1 ? 1 : 0;
+        if (edge_cert_materialize(cert, &leaf, &key, NULL) != 0)
+            return 0;
+    }
+    int ok = SSL_use_cert_and_key(ssl, leaf, key, cert->chain, 1) == 1;
+    X509_free(leaf); /* the SSL holds its own references */
+    EVP_PKEY_free(key);
+    return ok ? 1 : 0;
 }
 
 static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
@@ -292,6 +326,11 @@ void edge_sni_dispose(edge_sni_t *s)
 void edge_sni_set_local_addr(edge_sni_t *s, edge_sni_local_addr_fn fn)
 {
     s->local_addr = fn;
+}
+
+void edge_sni_set_on_bad(edge_sni_t *s, edge_sni_bad_fn fn)
+{
+    s->on_bad = fn;
 }
 
 edge_certmap_t *edge_sni_swap(edge_sni_t *s, edge_certmap_t *next)

@@ -23,6 +23,9 @@
  *      local address (getsockname; an IPv4-mapped address of a dual-stack socket counts as IPv4)
  *      choose one (EDGE_MATCH_IP); none matching: as before (an IP literal is still looked up as
  *      a name, then the fallback). A DNS name in the SNI never looks at addresses;
+ *      The chosen cert is made servable there (edge_cert_materialize: parsed on the first
+ *      handshake that needs it, then cached); one that cannot be is replaced by the fallback
+ *      (EDGE_MATCH_FALLBACK), so a key that does not match its leaf is never served;
  *   2. the certificate callback installs that cert (SSL_use_cert_and_key);
  *   3. the ticket decryption callback rejects a ticket whose session id context differs (belt and
  *      braces for TLS 1.3 tickets), which turns the resumption into a full handshake.
@@ -33,6 +36,10 @@
  */
 /** Writes the local address of the connection `ssl` runs on into *out; 0, or -1 when unknown. */
 typedef int (*edge_sni_local_addr_fn)(SSL *ssl, struct sockaddr_storage *out);
+
+/** Told once about a certificate that could not be parsed at its first handshake (edge/cert.h:
+ *  it is never served; the fallback is). Runs on a loop thread: keep it short. */
+typedef void (*edge_sni_bad_fn)(const edge_cert_t *cert, const cp_err_t *err);
 
 typedef struct edge_sni {
     SSL_CTX *ctx;
@@ -45,6 +52,7 @@ typedef struct edge_sni {
     /* The connection's local address: this hook when set (an SSL whose BIO is no socket, as in
      * h2o), else getsockname on SSL_get_fd. Set before the loops run (edge_sni_set_local_addr). */
     edge_sni_local_addr_fn local_addr;
+    edge_sni_bad_fn on_bad; /* may be NULL; set before the loops run (edge_sni_set_on_bad) */
 } edge_sni_t;
 
 /** The Mozilla "intermediate" TLS 1.2 cipher list (ECDHE with AEAD only). */
@@ -59,6 +67,10 @@ int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err);
 
 /** Sets the local-address hook (see edge_sni_t). THREAD SAFETY: before any handshake. */
 void edge_sni_set_local_addr(edge_sni_t *s, edge_sni_local_addr_fn fn);
+
+/** Sets the hook for certificates found bad at their first handshake (see edge_sni_t).
+ *  THREAD SAFETY: before any handshake. */
+void edge_sni_set_on_bad(edge_sni_t *s, edge_sni_bad_fn fn);
 
 /** The certificate for a ClientHello with SNI `sni` (NULL: none) on a connection with local
  *  address `local` (NULL: unknown), as the callback chooses it (see above); never NULL, borrowed

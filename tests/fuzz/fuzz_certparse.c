@@ -28,8 +28,12 @@ static void blocks(const char *text, size_t len)
             leaf = d2i_X509(NULL, &p, (long)der_len);
         } else if (leaf != NULL) {
             EVP_PKEY *key = NULL;
-            if (edge_key_from_der(label, der, der_len, leaf, &key) == 0)
+            edge_spki_t spki;
+            if (edge_spki_from_x509(leaf, &spki) == 0 &&
+                edge_key_from_der(label, der, der_len, &spki, &key) == 0)
                 EVP_PKEY_free(key);
+            if (edge_spki_from_x509(leaf, &spki) == 0) /* the check alone */
+                (void)edge_key_from_der(label, der, der_len, &spki, NULL);
         }
         free(der);
     }
@@ -53,8 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     blocks((const char *)data, size);
     edge_cert_t *c = NULL;
     cp_err_t err;
-    if (edge_cert_new("fuzz", chain, len[0], key, n > 1 ? len[1] : 0, 1, &c, &err) == 0)
+    if (edge_cert_new("fuzz", chain, len[0], key, n > 1 ? len[1] : 0, 1, &c, &err) == 0) {
+        X509 *leaf = NULL;
+        EVP_PKEY *pkey = NULL;
+        if (edge_cert_materialize(c, &leaf, &pkey, &err) == 0) { /* what a handshake does */
+            X509_free(leaf);
+            EVP_PKEY_free(pkey);
+        }
         edge_cert_release(c);
+    }
     free(chain);
     free(key);
     return 0;

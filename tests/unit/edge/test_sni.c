@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "edge/sni.h"
+#include "shared/mem.h"
 #include "tests/unit/edge/testcert.h"
 
 static edge_sni_t g_sni;
@@ -236,7 +237,11 @@ static void test_swap_serves_new_certificate_to_next_handshake(void **state)
     edge_certmap_release(edge_sni_swap(&g_sni, next));
     handshake(&after, "a.test", NULL, TLS1_3_VERSION);
     X509 *peer = SSL_get1_peer_certificate(after.client);
-    assert_int_equal(X509_cmp(peer, fresh->leaf), 0);
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(peer, &der);
+    assert_int_equal((size_t)der_len, fresh->leaf_len);
+    assert_memory_equal(der, fresh->leaf_der, fresh->leaf_len);
+    OPENSSL_free(der);
     X509_free(peer);
     /* The connection made before the swap still works. */
     char buf[4];
@@ -482,6 +487,105 @@ static void test_ip_session_bound_to_ip_certificate(void **state)
     }
 }
 
+/* Whether the client of `c` was served `cert` (by the leaf's SHA-256). */
+static int served_cert(const conn_t *c, const edge_cert_t *cert)
+{
+    X509 *peer = SSL_get1_peer_certificate(c->client);
+    unsigned char md[32];
+    unsigned int len = 0;
+    X509_digest(peer, EVP_sha256(), md, &len);
+    X509_free(peer);
+    return memcmp(cert->sha256, md, 32) == 0;
+}
+
+static int g_bad_calls;
+
+static void on_bad(const edge_cert_t *cert, const cp_err_t *err)
+{
+    g_bad_calls++;
+    assert_string_equal(cert->name, "bad");
+    assert_non_null(strstr(err->msg, "does not match"));
+}
+
+/* Certificates are parsed at their first handshake and kept in a cache of at most --cert-cache:
+ * every name is still served its own certificate when the cache is smaller than the table, and
+ * the cache never holds more. */
+static void test_cold_certificates_parsed_on_demand_cache_bounded(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    edge_certmap_t *prev = edge_certmap_retain(edge_sni_current0(&g_sni));
+    edge_certmap_t *next = edge_certmap_clone(prev, 0);
+    edge_cert_t *certs[N];
+    for (int i = 0; i < N; i++) {
+        char name[16], dns[32];
+        snprintf(name, sizeof name, "c%d", i);
+        snprintf(dns, sizeof dns, "c%d.test", i);
+        const char *names[] = {dns};
+        certs[i] = edge_test_cert(name, names, 1, NULL);
+        edge_certmap_put(next, certs[i]);
+    }
+    edge_certmap_release(edge_sni_swap(&g_sni, next));
+    edge_cert_cache_set_max(2);
+    edge_cert_cache_stats_t before, after;
+    edge_cert_cache_stats(&before);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < N; i++) {
+            char dns[32];
+            snprintf(dns, sizeof dns, "c%d.test", i);
+            conn_t c;
+            handshake(&c, dns, NULL, round == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+            assert_true(served_cert(&c, certs[i]));
+            conn_free(&c);
+            edge_cert_cache_stats(&after);
+            assert_true(after.held <= 2);
+        }
+    assert_true(after.misses - before.misses >= 2 * N); /* each evicted before its turn came */
+    assert_true(after.evictions > before.evictions);
+    edge_cert_cache_set_max(EDGE_CERT_CACHE_DEFAULT);
+    edge_certmap_release(edge_sni_swap(&g_sni, prev));
+    for (int i = 0; i < N; i++)
+        edge_cert_release(certs[i]);
+}
+
+/* A certificate whose key turns out not to be its leaf's when it is first parsed for a handshake
+ * (edge_cert_new checks it before, so this swaps the key afterwards) is never served: the
+ * fallback is, the hook is told once, it is counted, and later handshakes skip it at once. */
+static void test_bad_certificate_at_first_handshake_gets_fallback(void **state)
+{
+    (void)state;
+    const char *names[] = {"bad.test"}, *other[] = {"other.test"};
+    edge_cert_t *bad = edge_test_cert("bad", names, 1, NULL);
+    char *chain = NULL, *key = NULL;
+    edge_test_pem(other, 1, NULL, &chain, &key);
+    cp_secure_free(bad->key_pem, bad->key_len + 1);
+    bad->key_pem = key; /* taken over: freed with the cert */
+    bad->key_len = strlen(key);
+    free(chain);
+    edge_certmap_t *prev = edge_certmap_retain(edge_sni_current0(&g_sni));
+    edge_certmap_t *next = edge_certmap_clone(prev, 0);
+    edge_certmap_put(next, bad);
+    edge_certmap_release(edge_sni_swap(&g_sni, next));
+    edge_sni_set_on_bad(&g_sni, on_bad);
+    edge_cert_cache_stats_t st0, st1;
+    edge_cert_cache_stats(&st0);
+    unsigned long long fb = atomic_load(&g_sni.handshakes[EDGE_MATCH_FALLBACK]);
+    for (int i = 0; i < 2; i++) {
+        conn_t c;
+        handshake(&c, "bad.test", NULL, TLS1_3_VERSION);
+        assert_true(served_cert(&c, g_fallback));
+        conn_free(&c);
+    }
+    edge_cert_cache_stats(&st1);
+    assert_int_equal(g_bad_calls, 1);
+    assert_int_equal(st1.bad - st0.bad, 1);
+    assert_true(edge_cert_is_bad(bad));
+    assert_int_equal(atomic_load(&g_sni.handshakes[EDGE_MATCH_FALLBACK]) - fb, 2);
+    edge_sni_set_on_bad(&g_sni, NULL);
+    edge_certmap_release(edge_sni_swap(&g_sni, prev));
+    edge_cert_release(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +597,8 @@ int main(void)
         cmocka_unit_test(test_choice_by_local_address_then_fallback),
         cmocka_unit_test(test_no_sni_over_tcp_gets_ip_certificate),
         cmocka_unit_test(test_ip_session_bound_to_ip_certificate),
+        cmocka_unit_test(test_cold_certificates_parsed_on_demand_cache_bounded),
+        cmocka_unit_test(test_bad_certificate_at_first_handshake_gets_fallback),
         cmocka_unit_test(test_choice_cost),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
