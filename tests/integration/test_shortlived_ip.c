@@ -45,10 +45,9 @@ static const char *g_ctl_env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin,edgetok:
 /* GET /v1/certificates/NAME parsed; NULL when unreachable. */
 static json_t *get_cert(const char *name)
 {
-    const char *out =
-        cp_test_sh("curl -s -m 5 -H 'Authorization: Bearer " ADMIN "' "
-                   "http://127.0.0.1:%d/v1/certificates/%s",
-                   g_ctl.http_port, name);
+    const char *out = cp_test_sh("curl -s -m 5 -H 'Authorization: Bearer " ADMIN "' "
+                                 "http://127.0.0.1:%d/v1/certificates/%s",
+                                 g_ctl.http_port, name);
     return json_loads(out, 0, NULL);
 }
 
@@ -163,8 +162,8 @@ static void test_shortlived_ip_certificate_is_issued_served_and_renewed_without_
     long ws = unix_s(c, "ariWindowStart"), we = unix_s(c, "ariWindowEnd");
     print_message("[ ip ] VALID in %.1f s: lifetime %.1f h, renew after %.1f h (ARI window "
                   "%.1f-%.1f h), issued by %s\n",
-                  cp_test_now_s() - t0, (na - nb) / 3600.0, (ra - nb) / 3600.0,
-                  (ws - nb) / 3600.0, (we - nb) / 3600.0, str(c, "issuedBy"));
+                  cp_test_now_s() - t0, (na - nb) / 3600.0, (ra - nb) / 3600.0, (ws - nb) / 3600.0,
+                  (we - nb) / 3600.0, str(c, "issuedBy"));
     /* The profile's lifetime, and a renewal time inside the window the CA suggested for it. */
     assert_true(labs(na - nb - VALIDITY_S) <= 60);
     assert_true(ws > nb && we < na && ra >= ws - 1 && ra <= we + 1);
@@ -181,8 +180,8 @@ static void test_shortlived_ip_certificate_is_issued_served_and_renewed_without_
 
     /* Served without SNI by local address, verified by curl against Pebble's root. */
     double ts = cp_test_now_s();
-    while (cp_test_now_s() - ts < 30 && strcmp(curl_verify("127.0.0.1", g_edge.https_port),
-                                                "200 0\n") != 0)
+    while (cp_test_now_s() - ts < 30 &&
+           strcmp(curl_verify("127.0.0.1", g_edge.https_port), "200 0\n") != 0)
         usleep(200 * 1000);
     assert_string_equal(curl_verify("127.0.0.1", g_edge.https_port), "200 0\n");
     assert_string_equal(curl_verify("[::1]", g_port6), "200 0\n");
@@ -222,8 +221,8 @@ static void test_shortlived_ip_certificate_is_issued_served_and_renewed_without_
             strcmp(str(now, "serial"), serial1) != 0)
             snprintf(serial2, sizeof serial2, "%s", str(now, "serial"));
         json_decref(now);
-        if (*serial2 != '\0' && strcasecmp(served_serial("127.0.0.1", g_edge.https_port),
-                                           serial2) == 0 &&
+        if (*serial2 != '\0' &&
+            strcasecmp(served_serial("127.0.0.1", g_edge.https_port), serial2) == 0 &&
             strcasecmp(served_serial("[::1]", g_port6), serial2) == 0)
             break;
     }
@@ -268,10 +267,14 @@ static int group_setup(void **state)
     char provider[400], ca[400];
     snprintf(provider, sizeof provider, "--acme-provider=%s", g_front.directory_url);
     snprintf(ca, sizeof ca, "--acme-ca-file=%s", g_front.ca_file);
-    const char *args[] = {provider,          ca,
-                          "--workers=2",     "--acme-email=ops@example.com",
-                          "--ari-poll-min=1s", "--ari-poll-max=2s",
-                          "--edge-ttl=10s",  NULL};
+    const char *args[] = {provider,
+                          ca,
+                          "--workers=2",
+                          "--acme-email=ops@example.com",
+                          "--ari-poll-min=1s",
+                          "--ari-poll-max=2s",
+                          "--edge-ttl=10s",
+                          NULL};
     if (cp_test_controller_start(&g_ctl, g_redis.url, g_dir, args, g_ctl_env) != 0)
         return -1;
 
@@ -281,8 +284,9 @@ static int group_setup(void **state)
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
     snprintf(v6, sizeof v6, "--listen=[::1]:%d", g_port6);
     snprintf(http, sizeof http, "--http-listen=[::]:%d", edge_http);
-    const char *eargs[] = {ctl,  v6, http, "--threads=1", "--report-interval=1s",
-                           "--default-upstream=respond:200:ok", NULL};
+    const char *eargs[] = {
+        ctl, v6, http, "--threads=1", "--report-interval=1s", "--default-upstream=respond:200:ok",
+        NULL};
     const char *eenv[] = {"CERTPLANE_EDGE_TOKEN=edgetok", "ASAN_OPTIONS=detect_leaks=0", NULL};
     return cp_test_edge_start_http(&g_edge, g_dir, edge_http, eargs, eenv);
 }

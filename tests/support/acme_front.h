@@ -16,9 +16,9 @@
  */
 
 typedef struct cp_test_front_opts {
-    int no_ari;           /* 1: the directory has no renewalInfo */
-    const char *profiles; /* JSON object name -> description for meta.profiles, or NULL */
-    int retry_after_s;    /* Retry-After of renewalInfo answers; 0: 6 hours */
+    int no_ari;              /* 1: the directory has no renewalInfo */
+    const char *profiles;    /* JSON object name -> description for meta.profiles, or NULL */
+    int retry_after_s;       /* Retry-After of renewalInfo answers; 0: 6 hours */
     const char *ip_profiles; /* JSON list: IP identifiers only under these profiles, or NULL */
 } cp_test_front_opts_t;
 
