@@ -442,6 +442,7 @@ static void watch_done(ctl_gateway_job_t *job, h2o_req_t *req)
             ctl_gateway__send_error(req, 0, cp_err_grpc_status(j->rc),
                                     j->err.msg[0] ? j->err.msg : cp_strerror(j->rc));
     }
+    unref(w); /* the start's own reference (ctl_gateway__watch) */
     free(j);
 }
 
@@ -472,6 +473,11 @@ void ctl_gateway__watch(ctl_gateway_t *g, h2o_req_t *req, const ctl_gateway_rout
     j->in = in;
     j->w = watch_new(g);
     j->w->start = &j->super;
+    /* The start holds w too: once the response began early, the client leaving and the service
+     * releasing the sink could otherwise free w before watch_done runs. */
+    pthread_mutex_lock(&j->w->mu);
+    j->w->refs++;
+    pthread_mutex_unlock(&j->w->mu);
     /* Linked before the service may send (it can, from inside its call) so wake-ups find it. */
     h2o_linklist_insert(&g->watches, &j->w->link);
     atomic_fetch_add(&g->watchers, 1);
