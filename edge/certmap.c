@@ -208,6 +208,11 @@ edge_tickets_t *edge_certmap_tickets0(const edge_certmap_t *m)
     return m->tickets;
 }
 
+size_t edge_certmap_alpn_count(const edge_certmap_t *m)
+{
+    return m->alpn.count;
+}
+
 edge_cert_t *edge_certmap_alpn_get0(const edge_certmap_t *m, const char *identifier)
 {
     return identifier != NULL ? edge_hamt_get(&m->alpn, identifier) : NULL;

@@ -84,6 +84,10 @@ void edge_certmap_set_tickets(edge_certmap_t *m, edge_tickets_t *tickets);
 /** The session-ticket keys, or NULL. Borrowed from m. THREAD SAFETY: any thread holding m. */
 edge_tickets_t *edge_certmap_tickets0(const edge_certmap_t *m);
 
+/** TLS-ALPN-01 answers held (0: a handshake need not look at its ALPN list). THREAD SAFETY: any
+ *  thread holding m. */
+size_t edge_certmap_alpn_count(const edge_certmap_t *m);
+
 /** The TLS-ALPN-01 validation certificate for identifier, or NULL. Borrowed from m. THREAD SAFETY:
  *  any thread holding m. */
 edge_cert_t *edge_certmap_alpn_get0(const edge_certmap_t *m, const char *identifier);

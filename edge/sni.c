@@ -71,7 +71,8 @@ static int offers_acme_tls(SSL *ssl)
 /* The TLS-ALPN-01 validation certificate for an acme-tls/1 handshake naming sni, or NULL. */
 static edge_cert_t *alpn_choose0(SSL *ssl, const edge_certmap_t *map, const char *sni)
 {
-    if (sni == NULL || !offers_acme_tls(ssl))
+    /* Every handshake passes here: without a TLS-ALPN-01 answer held, nothing is parsed. */
+    if (sni == NULL || edge_certmap_alpn_count(map) == 0 || !offers_acme_tls(ssl))
         return NULL;
     char lower[256];
     size_t n = strlen(sni);
