@@ -3,6 +3,7 @@
 #include "edge/certparse.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,18 @@ static int ec_make(const EC_GROUP *g, int nid, const BIGNUM *d, const EC_POINT *
     return *out != NULL ? 0 : 1;
 }
 
+/* Whether what is left of an ECPrivateKey after its parameters (`rest`) is its [1] publicKey and
+ * that point, byte for byte, is the certificate's (OpenSSL and every ACME client write it). */
+static bool ec_pub_matches(edge_der_t rest, const edge_spki_t *spki)
+{
+    edge_der_t tagged, bits;
+    if (!edge_der_peek(&rest, 0xa1) || edge_der_get(&rest, 0xa1, &tagged) != 0 ||
+        edge_der_get(&tagged, 0x03, &bits) != 0 || bits.end - bits.p < 2 || bits.p[0] != 0)
+        return false;
+    size_t len = (size_t)(bits.end - bits.p) - 1;
+    return len == spki->pub_len && memcmp(bits.p + 1, spki->pub, len) == 0;
+}
+
 static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **out)
 {
     edge_der_t seq, ver, priv;
@@ -177,6 +190,8 @@ static int ec_key(edge_der_t in, int nid, const edge_spki_t *spki, EVP_PKEY **ou
         return 1;
     if (spki->alg != NID_X9_62_id_ecPublicKey || spki->curve != nid)
         return -1; /* an EC key for a certificate of another algorithm or curve */
+    if (out == NULL && ec_pub_matches(seq, spki))
+        return 0; /* the check only: the public half the key carries is the certificate's */
     int rc = 1;
     BN_CTX *bctx = BN_CTX_new();
     BIGNUM *d = BN_bin2bn(priv.p, (int)(priv.end - priv.p), NULL);

@@ -44,7 +44,11 @@ int edge_spki_from_x509(X509 *leaf, edge_spki_t *out);
  * the certificate's, p*q = n and d, dP, dQ and qInv agree with p, q and e. Returns 0 with *out (the
  * caller's), 1 when the key is not one this reader handles (other algorithms or curves, malformed
  * DER: the caller falls back), -1 when it is well formed but not the certificate's key. `out` NULL:
- * the check only (no EVP_PKEY is built; about 10 us for P-256 against 30 us with it). */
+ * the quick check only, no EVP_PKEY is built: an EC key that carries its public point (ECPrivateKey
+ * [1], as OpenSSL and ACME clients write it) is taken when that point is the certificate's, byte
+ * for byte (~0.2 us; the scalar is multiplied, ~10 us for P-256, only when the key carries no point
+ * or another encoding of it). The full check runs whenever the key is built (`out` set), so a key
+ * whose scalar and carried point disagree is still never served (the caller's first use fails). */
 int edge_key_from_der(const char *label, const unsigned char *der, size_t len,
                       const edge_spki_t *spki, EVP_PKEY **out);
 

@@ -209,6 +209,62 @@ static edge_hamt_node_t *insert(const edge_hamt_node_t *n, unsigned shift, leaf_
     return node_edit(n, at, &with, 0);
 }
 
+/* `n` with `with` put in at slot `at`, the slots from there on moving up one; `n` is owned (see
+ * insert_owned), so it grows in place (its address may change). */
+static edge_hamt_node_t *node_grow(edge_hamt_node_t *n, unsigned at, slot_t with)
+{
+    n = cp_xrealloc(n, sizeof *n + (n->n + 1u) * sizeof(slot_t));
+    memmove(&n->s[at + 1], &n->s[at], (n->n - at) * sizeof(slot_t));
+    n->s[at] = with;
+    n->n++;
+    return n;
+}
+
+/* insert() for a node this map alone holds: its count is 1 and so is that of every node above it,
+ * so no other version and no reader can reach it (readers never use a map being changed). Such a
+ * node is changed in place instead of copied, which makes building a table of N entries (a Watch
+ * snapshot) cost N small edits rather than N path copies and releases. Below the first shared node
+ * it copies as insert() does. Returns `n`, or its new address when it grew. */
+static edge_hamt_node_t *insert_owned(edge_hamt_node_t *n, unsigned shift, leaf_t *l, int *added,
+                                      const edge_hamt_ops_t *ops)
+{
+    if (n->collision) {
+        for (unsigned i = 0; i < n->n; i++)
+            if (strcmp(n->s[i].leaf->key, l->key) == 0) {
+                leaf_release(n->s[i].leaf, ops);
+                n->s[i].leaf = l;
+                return n;
+            }
+        *added = 1;
+        return node_grow(n, n->n, (slot_t){NULL, l});
+    }
+    unsigned d = digit(l->hash, shift), at = pos_of(n->bitmap, d);
+    if ((n->bitmap & (1u << d)) == 0) {
+        *added = 1;
+        n = node_grow(n, at, (slot_t){NULL, l});
+        n->bitmap |= 1u << d;
+        return n;
+    }
+    slot_t *s = &n->s[at];
+    if (s->node != NULL) {
+        edge_hamt_node_t *child = s->node;
+        if (atomic_load_explicit(&child->refs, memory_order_acquire) == 1) {
+            s->node = insert_owned(child, shift + BITS, l, added, ops);
+        } else {
+            s->node = insert(child, shift + BITS, l, added);
+            node_release(child, ops); /* this node's reference on the shared child */
+        }
+    } else if (strcmp(s->leaf->key, l->key) != 0) {
+        s->node = node_pair(s->leaf, l, shift + BITS); /* the slot's reference moves along */
+        s->leaf = NULL;
+        *added = 1;
+    } else {
+        leaf_release(s->leaf, ops);
+        s->leaf = l;
+    }
+    return n;
+}
+
 /* Sets *out to the new version of `n` without `key` (NULL when it becomes empty). Returns 0 when
  * the key is absent (then *out is not set). */
 static int erase(const edge_hamt_node_t *n, unsigned shift, const char *key, uint64_t hash,
@@ -311,6 +367,9 @@ void edge_hamt_set(edge_hamt_t *h, const char *key, void *value)
         root->bitmap = 1u << digit(hash, 0);
         root->s[0] = (slot_t){NULL, l};
         added = 1;
+    } else if (atomic_load_explicit(&h->root->refs, memory_order_acquire) == 1) {
+        root = insert_owned(h->root, 0, l, &added, h->ops); /* no other version holds it */
+        h->root = NULL;
     } else {
         root = insert(h->root, 0, l, &added);
     }

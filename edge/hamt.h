@@ -10,7 +10,8 @@
  * hash. Maps are persistent: a copy costs O(1) (one reference on the root), and changing a map
  * copies only the path from the root to the changed leaf (at most 13 nodes of at most 32 slots, in
  * practice 2-4 for 10^4-10^6 keys); every other node and leaf stays shared with the versions that
- * hold it. Nodes and leaves are reference-counted with atomic counters, so versions may be released
+ * hold it; a node no other version holds (a map being built) is changed in place instead of
+ * copied. Nodes and leaves are reference-counted with atomic counters, so versions may be released
  * on different threads.
  *
  * Values are opaque; the map holds one reference on each through the ops table given at init

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* certcache.h - the read cache of key-less certificates behind GetCertificate */
+/* certcache.h - the read cache of certificates (keys only sealed) behind reads and Watch snapshots
+ */
 #ifndef CTL_CERTCACHE_H
 #define CTL_CERTCACHE_H
 
@@ -13,7 +14,10 @@
  * GetCertificate without include_private_key reads a certificate that changes a few times a year,
  * so parsing its stored JSON (private key included) on every call is wasted work. This cache keeps
  * the key-less certificate, packed as protobuf, by name, with its revision. It never holds a
- * private key: reads that ask for the key go to Redis.
+ * private key in the clear: beside the certificate it may hold the key as it is stored in Redis,
+ * sealed (keywrap.h), so that a Watch snapshot for edges, which needs every key, reads neither
+ * Redis nor JSON for a cached certificate (ctl_certcache_get_sealed(); the caller opens the key).
+ * When it is full, a fill evicts one entry.
  *
  * Consistency (docs/api.md): the cache is only used while the controller's event relay tails the
  * `events` stream. The relay refreshes or drops an entry for every event, before it sends the event
@@ -33,7 +37,11 @@
 
 typedef struct ctl_certcache ctl_certcache_t;
 
-/** A cache of at most max_entries certificates (0: 16384); it starts disabled (every get misses).
+/** The default size: ~1.8 KiB per entry with its sealed key, so at most ~115 MiB. */
+#define CTL_CERTCACHE_DEFAULT 65536
+
+/** A cache of at most max_entries certificates (0: CTL_CERTCACHE_DEFAULT); it starts disabled
+ * (every get misses).
  */
 ctl_certcache_t *ctl_certcache_new(size_t max_entries);
 
@@ -53,6 +61,18 @@ uint64_t ctl_certcache_gen(ctl_certcache_t *c);
  * it was stored. */
 bool ctl_certcache_fill(ctl_certcache_t *c, Certplane__V1__Certificate *cert, uint64_t gen);
 
+/** As ctl_certcache_get(), but only an entry whose sealed key is known (filled by
+ *  ctl_certcache_fill_sealed()): *sealed receives a copy of it ("" when the certificate has no
+ *  key), freed by the caller. The certificate's private_key_pem is empty. */
+int ctl_certcache_get_sealed(ctl_certcache_t *c, const char *name, Certplane__V1__Certificate **out,
+                             char **sealed);
+
+/** As ctl_certcache_fill(), with the private key as stored (sealed; "" when there is none; NULL:
+ *  not known) kept beside it. A fill with the key known replaces an entry of the same revision
+ *  without it. */
+bool ctl_certcache_fill_sealed(ctl_certcache_t *c, Certplane__V1__Certificate *cert,
+                               const char *sealed, uint64_t gen);
+
 /** Drops `name` (a write or a delete). */
 void ctl_certcache_invalidate(ctl_certcache_t *c, const char *name);
 
@@ -61,7 +81,7 @@ void ctl_certcache_reset(ctl_certcache_t *c, bool enabled);
 
 /** Counters, for metrics and tests. */
 typedef struct ctl_certcache_stats {
-    unsigned long hits, misses, fills, entries;
+    unsigned long hits, misses, fills, evictions, entries;
 } ctl_certcache_stats_t;
 void ctl_certcache_get_stats(ctl_certcache_t *c, ctl_certcache_stats_t *out);
 

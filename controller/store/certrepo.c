@@ -55,27 +55,76 @@ int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__
     return rc;
 }
 
+/* A cached certificate with its key opened into *out; 0 on a miss (or a key that no longer
+ * opens, which the MGET path then reports). */
+static int load_cached(const ctl_certrepo_t *r, const char *name, Certplane__V1__Certificate **out)
+{
+    char *sealed = NULL;
+    if (!ctl_certcache_get_sealed(r->cache, name, out, &sealed))
+        return 0;
+    if ((*out)->private_key_pem != protobuf_c_empty_string)
+        free((*out)->private_key_pem);
+    (*out)->private_key_pem = sealed;
+    if (key_open(r, *out, NULL) != 0) {
+        ctl_certrepo_cert_free(*out);
+        *out = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Decodes one MGET answer into *out with its key opened, offering it (with the key as stored) to
+ * the cache under `gen`. 0, or -1 when it does not decode or its key does not open. */
+static int decode_one(const ctl_certrepo_t *r, const char *name, const char *json, uint64_t gen,
+                      Certplane__V1__Certificate **out)
+{
+    if (ctl_certrec_decode(name, json, strlen(json), out, NULL) != 0)
+        return -1;
+    if (r->cache != NULL) {
+        const char *key = (*out)->private_key_pem;
+        ctl_certcache_fill_sealed(r->cache, *out, key != NULL && ctl_keywrap_sealed(key) ? key : "",
+                                  gen);
+    }
+    if (key_open(r, *out, NULL) != 0) {
+        ctl_certrepo_cert_free(*out); /* a key that does not open: unreadable, kept */
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, size_t n,
                            Certplane__V1__Certificate **out, size_t *unreadable, cp_err_t *err)
 {
-    char **jsons = cp_xcalloc(n > 0 ? n : 1, sizeof *jsons);
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        out[i] = NULL;
-    int rc = n > 0 ? ctl_store_cert_mget(r->store, names, n, jsons, err) : 0;
+    /* Cached certificates (with their sealed key) first; one MGET for the rest. The generation is
+     * taken before that read, so a fill never puts back a value older than a change it raced. */
+    const char **miss = cp_xcalloc(n > 0 ? n : 1, sizeof *miss);
+    size_t *at = cp_xcalloc(n > 0 ? n : 1, sizeof *at), m = 0, bad = 0;
     for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (r->cache == NULL || !load_cached(r, names[i], &out[i])) {
+            miss[m] = names[i];
+            at[m++] = i;
+        }
+    }
+    char **jsons = cp_xcalloc(m > 0 ? m : 1, sizeof *jsons);
+    uint64_t gen = ctl_certcache_gen(r->cache);
+    int rc = m > 0 ? ctl_store_cert_mget(r->store, miss, m, jsons, err) : 0;
+    for (size_t j = 0; j < m; j++) {
         /* A record that is missing was deleted since it was listed; one that does not decode is
          * counted, so the caller can say that it skipped it. */
-        if (rc == 0 && jsons[i] != NULL &&
-            (ctl_certrec_decode(names[i], jsons[i], strlen(jsons[i]), &out[i], NULL) != 0 ||
-             key_open(r, out[i], NULL) != 0)) {
-            ctl_certrepo_cert_free(out[i]); /* a key that does not open: unreadable, kept */
-            out[i] = NULL;
+        if (rc == 0 && jsons[j] != NULL && decode_one(r, miss[j], jsons[j], gen, &out[at[j]]) != 0)
             bad++;
-        }
-        cp_secure_free_str(jsons[i]);
+        cp_secure_free_str(jsons[j]);
     }
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            ctl_certrepo_cert_free(out[i]);
+            out[i] = NULL;
+        }
     free(jsons);
+    free(miss);
+    free(at);
     if (unreadable != NULL)
         *unreadable = bad;
     return rc;

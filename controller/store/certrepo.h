@@ -50,10 +50,11 @@ typedef struct ctl_certrepo_write {
 int ctl_certrepo_load(const ctl_certrepo_t *r, const char *name, Certplane__V1__Certificate **out,
                       cp_err_t *err);
 
-/** Reads n certificates in one MGET. out[i] is the decoded record, or NULL when it is missing or
- *  unreadable (including a key that does not open); *unreadable (may be NULL) receives how many
- * were unreadable. On failure every out[i] is NULL. Errors: the store's (CP_EINVAL, CP_EUNAVAIL,
- * CP_EAUTH). */
+/** Reads n certificates: those in the read cache with their sealed key from there, the rest in one
+ *  MGET (offered to the cache with their sealed keys). out[i] is the decoded record, or NULL when
+ * it is missing or unreadable (including a key that does not open); *unreadable (may be NULL)
+ * receives how many were unreadable. On failure every out[i] is NULL. Errors: the store's
+ * (CP_EINVAL, CP_EUNAVAIL, CP_EAUTH). */
 int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, size_t n,
                            Certplane__V1__Certificate **out, size_t *unreadable, cp_err_t *err);
 
