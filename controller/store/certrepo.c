@@ -81,9 +81,13 @@ static int decode_one(const ctl_certrepo_t *r, const char *name, const char *jso
     if (ctl_certrec_decode(name, json, strlen(json), out, NULL) != 0)
         return -1;
     if (r->cache != NULL) {
+        /* The key as stored when it is sealed, "" when there is none; a plaintext key (no
+         * keyring, or a record from before sealing) is never cached: NULL, not known. */
         const char *key = (*out)->private_key_pem;
-        ctl_certcache_fill_sealed(r->cache, *out, key != NULL && ctl_keywrap_sealed(key) ? key : "",
-                                  gen);
+        const char *sealed = key == NULL || key[0] == '\0' ? ""
+                             : ctl_keywrap_sealed(key)     ? key
+                                                           : NULL;
+        ctl_certcache_fill_sealed(r->cache, *out, sealed, gen);
     }
     if (key_open(r, *out, NULL) != 0) {
         ctl_certrepo_cert_free(*out); /* a key that does not open: unreadable, kept */

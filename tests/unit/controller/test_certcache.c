@@ -151,6 +151,50 @@ static void test_full_cache_stays_bounded(void **state)
         assert_true(st.entries <= 8);
     }
     assert_int_equal(cached_rev(cc, "n99"), 100);
+    /* Full, it evicts one entry per fill, never the whole cache: a snapshot of more certificates
+     * than fit keeps (nearly) a full cache instead of emptying it again and again. */
+    ctl_certcache_stats_t st;
+    ctl_certcache_get_stats(cc, &st);
+    assert_int_equal(st.entries, 8);
+    assert_int_equal(st.evictions, 92);
+    ctl_certcache_free(cc);
+}
+
+/* The sealed key (as Redis stores it) is kept beside the key-less certificate for snapshots; a
+ * fill that did not know it (the relay's) is no hit for them, and a later fill of the same
+ * revision with the key known completes the entry. */
+static void test_sealed_key_kept_beside_the_certificate(void **state)
+{
+    (void)state;
+    ctl_certcache_t *cc = ctl_certcache_new(0);
+    ctl_certcache_reset(cc, true);
+    Certplane__V1__Certificate *c = cert("a", 3, "PLAINTEXT-KEY"), *got = NULL;
+    char *sealed = NULL;
+    assert_true(ctl_certcache_fill(cc, c, ctl_certcache_gen(cc)));
+    assert_int_equal(ctl_certcache_get_sealed(cc, "a", &got, &sealed), 0);
+    assert_true(ctl_certcache_fill_sealed(cc, c, "cpenc1:kek:nonce:ct", ctl_certcache_gen(cc)));
+    assert_false(ctl_certcache_fill_sealed(cc, c, "cpenc1:kek:nonce:ct", ctl_certcache_gen(cc)));
+    assert_int_equal(ctl_certcache_get_sealed(cc, "a", &got, &sealed), 1);
+    assert_string_equal(sealed, "cpenc1:kek:nonce:ct");
+    assert_string_equal(got->private_key_pem, ""); /* the opened key is never cached */
+    assert_int_equal(got->revision, 3);
+    cert_free(got);
+    free(sealed);
+    /* An older revision never replaces it; an invalidation drops both. */
+    Certplane__V1__Certificate *old = cert("a", 2, "K");
+    assert_false(ctl_certcache_fill_sealed(cc, old, "cpenc1:old", ctl_certcache_gen(cc)));
+    ctl_certcache_invalidate(cc, "a");
+    assert_int_equal(ctl_certcache_get_sealed(cc, "a", &got, &sealed), 0);
+    /* A certificate without a key is cached as such (""), and is a hit. */
+    Certplane__V1__Certificate *nokey = cert("b", 1, "");
+    assert_true(ctl_certcache_fill_sealed(cc, nokey, "", ctl_certcache_gen(cc)));
+    assert_int_equal(ctl_certcache_get_sealed(cc, "b", &got, &sealed), 1);
+    assert_string_equal(sealed, "");
+    cert_free(got);
+    free(sealed);
+    cert_free(old);
+    cert_free(nokey);
+    cert_free(c);
     ctl_certcache_free(cc);
 }
 
@@ -204,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_older_revision_never_replaces_a_newer_one),
         cmocka_unit_test(test_reset_empties_and_disable_stops_serving),
         cmocka_unit_test(test_full_cache_stays_bounded),
+        cmocka_unit_test(test_sealed_key_kept_beside_the_certificate),
         cmocka_unit_test(test_concurrent_readers_and_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,46 @@ static void test_a_put_stores_no_key_in_the_clear(void **state)
     ctl_store_free(s);
 }
 
+/* The Watch snapshot path (load_many through the read cache): the second read of a sealed record
+ * comes from the cache, with the same key opened; the cache holds the key only sealed; a record
+ * whose key is in the clear (a seed one) is never served from it with its key. */
+static void test_load_many_through_the_cache_opens_the_sealed_key(void **state)
+{
+    (void)state;
+    ctl_store_t *s = open_store(g_k1);
+    ctl_certcache_t *cache = ctl_certcache_new(0);
+    ctl_certcache_reset(cache, true);
+    ctl_certrepo_t repo = {s, cache};
+    put_new(s, "cached1");
+    raw_set("cert:plain1", "{\"domains\": [\"plain.example.com\"], \"fullchain_pem\": \"\", "
+                           "\"private_key_pem\": \"" PEM_JSON "\"}");
+    const char *names[] = {"cached1", "plain1"};
+    Certplane__V1__Certificate *out[2];
+    size_t bad = 9;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(ctl_certrepo_load_many(&repo, names, 2, out, &bad, NULL), 0);
+        assert_int_equal(bad, 0);
+        assert_string_equal(out[0]->private_key_pem, PEM);
+        assert_string_equal(out[1]->private_key_pem, PEM);
+        ctl_certrepo_cert_free(out[0]);
+        ctl_certrepo_cert_free(out[1]);
+    }
+    ctl_certcache_stats_t st;
+    ctl_certcache_get_stats(cache, &st);
+    assert_int_equal(st.hits, 1); /* cached1 in round 2; plain1 is read from Redis each time */
+    Certplane__V1__Certificate *c = NULL;
+    char *sealed = NULL;
+    assert_int_equal(ctl_certcache_get_sealed(cache, "cached1", &c, &sealed), 1);
+    assert_non_null(strstr(sealed, "cpenc1:k1:"));
+    assert_null(strstr(sealed, "PRIVATE KEY"));
+    assert_string_equal(c->private_key_pem, "");
+    free(sealed);
+    ctl_certrepo_cert_free(c);
+    assert_int_equal(ctl_certcache_get_sealed(cache, "plain1", &c, &sealed), 0);
+    ctl_certcache_free(cache);
+    ctl_store_free(s);
+}
+
 static void test_a_seed_record_is_read_and_rewritten_sealed(void **state)
 {
     (void)state;
@@ -380,6 +420,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_put_stores_no_key_in_the_clear),
+        cmocka_unit_test(test_load_many_through_the_cache_opens_the_sealed_key),
         cmocka_unit_test(test_a_seed_record_is_read_and_rewritten_sealed),
         cmocka_unit_test(test_account_keys_are_sealed_and_seed_ones_read),
         cmocka_unit_test(test_order_record_keys_are_sealed),
