@@ -210,10 +210,12 @@ static int upsert(edge_watch__batch_t *b, const char *name, const Certplane__V1_
     }
     unsigned char digest[32];
     size_t chain_len = strlen(chain), key_len = strlen(key);
-    edge_cert_pem_digest(chain, chain_len, key, key_len, digest);
     /* Deferred jobs are not in the builder yet, but one that matches here has the very same input,
-     * so reusing the parsed cert gives what parsing it again would. */
+     * so reusing the parsed cert gives what parsing it again would. The digest is only taken when
+     * there is one to compare with (not for a first snapshot: edge_cert_new takes its own). */
     edge_cert_t *have = edge_certmap_get0_by_name(b->builder, name);
+    if (have != NULL)
+        edge_cert_pem_digest(chain, chain_len, key, key_len, digest);
     bool same = have != NULL && memcmp(have->pem_digest, digest, sizeof digest) == 0;
     if (deferred) {
         job_t *j = cp_xcalloc(1, sizeof *j);

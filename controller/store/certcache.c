@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_BUCKETS 4096
+#define N_BUCKETS 16384 /* chains of ~4 when the default 65,536 entries are held */
 #define DEFAULT_MAX CTL_CERTCACHE_DEFAULT
 
 typedef struct entry {
