@@ -95,6 +95,10 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "seal plaintext ones) while controllers keep serving, print the counts and exit."),
     OPT_INT("events-max", "EVENTS_MAX", events_max, "100000", 100, 100000000,
             "Events kept in Redis for Watch to replay; an edge further behind gets a snapshot."),
+    OPT_INT("cert-cache", "CERT_CACHE", cert_cache, "65536", 16, 100000000,
+            "Certificates the read cache behind GetCertificate, ListCertificates and Watch "
+            "snapshots holds (~1.8 KiB each; keys only sealed, as in Redis); a snapshot of more "
+            "reads the rest from Redis."),
     OPT_INT("watch-max-per-token", "WATCH_MAX_PER_TOKEN", watch_max_per_token, "64", 1, 100000,
             "Watch streams one API token may hold open at once (both transports); one more is "
             "refused with RESOURCE_EXHAUSTED (HTTP 429)."),

@@ -52,6 +52,7 @@ typedef struct ctl_config {
     char *api_tokens;        /* --api-tokens: "token:scope,token:scope" (secret) */
     bool insecure_no_auth;   /* --insecure-no-auth */
     int watch_max_per_token; /* --watch-max-per-token: open Watch streams per API token */
+    int cert_cache;          /* --cert-cache: entries of the read cache; 0: the default */
     /* ACME */
     char *acme_provider;            /* --acme-provider: default provider (name or directory URL) */
     char *acme_email;               /* --acme-email: default account contact */

@@ -149,7 +149,7 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
         goto out;
     rc = ctl_relay_new(cfg->redis_url, &svc->store_opts, &svc->relay, err);
     if (rc == 0) {
-        svc->cache = ctl_certcache_new(0);
+        svc->cache = ctl_certcache_new(cfg->cert_cache > 0 ? (size_t)cfg->cert_cache : 0);
         ctl_relay_set_cache(svc->relay, svc->cache);
     }
 out:
