@@ -307,6 +307,11 @@ static void dispatch(ctl_relay_t *r, const ctl_store_event_t *ev, size_t n)
          * while its relay applied the other's commit). */
         bool filled = pe != NULL && pe->certificate != NULL &&
                       ctl_certcache_fill(r->cache, pe->certificate, gen);
+        /* Refused because the cache already holds this revision (the writer on this controller
+         * filled it, with its sealed key) or a newer one: nothing older stays. */
+        if (!filled && pe != NULL && pe->certificate != NULL && ev[i].name != NULL &&
+            ctl_certcache_revision(r->cache, ev[i].name) >= pe->certificate->revision)
+            filled = true;
         if (!filled && ev[i].name != NULL)
             ctl_certcache_invalidate(r->cache, ev[i].name); /* also DELETE, or an UPSERT now gone */
         for (watcher_t **pw = &r->live; *pw != NULL;) {

@@ -218,6 +218,17 @@ bool ctl_certcache_fill_sealed(ctl_certcache_t *c, Certplane__V1__Certificate *c
     return stored;
 }
 
+int64_t ctl_certcache_revision(ctl_certcache_t *c, const char *name)
+{
+    if (c == NULL || name == NULL)
+        return -1;
+    pthread_rwlock_rdlock(&c->lock);
+    entry_t *e = c->enabled ? *find(c, name) : NULL;
+    int64_t rev = e != NULL ? e->revision : -1;
+    pthread_rwlock_unlock(&c->lock);
+    return rev;
+}
+
 void ctl_certcache_invalidate(ctl_certcache_t *c, const char *name)
 {
     if (c == NULL || name == NULL)

@@ -73,6 +73,9 @@ int ctl_certcache_get_sealed(ctl_certcache_t *c, const char *name, Certplane__V1
 bool ctl_certcache_fill_sealed(ctl_certcache_t *c, Certplane__V1__Certificate *cert,
                                const char *sealed, uint64_t gen);
 
+/** The revision cached for `name`, or -1 (none, or the cache is disabled or NULL). */
+int64_t ctl_certcache_revision(ctl_certcache_t *c, const char *name);
+
 /** Drops `name` (a write or a delete). */
 void ctl_certcache_invalidate(ctl_certcache_t *c, const char *name);
 

@@ -2,6 +2,7 @@
 /* certrepo.c - the certificate repository: load, revision-checked put and delete of cert:{name} */
 #include "controller/store/certrepo.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,36 +135,66 @@ int ctl_certrepo_load_many(const ctl_certrepo_t *r, const char *const *names, si
     return rc;
 }
 
-/* Encodes c with its private key sealed for cert:{name} (a shallow copy carries the sealed key). */
+/* Encodes c with its private key sealed for cert:{name} (a shallow copy carries the sealed key);
+ * *sealed receives the key as stored ("" for none, NULL when it is stored in the clear: no
+ * keyring), freed by the caller. */
 static int encode_sealed(const ctl_certrepo_t *r, const Certplane__V1__Certificate *c, char **json,
-                         size_t *len, cp_err_t *err)
+                         size_t *len, char **sealed, cp_err_t *err)
 {
     const char *key = c->private_key_pem;
-    if (key == NULL || key[0] == '\0')
+    *sealed = NULL;
+    if (key == NULL || key[0] == '\0') {
+        *sealed = cp_xstrdup("");
         return ctl_certrec_encode(c, json, len, err);
-    char *record = cp_xasprintf("cert:%s", c->name), *sealed = NULL;
-    int rc = ctl_keywrap_seal(ctl_store_keyring(r->store), record, key, strlen(key), &sealed, err);
+    }
+    char *record = cp_xasprintf("cert:%s", c->name);
+    int rc = ctl_keywrap_seal(ctl_store_keyring(r->store), record, key, strlen(key), sealed, err);
     free(record);
     if (rc != 0)
         return rc;
     Certplane__V1__Certificate copy = *c;
-    copy.private_key_pem = sealed;
+    copy.private_key_pem = *sealed;
     rc = ctl_certrec_encode(&copy, json, len, err);
-    /* Plaintext when there is no keyring. */
-    cp_secure_free_str(sealed);
+    if (!ctl_keywrap_sealed(*sealed)) { /* plaintext when there is no keyring: never cached */
+        cp_secure_free_str(*sealed);
+        *sealed = NULL;
+    }
     return rc;
+}
+
+/* After a write of c at revision rev (the cache generation taken before it): the cache holds the
+ * new revision with its sealed key, so this controller's next read or snapshot need not read it
+ * back (a bulk import leaves a warm cache for the edges that connect next); when that fill is
+ * refused (something changed meanwhile) or the write failed, the entry goes. */
+static void cache_after_write(const ctl_certrepo_t *r, const char *name, const char *json,
+                              size_t len, const char *sealed, int ok, int64_t rev, uint64_t gen)
+{
+    Certplane__V1__Certificate *d = NULL;
+    /* What a read would decode from the record just written (the JSON, revision prepended). */
+    if (ok && sealed != NULL && r->cache != NULL &&
+        ctl_certrec_decode(name, json, len, &d, NULL) == 0) {
+        d->revision = rev;
+        bool filled = ctl_certcache_fill_sealed(r->cache, d, sealed, gen);
+        protobuf_c_message_free_unpacked(&d->base, NULL); /* its key field is the sealed one */
+        if (filled)
+            return;
+    }
+    ctl_certcache_invalidate(r->cache, name);
 }
 
 int ctl_certrepo_put(const ctl_certrepo_t *r, const Certplane__V1__Certificate *c,
                      const ctl_certrepo_write_t *w, int64_t *new_revision, cp_err_t *err)
 {
-    char *json = NULL;
+    char *json = NULL, *sealed = NULL;
     size_t len = 0;
+    int64_t rev = 0;
     if (c == NULL || w == NULL || c->name == NULL)
         return cp_err_set(err, CP_EINVAL, "certificate record: NULL argument");
-    int rc = encode_sealed(r, c, &json, &len, err);
-    if (rc != 0)
+    int rc = encode_sealed(r, c, &json, &len, &sealed, err);
+    if (rc != 0) {
+        cp_secure_free_str(sealed);
         return rc; /* CP_EINVAL: a string that is not UTF-8, named by the codec */
+    }
     ctl_store_cert_write_t sw = {
         .name = c->name,
         .json = json,
@@ -173,11 +204,15 @@ int ctl_certrepo_put(const ctl_certrepo_t *r, const Certplane__V1__Certificate *
         .renew_at = w->renew_at_ms < 0 ? -1.0 : (double)w->renew_at_ms / 1000.0,
         .job_kind = w->job_kind,
     };
-    rc = ctl_store_cert_put(r->store, &sw, new_revision, err);
+    uint64_t gen = ctl_certcache_gen(r->cache);
+    rc = ctl_store_cert_put(r->store, &sw, &rev, err);
     /* Read-your-writes on this controller: the old value leaves the cache before the caller hears
      * back (also on failure: the write may have happened before a connection broke). */
-    ctl_certcache_invalidate(r->cache, c->name);
+    cache_after_write(r, c->name, json, len, sealed, rc == 0, rev, gen);
     cp_secure_free(json, len);
+    cp_secure_free_str(sealed);
+    if (new_revision != NULL && rc == 0)
+        *new_revision = rev;
     if (rc == CP_EEXIST)
         return cp_err_set(err, CP_EEXIST, "certificate \"%s\" already exists", c->name);
     if (rc == CP_ENOTFOUND)

@@ -179,6 +179,26 @@ static void test_load_many_through_the_cache_opens_the_sealed_key(void **state)
     free(sealed);
     ctl_certrepo_cert_free(c);
     assert_int_equal(ctl_certcache_get_sealed(cache, "plain1", &c, &sealed), 0);
+    /* A write through the repository leaves its new revision cached with the sealed key (what a
+     * read would decode), so the next snapshot reads nothing back; a delete drops it. */
+    Certplane__V1__Certificate *w = cert_new("written1");
+    ctl_certrepo_write_t wr = {.mode = CTL_STORE_CREATE, .renew_at_ms = -1};
+    int64_t rev = 0;
+    assert_int_equal(ctl_certrepo_put(&repo, w, &wr, &rev, NULL), 0);
+    assert_int_equal(ctl_certcache_revision(cache, "written1"), rev);
+    const char *wn[] = {"written1"};
+    assert_int_equal(ctl_certrepo_load_many(&repo, wn, 1, out, &bad, NULL), 0);
+    assert_string_equal(out[0]->private_key_pem, PEM);
+    assert_int_equal(out[0]->revision, rev);
+    ctl_certrepo_cert_free(out[0]);
+    ctl_certcache_get_stats(cache, &st);
+    assert_int_equal(st.hits, 3); /* and the get_sealed above */
+    /* A write that fails (a stale revision) drops the entry: it may have been applied. */
+    wr.mode = CTL_STORE_MATCH;
+    wr.expected_revision = rev - 1;
+    assert_int_equal(ctl_certrepo_put(&repo, w, &wr, NULL, NULL), CP_ECONFLICT);
+    assert_int_equal(ctl_certcache_revision(cache, "written1"), -1);
+    ctl_certrepo_cert_free(w);
     ctl_certcache_free(cache);
     ctl_store_free(s);
 }
