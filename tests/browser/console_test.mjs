@@ -83,8 +83,10 @@ try {
 
   // ---- create in the browser, VALID through Pebble without a reload ------------------------
   await page.evaluate(() => { window.__noReload = 1; });
-  await page.click('#new-cert');
+  await page.focus('#new-cert'); // a real button: the keyboard opens it
+  await page.keyboard.press('Enter');
   await page.waitForSelector('dialog[open] #c-name', { timeout: T });
+  check(await page.evaluate(() => document.activeElement.id) === 'c-name', 'the dialog takes the focus');
   await page.keyboard.press('Escape');
   check(await page.$('dialog[open]') === null, 'Escape closes the create dialog');
   await page.click('#new-cert');

@@ -87,7 +87,14 @@ CP_CONSOLE_URL="http://127.0.0.1:$api_port" CP_ADMIN_TOKEN=$admin_token CP_READ_
     CP_CHROMIUM=$chromium CP_OUT_DIR=$out NODE_PATH=$bdir/tools/browser/node_modules \
     node "$src/tests/browser/console_test.mjs"
 rc=$?
-# The controller must not have logged a token (the console sends it only as a bearer header).
+# The servers stop cleanly (in the sanitizer build: no ASan/UBSan/LSan report) and the controller
+# logged no token (the console sends it only as a bearer header).
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+pids=()
+if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$dir/controller.log" "$dir/edge.log"; then
+    echo "FAIL: a sanitizer report in the log above"; rc=1
+fi
 for t in "$admin_token" "$read_token"; do
     if grep -qF "$t" "$dir"/*.log; then echo "FAIL: a token is in a server log"; rc=1; fi
 done

@@ -88,7 +88,7 @@ function route() {
 }
 
 function render(live) {
-  if (!api.token()) return signInPage();
+  if (!api.token()) { if (!$('signin')) signInPage(); return; } // keep what is being typed
   const r = route();
   for (const a of document.querySelectorAll('#nav a'))
     a.setAttribute('aria-current', a.dataset.page === r.page || (r.page === 'certificate' && a.dataset.page === 'certificates') ? 'page' : 'false');
@@ -130,18 +130,21 @@ async function certPage(name, live) {
   if (!live || !$('cert-page') || $('cert-page').dataset.name !== name) {
     $('main').replaceChildren(h('section', { id: 'cert-page', 'data-name': name }, h('h1', {}, name), message('Loading…')));
   }
+  let failed = null;
   try {
     c = await api.getCert(name); // the full chain PEM (never the key: not asked for)
   } catch (e) {
-    if (!c) return $('cert-page').replaceChildren(h('h1', {}, name), message(e.message, 'error'));
+    failed = e;
   }
-  if (route().name !== name) return;
+  const pg = $('cert-page');
+  if (route().name !== name || !pg || pg.dataset.name !== name) return; // navigated away meanwhile
+  if (!c) return pg.replaceChildren(h('h1', {}, name), message(failed ? failed.message : 'not found', 'error'));
   const actions = isAdmin() ? h('div', { class: 'actions', id: 'actions' },
     h('button', { type: 'button', id: 'renew', onclick: () => act('Renew', () => api.renewCert(name)) }, 'Renew now'),
     c.state !== 'REVOKED' ? h('button', { type: 'button', id: 'revoke', class: 'danger', onclick: () => revokeDialog(name) }, 'Revoke…') : null,
     h('button', { type: 'button', id: 'delete', class: 'danger', onclick: () => deleteDialog(name) }, 'Delete…')) : null;
   const focused = document.activeElement && document.activeElement.id; // live updates keep focus
-  $('cert-page').replaceChildren(
+  pg.replaceChildren(
     h('p', {}, h('a', { href: '#/certificates' }, '← All certificates')),
     h('div', { class: 'bar-row' }, h('h1', {}, name, ' ', stateBadge(c.state)), actions),
     h('div', { id: 'action-msg' }, st.actionMsg && st.actionMsg.name === name ? st.actionMsg.node : null),
@@ -172,10 +175,10 @@ async function edgesPage(live) {
     clearInterval(st.edgeTimer);
     st.edgeTimer = setInterval(() => route().page === 'edges' && edgesPage(true), 5000);
   }
-  try { st.edges = (await api.listEdges()).edges || []; } catch (e) {
-    return $('edges-page').replaceChildren(h('h1', {}, 'Edges'), message(e.message, 'error'));
-  }
-  if (!$('edges-page')) return;
+  let failed = null;
+  try { st.edges = (await api.listEdges()).edges || []; } catch (e) { failed = e; }
+  if (!$('edges-page')) return; // navigated away meanwhile
+  if (failed) return $('edges-page').replaceChildren(h('h1', {}, 'Edges'), message(failed.message, 'error'));
   $('edges-page').replaceChildren(h('h1', {}, 'Edges'),
     h('p', { class: 'muted' }, `Controller revision: ${st.revision || '?'}. Lag: revisions the edge has not applied yet.`),
     edgeTable(st.edges, st.revision));
