@@ -34,7 +34,7 @@ page.on('request', (r) => requests.push(r.url()));
 async function shot(name) {
   for (const [suffix, vp] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
     await page.setViewport(vp);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 400)); // the timeline re-draws for the width
     const file = path.join(out, `${name}-${suffix}.png`);
     await page.screenshot({ path: file, fullPage: true });
   }

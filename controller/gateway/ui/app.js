@@ -240,6 +240,10 @@ function deleteDialog(name) {
     });
 }
 
+let lastWidth = window.innerWidth;
+window.addEventListener('resize', () => { // the timeline is drawn for the width
+  if (window.innerWidth !== lastWidth && $('timeline-slot')) { lastWidth = window.innerWidth; scheduleRender(); }
+});
 window.addEventListener('hashchange', () => { render(); $('main').focus({ preventScroll: true }); });
 $('signout').addEventListener('click', signOut);
 if (api.token()) start(); else signInPage();

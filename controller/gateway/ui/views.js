@@ -44,11 +44,15 @@ export function timeline(certs) {
     t0 = Math.min(t0, new Date(c.notBefore || c.notAfter).getTime());
     t1 = Math.max(t1, new Date(c.notAfter).getTime() + day);
   }
-  const W = 900, L = 150, R = 20, rowH = 22, top = 24, H = top + rows.length * rowH + 10;
+  // Drawn for the width it gets, so labels stay readable on a phone (re-drawn on resize).
+  const W = Math.max(320, Math.min(1200, document.documentElement.clientWidth - 40));
+  const L = W < 600 ? 90 : 150, R = 20, rowH = 22, top = 24, H = top + rows.length * rowH + 10;
+  const maxLabel = W < 600 ? 11 : 20;
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const svg = h('svg', { viewBox: `0 0 ${W} ${H}`, class: 'timeline', role: 'img', id: 'timeline',
     'aria-label': `Expiry timeline of ${rows.length} certificates` });
-  const span = (t1 - t0) / day, step = [7, 14, 30, 90, 180, 365, 730].find((s) => span / s <= 8) || 1461;
+  const span = (t1 - t0) / day, ticks = W < 600 ? 4 : 8;
+  const step = [7, 14, 30, 90, 180, 365, 730].find((s) => span / s <= ticks) || 1461;
   for (let t = Math.ceil(t0 / (step * day)) * step * day; t <= t1; t += step * day) {
     const iso = new Date(t).toISOString();
     svg.append(h('line', { x1: x(t), x2: x(t), y1: top - 6, y2: H, class: 'grid' }),
@@ -58,7 +62,7 @@ export function timeline(certs) {
     const y = top + i * rowH;
     const b = new Date(c.notBefore || c.notAfter).getTime(), e = new Date(c.notAfter).getTime();
     svg.append(h('g', { class: 'tl-row', 'data-name': c.name },
-      h('text', { x: 4, y: y + 14, class: 'label' }, c.name.length > 20 ? c.name.slice(0, 19) + '…' : c.name),
+      h('text', { x: 4, y: y + 14, class: 'label' }, c.name.length > maxLabel ? c.name.slice(0, maxLabel - 1) + '…' : c.name),
       h('rect', { x: x(b), y: y + 3, width: Math.max(2, x(e) - x(b)), height: rowH - 8, rx: 3,
         class: 'bar state-' + (c.state || '').toLowerCase() },
         h('title', {}, `${c.name}: ${c.state}, not after ${fmtTime(c.notAfter)} (${relDays(c.notAfter)})`)),
