@@ -40,6 +40,16 @@ async function shot(name) {
   }
   await page.setViewport({ width: 1280, height: 900 });
 }
+// Live updates replace the table while the test works: a click that finds its element replaced
+// just before it lands is tried again with the new one.
+async function click(sel) {
+  for (let i = 0; ; i++) {
+    try { await page.waitForSelector(sel, { timeout: T }); return await page.click(sel); } catch (e) {
+      if (i >= 10 || !/detached|not clickable|no node/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 const text = (sel) => page.$eval(sel, (e) => e.textContent);
 const rowState = (name) => page.$eval(`#cert-table tr[data-name="${name}"]`, (e) => e.dataset.state).catch(() => null);
 
@@ -89,11 +99,11 @@ try {
   check(await page.evaluate(() => document.activeElement.id) === 'c-name', 'the dialog takes the focus');
   await page.keyboard.press('Escape');
   check(await page.$('dialog[open]') === null, 'Escape closes the create dialog');
-  await page.click('#new-cert');
+  await click('#new-cert');
   await page.waitForSelector('dialog[open] #c-name', { timeout: T });
   await page.type('#c-name', 'web');
   await page.type('#c-domains', 'web.console.test, api.console.test');
-  await page.click('#dialog-ok');
+  await click('#dialog-ok');
   await page.waitForSelector('#cert-table tr[data-name="web"]', { timeout: T });
   check(true, 'web appears in the table');
   await page.waitForSelector('#cert-table tr[data-name="web"][data-state="VALID"]', { timeout: T });
@@ -112,7 +122,7 @@ try {
   await shot('certificates');
 
   // ---- the certificate page: chain details, renew --------------------------------------------
-  await page.click('#cert-table tr[data-name="web"] a');
+  await click('#cert-table tr[data-name="web"] a');
   await page.waitForSelector('#chain li.chain-cert', { timeout: T });
   const chain = await page.$$eval('#chain li.chain-cert', (ls) => ls.map((l) => l.textContent));
   check(chain.length >= 2, `chain details: ${chain.length} certificates`);
@@ -127,7 +137,7 @@ try {
   check(!!serial0, `web's serial ${serial0}`);
   const pageHasKey = await page.evaluate(() => /PRIVATE KEY/.test(document.body.innerHTML));
   check(!pageHasKey, 'no private key on the page');
-  await page.click('#renew');
+  await click('#renew');
   await page.waitForSelector('#action-msg .msg.ok', { timeout: T });
   await page.waitForFunction((s) => {
     const dts = [...document.querySelectorAll('dl.fields dt')];
@@ -143,37 +153,37 @@ try {
   // ---- revoke shop (confirmation), delete a pending one --------------------------------------
   await page.goto(base + '/ui/#/certificate/shop');
   await page.waitForSelector('#revoke', { timeout: T });
-  await page.click('#revoke');
+  await click('#revoke');
   await page.waitForSelector('dialog[open] #r-reason', { timeout: T });
   await page.keyboard.press('Escape');
   check(await page.$('dialog[open]') === null && (await page.$eval('h1 .state', (e) => e.dataset.state)) === 'VALID',
     'Escape cancels the revocation');
-  await page.click('#revoke');
+  await click('#revoke');
   await page.waitForSelector('dialog[open] #r-reason', { timeout: T });
   await shot('revoke-dialog');
   await page.select('#r-reason', '4');
-  await page.click('#dialog-ok');
+  await click('#dialog-ok');
   await page.waitForFunction(() => { const s = document.querySelector('h1 .state'); return s && s.dataset.state === 'REVOKED'; }, { timeout: T });
   check(true, 'shop revoked after the confirmation (REVOKED, live)');
   await page.goto(base + '/ui/#/certificates');
   await page.waitForSelector('#new-cert', { timeout: T });
-  await page.click('#new-cert');
+  await click('#new-cert');
   await page.waitForSelector('dialog[open] #c-name', { timeout: T });
   await page.type('#c-name', 'gone');
   await page.type('#c-domains', 'gone.console.test');
-  await page.click('#dialog-ok');
+  await click('#dialog-ok');
   await page.waitForSelector('#cert-table tr[data-name="gone"][data-state="VALID"]', { timeout: T });
-  await page.click('#cert-table tr[data-name="gone"] a');
+  await click('#cert-table tr[data-name="gone"] a');
   await page.waitForSelector('#delete', { timeout: T });
-  await page.click('#delete');
+  await click('#delete');
   await page.waitForSelector('dialog[open] #dialog-ok', { timeout: T });
-  await page.click('#dialog-ok');
+  await click('#dialog-ok');
   await page.waitForSelector('#cert-table tr[data-name="web"]', { timeout: T });
   await page.waitForFunction(() => !document.querySelector('#cert-table tr[data-name="gone"]'), { timeout: T });
   check(true, 'delete after the confirmation: gone left the table');
 
   // ---- edges -----------------------------------------------------------------------------------
-  await page.click('#nav a[data-page="edges"]');
+  await click('#nav a[data-page="edges"]');
   await page.waitForSelector('#edge-table tr[data-edge="console-edge"]', { timeout: T });
   const edge = await page.$eval('#edge-table tr[data-edge="console-edge"]', (r) => ({
     applied: r.querySelector('.applied').textContent, lag: r.querySelector('.lag').textContent }));
@@ -181,7 +191,7 @@ try {
   await shot('edges');
 
   // ---- a read-only token: no actions -----------------------------------------------------------
-  await page.click('#signout');
+  await click('#signout');
   await page.waitForSelector('#signin #token', { timeout: T });
   check(await page.evaluate(() => sessionStorage.getItem('certplane.token')) === null, 'sign-out forgets the token');
   await signIn(reader);
@@ -189,7 +199,7 @@ try {
   check((await text('#who')).includes('read'), 'signed in with the read scope');
   check(await page.$('#new-cert') === null, 'read-only: no "New certificate" button');
   await shot('certificates-readonly');
-  await page.click('#cert-table tr[data-name="web"] a');
+  await click('#cert-table tr[data-name="web"] a');
   await page.waitForSelector('#chain li.chain-cert', { timeout: T });
   check(await page.$('#actions') === null && await page.$('#renew') === null && await page.$('#revoke') === null &&
     await page.$('#delete') === null, 'read-only: no renew, revoke or delete on the certificate page');

@@ -105,8 +105,10 @@ function listPage(live) {
   const certs = sortedCerts();
   const tableSlot = tableSlotNow();
   if (live && $('table-slot') && $('timeline-slot')) { // keep the controls (and focus) as they are
+    const focused = document.activeElement && document.activeElement.id;
     $('table-slot').replaceWith(tableSlot);
     $('timeline-slot').replaceChildren(timeline(certs));
+    if (focused && $(focused) && document.activeElement !== $(focused) && !$('dialog').open) $(focused).focus();
     return;
   }
   const search = h('input', { id: 'search', type: 'search', value: st.q, placeholder: 'name, DNS name, issuer, error',

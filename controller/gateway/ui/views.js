@@ -82,7 +82,7 @@ export function certTable(certs, q, state) {
     [c.name, ...(c.domains || []), ...(c.ipAddresses || []), c.issuer, c.issuedBy, c.lastError]
       .some((v) => (v || '').toLowerCase().includes(needle))));
   const body = shown.map((c) => h('tr', { 'data-name': c.name, 'data-state': c.state },
-    h('td', {}, h('a', { href: '#/certificate/' + encodeURIComponent(c.name) }, c.name)),
+    h('td', {}, h('a', { href: '#/certificate/' + encodeURIComponent(c.name), id: 'cert-link-' + c.name }, c.name)),
     h('td', { class: 'names' }, [...(c.domains || []), ...(c.ipAddresses || [])].join(', ')),
     h('td', {}, stateBadge(c.state)),
     h('td', {}, cn(c.issuer) || '–', c.issuedBy ? h('div', { class: 'muted' }, c.issuedBy) : null),
