@@ -81,12 +81,22 @@ api() { curl -sS -H "Authorization: Bearer $admin_token" -H 'Content-Type: appli
 api -d '{"name":"shop","domains":["shop.console.test","www.shop.console.test"]}' \
     "http://127.0.0.1:$api_port/v1/certificates" >"$dir/create-shop.json" || { echo "FAIL: create shop"; exit 1; }
 
+# GET /v1/whoami: exactly the scopes of each token (the console shows actions from it).
+whoami_fail=0
+for pair in "$admin_token"'|{"scopes":["read","edge","admin"]}' "$read_token"'|{"scopes":["read"]}' \
+    "$edge_token"'|{"scopes":["edge"]}'; do
+    got=$(curl -sS -H "Authorization: Bearer ${pair%%|*}" "http://127.0.0.1:$api_port/v1/whoami")
+    [ "$got" = "${pair#*|}" ] || { echo "FAIL whoami: got $got, want ${pair#*|}"; whoami_fail=1; }
+done
+[ $whoami_fail = 0 ] && echo "ok   /v1/whoami names each token's scopes exactly"
+
 mkdir -p "$out"
 rm -f "$out"/*.png
 CP_CONSOLE_URL="http://127.0.0.1:$api_port" CP_ADMIN_TOKEN=$admin_token CP_READ_TOKEN=$read_token \
     CP_CHROMIUM=$chromium CP_OUT_DIR=$out NODE_PATH=$bdir/tools/browser/node_modules \
     node "$src/tests/browser/console_test.mjs"
 rc=$?
+[ $whoami_fail = 0 ] || rc=1
 # The servers stop cleanly (in the sanitizer build: no ASan/UBSan/LSan report) and the controller
 # logged no token (the console sends it only as a bearer header).
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
