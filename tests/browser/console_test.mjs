@@ -75,7 +75,12 @@ try {
   check(probe.missing === 404, 'an unknown /ui/ file is 404');
   check(probe.whoami === 401, '/v1/whoami without a token is 401');
 
+  const noSlash = await page.evaluate(async () => (await fetch('/ui')).headers.get('content-type'));
+  check((noSlash || '').startsWith('text/html'), '/ui (no slash) is the console too');
+
   // ---- sign in as admin: the list, the timeline --------------------------------------------
+  await page.waitForSelector('#signin #token', { timeout: T });
+  await shot('signin');
   await signIn('not-a-token');
   await page.waitForSelector('#signin .msg.error', { timeout: T });
   check((await text('#signin .msg.error')).includes('not valid'), 'a wrong token is refused on the sign-in page');

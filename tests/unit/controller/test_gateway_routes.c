@@ -54,6 +54,8 @@ static void test_console_routes(void **state)
     assert_int_equal(match("GET", "/ui/", &r, param, allow), 200);
     assert_int_equal(r->kind, CTL_GW_UI);
     assert_string_equal(param, "");
+    assert_int_equal(match("GET", "/ui", &r, param, allow), 200);
+    assert_int_equal(r->kind, CTL_GW_UI);
     assert_int_equal(match("GET", "/ui/app.js", &r, param, allow), 200);
     assert_int_equal(r->kind, CTL_GW_UI);
     assert_string_equal(param, "app.js");
