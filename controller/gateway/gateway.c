@@ -14,6 +14,7 @@
 #include "controller/gateway/gateway_metrics.h"
 #include "controller/gateway/gateway_pool.h"
 #include "controller/gateway/gateway_req.h"
+#include "controller/gateway/gateway_ui.h"
 #include "controller/gateway/gateway_util.h"
 #include "controller/gateway/gateway_watch.h"
 #include "shared/mem.h"
@@ -127,6 +128,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         ctl_gateway__rpc(g, req, route, param, param_len);
     else if (route->kind == CTL_GW_WATCH)
         ctl_gateway__watch(g, req, route);
+    else if (route->kind == CTL_GW_UI || route->kind == CTL_GW_WHOAMI)
+        ctl_gateway__ui(g->svc, req, route, param, param_len);
     else
         serve_builtin(g, req, route);
     return 0;

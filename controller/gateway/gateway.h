@@ -38,6 +38,8 @@ typedef enum ctl_gateway_kind {
     CTL_GW_READYZ,  /* 200 while ctl_service_ready, else 503 */
     CTL_GW_METRICS, /* Prometheus text */
     CTL_GW_ACME,    /* HTTP-01 answers (controller/http01.h) */
+    CTL_GW_UI,      /* the web console's built-in files (gateway_ui.h) */
+    CTL_GW_WHOAMI,  /* the caller's scopes, for the console */
 } ctl_gateway_kind_t;
 
 /** How a route takes a request body. */

@@ -27,6 +27,11 @@ const ctl_gateway_route_t ctl_gateway_routes[] = {
     {"GET", "/readyz", CTL_GW_READYZ, NULL, CTL_GW_BODY_NONE, NULL},
     {"GET", "/metrics", CTL_GW_METRICS, NULL, CTL_GW_BODY_NONE, NULL},
     {"GET", "/.well-known/acme-challenge/{token}", CTL_GW_ACME, NULL, CTL_GW_BODY_NONE, NULL},
+    /* The web console (gateway_ui.c): its files without a token, and what a token may do. */
+    {"GET", "/v1/whoami", CTL_GW_WHOAMI, NULL, CTL_GW_BODY_NONE, NULL},
+    {"GET", "/ui", CTL_GW_UI, NULL, CTL_GW_BODY_NONE, NULL},
+    {"GET", "/ui/", CTL_GW_UI, NULL, CTL_GW_BODY_NONE, NULL},
+    {"GET", "/ui/{asset}", CTL_GW_UI, NULL, CTL_GW_BODY_NONE, NULL},
 };
 const size_t ctl_gateway_n_routes = sizeof(ctl_gateway_routes) / sizeof(ctl_gateway_routes[0]);
 

@@ -45,6 +45,28 @@ static void test_custom_verbs_route_to_their_rpc(void **state)
     assert_string_equal(param, "a.example%2Fx"); /* raw: decoded by the request layer */
 }
 
+/* The web console: one flat folder of files under /ui/, nothing deeper; whoami is GET only. */
+static void test_console_routes(void **state)
+{
+    (void)state;
+    const ctl_gateway_route_t *r;
+    char param[128], allow[64];
+    assert_int_equal(match("GET", "/ui/", &r, param, allow), 200);
+    assert_int_equal(r->kind, CTL_GW_UI);
+    assert_string_equal(param, "");
+    assert_int_equal(match("GET", "/ui", &r, param, allow), 200);
+    assert_int_equal(r->kind, CTL_GW_UI);
+    assert_int_equal(match("GET", "/ui/app.js", &r, param, allow), 200);
+    assert_int_equal(r->kind, CTL_GW_UI);
+    assert_string_equal(param, "app.js");
+    assert_int_equal(match("GET", "/ui/a/b.js", &r, param, allow), 404);
+    assert_int_equal(match("GET", "/ui/..%2Fx", &r, param, allow), 200); /* a name, never found */
+    assert_int_equal(match("POST", "/ui/app.js", &r, param, allow), 405);
+    assert_int_equal(match("GET", "/v1/whoami", &r, param, allow), 200);
+    assert_int_equal(r->kind, CTL_GW_WHOAMI);
+    assert_int_equal(match("POST", "/v1/whoami", &r, param, allow), 405);
+}
+
 static void test_unknown_paths_are_404_and_wrong_methods_405_with_allow(void **state)
 {
     (void)state;
@@ -150,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_custom_verbs_route_to_their_rpc),
         cmocka_unit_test(test_unknown_paths_are_404_and_wrong_methods_405_with_allow),
         cmocka_unit_test(test_grpc_codes_map_like_grpc_gateway),
+        cmocka_unit_test(test_console_routes),
         cmocka_unit_test(test_every_route_is_documented_and_every_documented_route_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
