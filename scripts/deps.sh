@@ -13,7 +13,8 @@ CP_H2O_BUILD_PACKAGES="build-essential cmake pkg-config dpkg-dev xz-utils patch 
 # (libFuzzer, for scripts/fuzz).
 CP_TEST_PACKAGES="libcmocka-dev redis-server redis-sentinel redis-tools pebble curl openssl
   python3 python3-grpcio python3-h2 python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
-  unzip util-linux haproxy clang"
+  unzip util-linux haproxy clang
+  prometheus python3-jsonschema zsh"  # issue 16: promtool; live OpenAPI validation; zsh -n
 # Running the whole system locally (scripts/run).
 CP_RUN_PACKAGES="redis-server pebble curl openssl python3"
 
