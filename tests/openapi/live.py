@@ -149,7 +149,10 @@ def call(method, path, token=None, body=None, expect=None, ctype="application/js
         check(not errs, "%s: body matches the schema%s" % (
             what, "".join("\n      %s: %s" % ("/".join(map(str, e.absolute_path)), e.message[:300]) for e in errs)))
     checked.append(what)
-    print("ok   - %s (%d documents)" % (what, len(docs)), flush=True)
+    extra = ""
+    if status >= 400 and docs and isinstance(docs[0], dict):
+        extra = ": " + str(docs[0].get("message"))
+    print("ok   - %s (%d documents)%s" % (what, len(docs), extra), flush=True)
     return status, (docs[0] if ctype_got == "application/json" else [d if not isinstance(d, tuple) else d[0] for d in docs])
 
 
@@ -179,14 +182,20 @@ def wait_state(name, states, timeout=90):
 call("POST", "/v1/certificates", A, {"name": "live", "domains": ["live.example"]}, 200)
 call("POST", "/v1/certificates", A, {"name": "live", "domains": ["live.example"]}, 409)
 call("POST", "/v1/certificates", A, {"name": "bad", "domains": ["ok.example", "bad_name"]}, 400)
-call("POST", "/v1/certificates", A, {"name": "many", "domains": ["n%d.example" % i for i in range(101)]}, 400)
+st, err = call("POST", "/v1/certificates", A, {"name": "bad2", "domains": ["ok.example", "bad_name"]}, 400)
+check(err and err["message"].startswith("certificate.domains[1]: "), "error path certificate.domains[1]: %s" % err)
+st, err = call("POST", "/v1/certificates", A, {"name": "many", "domains": ["n%d.example" % i for i in range(101)]}, 400)
+check(err and err["message"] == "certificate.domains: too many names (101 domains and IP addresses, at most 100)",
+      "101 names: the message names certificate.domains: %s" % err)
 call("POST", "/v1/certificates", A, {"name": "x", "domains": ["x.example"], "bogus": 1}, 400)
+call("POST", "/v1/certificates", A, {"name": "x", "domains": ["x.example", 5]}, 400)
 call("POST", "/v1/certificates", A, "{not json", 400)
 call("POST", "/v1/certificates", A, {"name": "x"}, 415, ctype="text/plain")
 call("POST", "/v1/certificates", R, {"name": "y", "domains": ["y.example"]}, 403)
 call("POST", "/v1/certificates", None, {"name": "y", "domains": ["y.example"]}, 401)
 call("POST", "/v1/certificates", A, {"name": "rsa", "domains": ["rsa.example"], "keyType": "RSA_2048"}, 200)
-wait_state("live", ("VALID",))
+c = wait_state("live", ("VALID",))
+check(c and c.get("keyType") == "RSA_2048", "the default key type is named: %s" % (c or {}).get("keyType"))
 call("GET", "/v1/certificates/live", A + "x", None, 401)
 call("GET", "/v1/certificates/live?includePrivateKey=true", A, None, 200)
 call("GET", "/v1/certificates/live?includePrivateKey=true", R, None, 403)
