@@ -58,6 +58,9 @@ static const cp_cfg_opt_t create_opts[] = {
     OPT("preferred-chain", NULL, CP_CFG_STRING, preferred_chain, NULL,
         "Issuer common name of the alternate chain to prefer."),
     WAIT_OPT,
+    OPT("if-missing", NULL, CP_CFG_BOOL, if_missing, NULL,
+        "When NAME exists already, show it (or --wait for it) instead of failing; the options "
+        "above do not change it."),
 };
 static const cp_cfg_opt_t get_opts[] = {
     COMMON_OPTS,
@@ -112,7 +115,7 @@ static const cp_cfg_opt_t watch_opts[] = {
 static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
     CMD(CTL_CLI_CREATE, "create",
         "create NAME --domain D [--domain D...] [--ip IP...] [--email E] [--provider P] "
-        "[--key-type T] [--challenge C] [--preferred-chain X] [--wait]",
+        "[--key-type T] [--challenge C] [--preferred-chain X] [--wait] [--if-missing]",
         "Create a certificate and queue its issuance.", create_opts, 1, 1),
     CMD(CTL_CLI_GET, "get", "get NAME [--private-key]", "Show one certificate.", get_opts, 1, 1),
     CMD(CTL_CLI_LIST, "list", "list [--state S] [--page-size N]", "List every certificate.",

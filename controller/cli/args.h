@@ -62,6 +62,7 @@ typedef struct ctl_cli_opts {
     char *key_file;
     bool auto_renew;
     char *from_revision;
+    bool if_missing; /* create: an existing certificate of that name is not an error */
 } ctl_cli_opts_t;
 
 /** One command: its name, usage line, summary and option table. */

@@ -186,6 +186,10 @@ int ctl_cli_cmd_wait(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert, c
     fprintf(w.progress, "%s: %s\n", w.name, ctl_cli_state_name(cert->state));
     fflush(w.progress);
     w.state = cert->state;
+    /* create --if-missing found the certificate stored: settled already, it is shown at once
+     * (renew --wait starts from the state before the renewal, so it always waits for an event). */
+    if (c->args->o.if_missing)
+        wait_update(&w, cert);
     int rc = 0;
     while (w.result > 0) {
         int64_t left = deadline - cp_clock_mono_ms();
