@@ -139,6 +139,9 @@ static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
         "Replace an ACME account's key at its CA (keyChange).", account_opts, 1, 1),
     CMD(CTL_CLI_VERSION, "version", "version", "Print the version.", common_opts, 0, 0),
     CMD(CTL_CLI_HELP, "help", "help [COMMAND]", "Show help.", common_opts, 0, 1),
+    CMD(CTL_CLI_COMPLETION, "completion", "completion bash|zsh",
+        "Print the shell completion script (source <(certplanectl completion bash)).", common_opts,
+        1, 1),
 };
 
 const ctl_cli_cmd_t *ctl_cli_cmd_find(const char *name)
@@ -377,7 +380,7 @@ void ctl_cli_args_help(const ctl_cli_cmd_t *cmd, FILE *out)
     fprintf(out, "Usage: certplanectl [--addr URL] [--token T] [--json] COMMAND [ARGS]\n\n"
                  "Manages certplane certificates over the controller's REST API.\n\nCommands:\n");
     for (size_t i = 0; i < CTL_CLI_N_CMDS; i++)
-        fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+        fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(out, "\nThe address and token also come from CERTPLANE_ADDR and CERTPLANE_TOKEN.\n"
                  "'certplanectl help COMMAND' shows a command's options.\n\n"
                  "Exit status: 0 ok, 1 failed (API error, or --wait ended FAILED), 2 usage,\n"

@@ -34,6 +34,7 @@ typedef enum ctl_cli_cmd_id {
     CTL_CLI_ACCOUNT,
     CTL_CLI_VERSION,
     CTL_CLI_HELP,
+    CTL_CLI_COMPLETION, /* issue 16: shell completion, generated from these tables */
     CTL_CLI_N_CMDS
 } ctl_cli_cmd_id_t;
 
