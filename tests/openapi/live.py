@@ -24,6 +24,7 @@ for a in ("http", "redis-port", "admin", "read", "edge", "spec", "routes", "work
 args = ap.parse_args()
 
 failures, checked = [], []
+errors_seen = []  # every error body answered, for the docs/api.md examples
 
 
 def check(cond, what):
@@ -152,6 +153,7 @@ def call(method, path, token=None, body=None, expect=None, ctype="application/js
     extra = ""
     if status >= 400 and docs and isinstance(docs[0], dict):
         extra = ": " + str(docs[0].get("message"))
+        errors_seen.append(docs[0])
     print("ok   - %s (%d documents)%s" % (what, len(docs), extra), flush=True)
     return status, (docs[0] if ctype_got == "application/json" else [d if not isinstance(d, tuple) else d[0] for d in docs])
 
@@ -257,6 +259,13 @@ subprocess.check_call(["redis-cli", "-p", args.redis_port, "SET", "challenge:" +
 st, body = call("GET", "/.well-known/acme-challenge/" + tok, None, None, 200)
 check(body == tok + ".thumb", "challenge answer is the key authorization: %r" % body)
 call("GET", "/.well-known/acme-challenge/unknown-token", None, None, 404)
+
+# ---- the error bodies docs/api.md shows are what the server answered ---------------------------
+api_md = open(args.spec.replace("openapi.yaml", "api.md")).read()
+shown = [json.loads(l) for l in re.findall(r'^(\{"code": \d+, "message": .*\})$', api_md, re.M)]
+check(len(shown) >= 3, "docs/api.md shows error bodies (%d)" % len(shown))
+for body in shown:
+    check(body in errors_seen, "docs/api.md error example answered by the server: %s" % body["message"])
 
 # ---- every route of the table was called, and every /v1 route also answered an error --------
 for method, pat in routes:
