@@ -13,7 +13,8 @@ CP_H2O_BUILD_PACKAGES="build-essential cmake pkg-config dpkg-dev xz-utils patch 
 # (libFuzzer, for scripts/fuzz).
 CP_TEST_PACKAGES="libcmocka-dev redis-server redis-sentinel redis-tools pebble curl openssl
   python3 python3-grpcio python3-h2 python3-protobuf python3-yaml protobuf-compiler protobuf-compiler-grpc
-  unzip util-linux haproxy clang"
+  unzip util-linux haproxy clang
+  prometheus python3-jsonschema zsh"  # issue 16: promtool; live OpenAPI validation; zsh -n
 # The web console's browser test (tests/browser) drives Debian's chromium headless.
 CP_TEST_PACKAGES="$CP_TEST_PACKAGES chromium"
 # Running the whole system locally (scripts/run).

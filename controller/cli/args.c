@@ -58,6 +58,9 @@ static const cp_cfg_opt_t create_opts[] = {
     OPT("preferred-chain", NULL, CP_CFG_STRING, preferred_chain, NULL,
         "Issuer common name of the alternate chain to prefer."),
     WAIT_OPT,
+    OPT("if-missing", NULL, CP_CFG_BOOL, if_missing, NULL,
+        "When NAME exists already, show it (or --wait for it) instead of failing; the options "
+        "above do not change it."),
 };
 static const cp_cfg_opt_t get_opts[] = {
     COMMON_OPTS,
@@ -112,7 +115,7 @@ static const cp_cfg_opt_t watch_opts[] = {
 static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
     CMD(CTL_CLI_CREATE, "create",
         "create NAME --domain D [--domain D...] [--ip IP...] [--email E] [--provider P] "
-        "[--key-type T] [--challenge C] [--preferred-chain X] [--wait]",
+        "[--key-type T] [--challenge C] [--preferred-chain X] [--wait] [--if-missing]",
         "Create a certificate and queue its issuance.", create_opts, 1, 1),
     CMD(CTL_CLI_GET, "get", "get NAME [--private-key]", "Show one certificate.", get_opts, 1, 1),
     CMD(CTL_CLI_LIST, "list", "list [--state S] [--page-size N]", "List every certificate.",
@@ -136,6 +139,9 @@ static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
         "Replace an ACME account's key at its CA (keyChange).", account_opts, 1, 1),
     CMD(CTL_CLI_VERSION, "version", "version", "Print the version.", common_opts, 0, 0),
     CMD(CTL_CLI_HELP, "help", "help [COMMAND]", "Show help.", common_opts, 0, 1),
+    CMD(CTL_CLI_COMPLETION, "completion", "completion bash|zsh",
+        "Print the shell completion script (source <(certplanectl completion bash)).", common_opts,
+        1, 1),
 };
 
 const ctl_cli_cmd_t *ctl_cli_cmd_find(const char *name)
@@ -374,7 +380,7 @@ void ctl_cli_args_help(const ctl_cli_cmd_t *cmd, FILE *out)
     fprintf(out, "Usage: certplanectl [--addr URL] [--token T] [--json] COMMAND [ARGS]\n\n"
                  "Manages certplane certificates over the controller's REST API.\n\nCommands:\n");
     for (size_t i = 0; i < CTL_CLI_N_CMDS; i++)
-        fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+        fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(out, "\nThe address and token also come from CERTPLANE_ADDR and CERTPLANE_TOKEN.\n"
                  "'certplanectl help COMMAND' shows a command's options.\n\n"
                  "Exit status: 0 ok, 1 failed (API error, or --wait ended FAILED), 2 usage,\n"

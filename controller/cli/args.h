@@ -34,6 +34,7 @@ typedef enum ctl_cli_cmd_id {
     CTL_CLI_ACCOUNT,
     CTL_CLI_VERSION,
     CTL_CLI_HELP,
+    CTL_CLI_COMPLETION, /* issue 16: shell completion, generated from these tables */
     CTL_CLI_N_CMDS
 } ctl_cli_cmd_id_t;
 
@@ -62,6 +63,7 @@ typedef struct ctl_cli_opts {
     char *key_file;
     bool auto_renew;
     char *from_revision;
+    bool if_missing; /* create: an existing certificate of that name is not an error */
 } ctl_cli_opts_t;
 
 /** One command: its name, usage line, summary and option table. */

@@ -88,6 +88,12 @@ int ctl_cli_cmd_create(ctl_cli_ctx_t *c, cp_err_t *err)
         return CP_EINVAL;
     int rc = cert_call(c, "POST", "/v1/certificates", body, false, err);
     free(body);
+    if (rc == CP_EEXIST && a->o.if_missing) { /* idempotent: show (or wait for) the one stored */
+        cp_err_clear(err);
+        char *path = ctl_cli_cert_path(c, a->pos[0], "");
+        rc = cert_call(c, "GET", path, NULL, false, err);
+        free(path);
+    }
     return rc;
 }
 

@@ -78,9 +78,11 @@ void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert
     print_list(out, "Issuers:", cert->issuers, cert->n_issuers);
     print_field(out, "Profile:", cert->profile);
     print_field(out, "Chain:", cert->preferred_chain);
-    if (cert->key_type != 0)
-        print_field(out, "Key type:",
-                    ctl_cli_enum_name(&certplane__v1__key_type__descriptor, cert->key_type));
+    /* A controller before issue 16 leaves the default out: it means RSA_2048. */
+    print_field(out, "Key type:",
+                cert->key_type != 0
+                    ? ctl_cli_enum_name(&certplane__v1__key_type__descriptor, cert->key_type)
+                    : "RSA_2048 (default)");
     if (cert->challenge_type != 0)
         print_field(
             out, "Challenge:",

@@ -51,7 +51,7 @@ static void print_event(FILE *out, const Certplane__V1__CertificateEvent *ev)
     const char *type = ctl_cli_enum_name(&certplane__v1__event_type__descriptor, ev->type);
     const Certplane__V1__Certificate *c = ev->certificate;
     bool more = ev->name[0] != '\0' || ev->challenge != NULL;
-    fprintf(out, "%-6s %-*s", rev, more ? 15 : 0, type);
+    fprintf(out, "%-8s %-*s", rev, more ? 15 : 0, type);
     if (ev->type == CERTPLANE__V1__EVENT_TYPE__UPSERT && c != NULL) {
         ctl_cli_fmt_names(c, names, sizeof names);
         fprintf(out, " %s %s %s", ev->name, ctl_cli_state_name(c->state), names);
@@ -93,6 +93,10 @@ int ctl_cli_cmd_watch(ctl_cli_ctx_t *c, cp_err_t *err)
     char path[64];
     snprintf(path, sizeof path, "/v1/watch?fromRevision=%" PRId64, c->args->from_revision);
     watch_ctx_t w = {c, err};
+    if (!c->args->o.json) { /* the columns of print_event, labelled */
+        fprintf(c->out, "%-8s %-15s %s\n", "REVISION", "EVENT", "NAME STATE NAMES");
+        fflush(c->out);
+    }
     int rc = ctl_cli_http_stream(c->http, path, c->args->o.timeout_ms, on_watch_line, &w, err);
     /* --timeout on watch is how long to watch, so reaching it is the normal end. */
     return rc == CP_ETIMEDOUT && c->args->o.timeout_ms > 0 ? 0 : rc;
@@ -182,6 +186,10 @@ int ctl_cli_cmd_wait(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert, c
     fprintf(w.progress, "%s: %s\n", w.name, ctl_cli_state_name(cert->state));
     fflush(w.progress);
     w.state = cert->state;
+    /* create --if-missing found the certificate stored: settled already, it is shown at once
+     * (renew --wait starts from the state before the renewal, so it always waits for an event). */
+    if (c->args->o.if_missing)
+        wait_update(&w, cert);
     int rc = 0;
     while (w.result > 0) {
         int64_t left = deadline - cp_clock_mono_ms();

@@ -7,6 +7,7 @@
 
 #include "controller/cli/args.h"
 #include "controller/cli/cmd_status.h"
+#include "controller/cli/completion.h"
 #include "controller/cli/http.h"
 
 /* The exit status scripts rely on (see `certplanectl help`). */
@@ -38,6 +39,13 @@ static int run_local(const ctl_cli_args_t *a)
     case CTL_CLI_HELP:
         ctl_cli_args_help(a->n_pos > 0 ? ctl_cli_cmd_find(a->pos[0]) : NULL, stdout);
         return CTL_CLI_EXIT_OK;
+    case CTL_CLI_COMPLETION: {
+        cp_err_t err = {0};
+        if (ctl_cli_completion(a->pos[0], stdout, &err) == 0)
+            return CTL_CLI_EXIT_OK;
+        fprintf(stderr, "certplanectl: %s\n", err.msg);
+        return CTL_CLI_EXIT_USAGE;
+    }
     default:
         return -1;
     }

@@ -166,6 +166,8 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
     if ((int)c->key_type < 0 || c->key_type > CERTPLANE__V1__KEY_TYPE__EC_P384)
         return cp_err_set(err, CP_EINVAL, "certificate.key_type: unknown value %d",
                           (int)c->key_type);
+    if (c->key_type == CERTPLANE__V1__KEY_TYPE__KEY_TYPE_UNSPECIFIED)
+        c->key_type = CERTPLANE__V1__KEY_TYPE__RSA_2048; /* stored and answered as what it means */
     if ((int)c->challenge_type < 0 ||
         c->challenge_type > CERTPLANE__V1__CHALLENGE_TYPE__TLS_ALPN_01)
         return cp_err_set(err, CP_EINVAL, "certificate.challenge_type: unknown value %d",

@@ -420,12 +420,13 @@ static int check_name_counts(const void *domains, size_t n_domains, const void *
                              cp_err_t *err)
 {
     if (n_domains == 0 && n_ips == 0)
-        return cp_err_set(err, CP_EINVAL, "at least one domain or IP address required");
+        return cp_err_set(err, CP_EINVAL, "domains: at least one domain or IP address required");
+    /* Every message starts with the field it is about, so callers prefix a request path. */
     if (n_domains > CTL_VALIDATE_MAX_NAMES || n_ips > CTL_VALIDATE_MAX_NAMES ||
         n_domains + n_ips > CTL_VALIDATE_MAX_NAMES)
-        return cp_err_set(err, CP_EINVAL,
-                          "too many names: %zu domains and IP addresses (at most %d)",
-                          n_domains + n_ips, CTL_VALIDATE_MAX_NAMES);
+        return cp_err_set(
+            err, CP_EINVAL, "%s: too many names (%zu domains and IP addresses, at most %d)",
+            n_domains > 0 ? "domains" : "ip_addresses", n_domains + n_ips, CTL_VALIDATE_MAX_NAMES);
     if (n_domains > 0 && domains == NULL)
         return cp_err_set(err, CP_EINVAL, "domains: NULL array");
     if (n_ips > 0 && ips == NULL)

@@ -94,6 +94,10 @@ int ctl_certrec_decode(const char *name, const char *json, size_t len,
      * key's certificate. */
     set_string(&c->name, name);
     rc = normalize_seed(name, c, err);
+    /* KEY_TYPE_UNSPECIFIED means RSA_2048 (the seed's default): every reader - gRPC, REST, Watch,
+     * certplanectl - is told the type the key really has. */
+    if (rc == 0 && c->key_type == CERTPLANE__V1__KEY_TYPE__KEY_TYPE_UNSPECIFIED)
+        c->key_type = CERTPLANE__V1__KEY_TYPE__RSA_2048;
 out:
     if (rc != 0) {
         protobuf_c_message_free_unpacked(m, NULL);

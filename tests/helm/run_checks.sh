@@ -92,6 +92,29 @@ if "$helm" template rel "$notes_chart" --show-only templates/test-notes.yaml >"$
     echo "ok   NOTES.txt renders with certplanectl and curl examples"
 else echo "FAIL NOTES.txt"; cat "$out/notes.yaml"; failures=$((failures + 1)); fi
 
+# Issue 16: the optional PrometheusRule and dashboard ConfigMap carry files/ unchanged (kinds without a
+# kubernetes-models schema, so checked here rather than by validate_schema.mjs); promtool reads the rule.
+monitoring_check() {
+    "$helm" template rel "$chart" --set metrics.prometheusRule.enabled=true \
+        --set metrics.grafanaDashboard.enabled=true --show-only templates/monitoring.yaml >"$out/mon.yaml" &&
+    "$py" - "$out/mon.yaml" "$chart/files" "$out/mon-rules.yaml" <<'PY'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+kinds = {d["kind"]: d for d in docs}
+rules = yaml.safe_load(open(sys.argv[2] + "/prometheus-rules.yaml"))
+assert kinds["PrometheusRule"]["spec"]["groups"] == rules["groups"], "PrometheusRule groups differ from the file"
+cm = kinds["ConfigMap"]
+assert cm["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard ConfigMap without the sidecar label"
+assert json.loads(cm["data"]["certplane.json"]) == json.load(open(sys.argv[2] + "/grafana-dashboard.json"))
+yaml.safe_dump({"groups": kinds["PrometheusRule"]["spec"]["groups"]}, open(sys.argv[3], "w"))
+print("check_monitoring: PrometheusRule (%d groups) and dashboard ConfigMap match helm/certplane/files" % len(rules["groups"]))
+PY
+    if command -v promtool >/dev/null; then promtool check rules "$out/mon-rules.yaml"; fi
+}
+step "monitoring: PrometheusRule and dashboard ConfigMap (enabled)" monitoring_check
+[ -z "$("$helm" template rel "$chart" --show-only templates/monitoring.yaml 2>/dev/null)" ] &&
+    echo "ok   monitoring: off by default" || { echo "FAIL monitoring: rendered by default"; failures=$((failures + 1)); }
+
 step "deploy/: compose.yaml, Dockerfiles, haproxy.cfg" "$py" "$here/check_deploy.py" "$src" "$bin"
 if command -v haproxy >/dev/null; then
     step "deploy/haproxy.cfg: haproxy -c" haproxy -c -f "$src/deploy/haproxy.cfg"

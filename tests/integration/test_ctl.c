@@ -233,9 +233,12 @@ static void test_create_with_ordered_issuers(void **state)
     assert_int_equal(json_array_size(iss), 2);
     assert_string_equal(json_string_value(json_array_get(iss, 0)), "letsencrypt-staging");
     assert_string_equal(json_string_value(json_array_get(iss, 1)), "https://ca.example.net/dir");
+    assert_string_equal(json_string_value(json_object_get(doc, "keyType")), "RSA_2048");
     json_decref(doc);
     expect(0, CTL("get", "multi"));
     expect_in(r.out, "letsencrypt-staging, https://ca.example.net/dir");
+    /* Issue 16: no --key-type given, the controller names the default. */
+    expect_in(r.out, "RSA_2048\n");
     expect(1, CTL("create", "bad", "--domain", "bad.example.com", "--email", "o@example.com",
                   "--issuer", "letsencrypt", "--issuer", "nosuchca"));
     expect_in(r.err, "issuers[1]: unknown provider \"nosuchca\"");
@@ -363,6 +366,7 @@ static void test_watch_prints_one_line_per_event_and_json_lines_parse(void **sta
 {
     (void)state;
     expect(0, CTL("watch", "--timeout", "1s"));
+    assert_true(strncmp(r.out, "REVISION ", 9) == 0); /* issue 16: labelled columns */
     expect_in(r.out, "UPSERT");
     /* imp's failed revocation (test_renew_revoke_and_delete) follows as its last error. */
     expect_in(r.out, " imp VALID imp.example.com");

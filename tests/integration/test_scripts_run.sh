@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test_scripts_run.sh - scripts/run reaches a served demo certificate, twice in a row on the same data
-# (the second run finds the certificate in its Redis and renews it from that run's CA); keys at rest:
+# (the second run finds the certificates in its Redis and renews them from that run's CA), the README
+# tour (create shop, curl https://shop...) works in both runs, SIGTERM says "stopped"; keys at rest:
 # the run dir and Redis files are the user's alone, Redis wants a password, no key in the clear;
 # least privilege: the controller works as the ACL user certplane, which Redis denied nothing (ACL
 # LOG), and which cannot run FLUSHALL, CONFIG, KEYS or touch keys outside certplane's prefixes.
@@ -14,27 +15,55 @@ ok=0
 trap '[ "$ok" = 1 ] && rm -rf "$dir" || echo "scripts_run: logs kept in $dir"' EXIT
 # A port base far from the ephemeral range the other tests draw their free ports from.
 base=$((20000 + ($$ % 200) * 50))
+# Issue 16: scripts/run stays in the foreground as a newcomer runs it; the README's tour runs against
+# it (create shop --if-missing, then curl https://shop... verified against this run's CA root), then
+# SIGTERM (what Ctrl-C's SIGINT does too: the same trap) must end it with "stopped", status 0.
+tour() {
+    local ctl="$1/certplanectl" token
+    token=$(sed -n 's/^admin=//p' "$dir/tokens")
+    CERTPLANE_ADDR=http://127.0.0.1:$((base + 80)) CERTPLANE_TOKEN=$token "$ctl" create shop \
+        --domain shop.certplane.test --domain www.shop.certplane.test --wait --if-missing \
+        --timeout 2m >"$dir/tour.log" 2>&1 || { echo "tour: create shop failed:"; cat "$dir/tour.log"; return 1; }
+    for _ in $(seq 1 50); do
+        curl -fsS --resolve "shop.certplane.test:$((base + 444)):127.0.0.1" --cacert "$dir/pebble-root.pem" \
+            "https://shop.certplane.test:$((base + 444))/" >>"$dir/tour.log" 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "tour: curl https://shop.certplane.test failed:"; cat "$dir/tour.log"; return 1
+}
 run() {
-    CERTPLANE_RUN_BIN=$1 CERTPLANE_SKIP_INSTALL=1 CERTPLANE_RUN_EXIT=1 CERTPLANE_RUN_DIR=$dir \
-        CERTPLANE_RUN_PORT_BASE=$base timeout 300 "$here/scripts/run" >"$dir/out.log" 2>&1 || {
-        cat "$dir/out.log"; tail -n 30 "$dir"/logs/*.log; return 1; }
+    CERTPLANE_RUN_BIN=$1 CERTPLANE_SKIP_INSTALL=1 CERTPLANE_RUN_DIR=$dir \
+        CERTPLANE_RUN_PORT_BASE=$base "$here/scripts/run" >"$dir/out.log" 2>&1 &
+    local pid=$! rc=0
+    for _ in $(seq 1 3000); do
+        grep -q "running; Ctrl-C stops everything" "$dir/out.log" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q "running; Ctrl-C stops everything" "$dir/out.log" && tour "$1" || rc=1
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" || rc=1
+    if [ "$rc" != 0 ]; then cat "$dir/out.log"; tail -n 30 "$dir"/logs/*.log; return 1; fi
     cat "$dir/out.log"
+    grep -q "stopped: every process scripts/run started has ended" "$dir/out.log"
+    if grep -q "exited unexpectedly\|a process exited" "$dir/out.log"; then return 1; fi
     grep -q "demo done: the certificate was issued through the edge's HTTP-01" "$dir/out.log"
     grep -q "curl: HTTP 200 over HTTP/2, certificate verified" "$dir/out.log"
     grep -q "page: Hello from behind certplane-edge" "$dir/out.log"
-    grep -q 'metrics: certplane_certificates{state="VALID"} 1' "$dir/out.log"
+    grep -q 'metrics: certplane_certificates{state="VALID"} [12]$' "$dir/out.log" # demo (+ shop)
     grep -q 'metrics: certplane_acme_request_duration_seconds_count' "$dir/out.log"
     grep -q 'redis: 0 commands of the controller denied by its ACL (ACL LOG)' "$dir/out.log"
 }
 run "$1"
 first=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
 run "$1"
-grep -q "exists from an earlier run (data persisted in Redis): renewing it" "$dir/out.log"
-grep -q 'metrics: certplane_issuances_total{kind="renew",result="success"} 1' "$dir/out.log"
+grep -q "demo.certplane.test exists from an earlier run (data persisted in Redis): renewing it" "$dir/out.log"
+grep -q "shop exists from an earlier run (data persisted in Redis): renewing it" "$dir/out.log"
+grep -q 'metrics: certplane_issuances_total{kind="renew",result="success"} 2' "$dir/out.log"
 second=$(sed -n 's/.*served certificate serial: \([0-9a-f]*\).*/\1/p' "$dir/out.log")
 [ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ]
 # The first run sealed the keys it wrote; the second found nothing left to seal.
-grep -q 'rotate-keys: active KEK "run-[0-9]*": 0 of 1 certificate records and 0 of 1 account records re-wrapped, 0 failed' "$dir/out.log"
+grep -q 'rotate-keys: active KEK "run-[0-9]*": 0 of 2 certificate records and 0 of 1 account records re-wrapped, 0 failed' "$dir/out.log"
 
 # Keys at rest: the run dir is the user's alone, Redis has a password, no private key in the clear.
 fail() { echo "scripts_run: $*" >&2; exit 1; }

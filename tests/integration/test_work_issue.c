@@ -81,7 +81,7 @@ static void test_pending_certificate_becomes_valid(void **state)
     assert_int_equal(work_env_create(&env, "alpha", CP_KEY_EC_P256, 30000), 0);
     assert_int_equal(work_env_create(&env, "beta", CP_KEY_DEFAULT, 30000), 0);
     check_issued("alpha", CP_KEY_EC_P256);
-    check_issued("beta", CP_KEY_DEFAULT);
+    check_issued("beta", CP_KEY_RSA_2048); /* the default, named on read (issue 16) */
     /* Challenges were presented through Redis (with events for the edges) and cleaned up. */
     assert_int_equal(work_env_challenge_keys(&env), 0);
     assert_true(count_events("CHALLENGE_SET") >= 2);

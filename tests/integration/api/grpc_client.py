@@ -78,6 +78,13 @@ def main():
     c, d = code_of(stub.CreateCertificate, pb.CreateCertificateRequest(certificate=bad), metadata=admin)
     check(c == grpc.StatusCode.INVALID_ARGUMENT and "domains[1]" in d,
           "invalid domain: INVALID_ARGUMENT naming domains[1] (%s)" % d)
+    # Issue 16: the same field paths as over REST (docs/api.md), also when no single name is at fault.
+    check(d.startswith("certificate.domains[1]: "), "invalid domain: message starts with the path (%s)" % d)
+    many = pb.Certificate(name="many", domains=["n%d.example.com" % i for i in range(101)])
+    c, d = code_of(stub.CreateCertificate, pb.CreateCertificateRequest(certificate=many), metadata=admin)
+    check(c == grpc.StatusCode.INVALID_ARGUMENT and
+          d == "certificate.domains: too many names (101 domains and IP addresses, at most 100)",
+          "101 names: INVALID_ARGUMENT naming certificate.domains (%s)" % d)
     c, _ = code_of(stub.GetCertificate, pb.GetCertificateRequest(name="missing"), metadata=read)
     check(c == grpc.StatusCode.NOT_FOUND, "get missing: NOT_FOUND")
     g = stub.GetCertificate(pb.GetCertificateRequest(name="shop"), metadata=read, timeout=10)

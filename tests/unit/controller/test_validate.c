@@ -405,11 +405,12 @@ static void test_at_most_100_and_at_least_1_name(void **state)
     expect_ok(validate_generated(100, 0, &err), &err, "100 domains");
     expect_ok(validate_generated(100, 40, &err), &err, "60 domains + 40 ips");
     expect_ok(validate_generated(1, 0, &err), &err, "1 domain");
-    const char *msg = "too many names: 101 domains and IP addresses (at most 100)";
+    const char *msg = "domains: too many names (101 domains and IP addresses, at most 100)";
     expect_einval(validate_generated(101, 0, &err), &err, "101 domains", msg);
     expect_einval(validate_generated(101, 41, &err), &err, "60 domains + 41 ips", msg);
-    expect_einval(validate_generated(101, 101, &err), &err, "101 ips", msg);
-    expect_names_error(NULL, 0, NULL, 0, 0, "at least one domain or IP address required");
+    expect_einval(validate_generated(101, 101, &err), &err, "101 ips",
+                  "ip_addresses: too many names (101 domains and IP addresses, at most 100)");
+    expect_names_error(NULL, 0, NULL, 0, 0, "domains: at least one domain or IP address required");
     expect_names_error(NULL, 1, NULL, 0, 0, "domains: NULL array");
     expect_names_error(NULL, 0, NULL, 2, 0, "ip_addresses: NULL array");
 }
