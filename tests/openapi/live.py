@@ -247,6 +247,19 @@ call("GET", "/v1/watch?edgeId=live-edge", E, None, 200, stream=True)
 call("GET", "/v1/watch?fromRevision=abc", R, None, 400)
 call("GET", "/v1/watch", None, None, 401)
 
+# ---- the web console and whoami ----------------------------------------------------------------
+st, me = call("GET", "/v1/whoami", R, None, 200)
+check(me == {"scopes": ["read"]}, "whoami of a read token: %s" % me)
+st, me = call("GET", "/v1/whoami", A, None, 200)
+check(me is not None and "admin" in me.get("scopes", []), "whoami of an admin token: %s" % me)
+call("GET", "/v1/whoami", None, None, 401)
+call("GET", "/v1/whoami", A + "x", None, 401)
+call("GET", "/ui", None, None, 200)
+call("GET", "/ui/", None, None, 200)
+call("GET", "/ui/app.js", None, None, 200)
+call("GET", "/ui/style.css", None, None, 200)
+call("GET", "/ui/nope.js", None, None, 404)
+
 # ---- unauthenticated routes -------------------------------------------------------------------
 call("GET", "/healthz", None, None, 200)
 call("GET", "/readyz", None, None, 200)
