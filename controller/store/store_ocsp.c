@@ -55,29 +55,30 @@ int ctl_store_ocsp_names(ctl_store_t *s, size_t offset, size_t max, char ***name
     return names_call(s, &a, names, n, err);
 }
 
-/* ZADD ocsp:due NX 0 for the names of one page of `certs`. */
+/* ZADD ocsp:due NX 0 for the names of one page of `certs`, in one command. */
 static int discover_page(ctl_store_t *s, char **names, size_t n, cp_err_t *err)
 {
-    ctl_store__args_t a = {0};
-    ctl_store__arg(&a, "ZADD");
-    ctl_store__arg(&a, DUE);
-    ctl_store__arg(&a, "NX");
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        ctl_store__arg(&a, "0");
-        ctl_store__arg(&a, names[i]);
-        if (a.argc + 2 > CTL_STORE__MAXARGS || i + 1 == n) {
-            redisReply *r = NULL;
-            rc = ctl_store__call(s, CTL_STORE__WRITE, 0, &a, &r, err);
-            freeReplyObject(r);
-            ctl_store__args_dispose(&a);
-            memset(&a, 0, sizeof a);
-            ctl_store__arg(&a, "ZADD");
-            ctl_store__arg(&a, DUE);
-            ctl_store__arg(&a, "NX");
-        }
+    if (n == 0)
+        return 0;
+    size_t argc = 3 + 2 * n;
+    const char **argv = cp_xcalloc(argc, sizeof *argv);
+    size_t *lens = cp_xcalloc(argc, sizeof *lens);
+    argv[0] = "ZADD";
+    argv[1] = DUE;
+    argv[2] = "NX";
+    for (size_t i = 0; i < n; i++) {
+        argv[3 + 2 * i] = "0";
+        argv[4 + 2 * i] = names[i];
     }
-    ctl_store__args_dispose(&a);
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *r = NULL;
+    int rc = ctl_store__raw(s, CTL_STORE__WRITE, 0, (int)argc, argv, lens, &r, err);
+    if (rc == 0 && r->type == REDIS_REPLY_ERROR)
+        rc = ctl_store__reply_error(r, err);
+    freeReplyObject(r);
+    free(argv);
+    free(lens);
     return rc;
 }
 

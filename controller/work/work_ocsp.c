@@ -122,7 +122,7 @@ static void handle_one(ctl_work_thread_t *t, const char *name)
     subject_t s;
     ctl_store_ocsp_t have = {0};
     int rc = subject_load(t, name, &s, &err);
-    if (rc == 0 && s.url == NULL) {
+    if ((rc == 0 && s.url == NULL) || rc == CP_EINVAL) { /* nothing to fetch, or unreadable */
         ctl_store_ocsp_reschedule(t->store, name, now + CTL_WORK_OCSP_IDLE_MS, lease, -1, NULL);
     } else if (rc == 0 && (rc = ctl_store_ocsp_get(t->store, name, &have, &err)) == 0) {
         ctl_ocsp_info_t info = {have.this_update_ms, have.next_update_ms};
@@ -134,7 +134,7 @@ static void handle_one(ctl_work_thread_t *t, const char *name)
             refresh(t, name, &s, &have, lease);
     }
     if (rc != 0 && rc != CP_ENOTFOUND)
-        ctl_work__log_cert(CP_LOG_WARN, "ocsp", name, "OCSP: %s (retried after the lease)",
+        ctl_work__log_cert(CP_LOG_WARN, "ocsp", name, "OCSP: cannot look at the certificate: %s",
                            err.msg);
     ctl_store_ocsp_dispose(&have);
     subject_dispose(&s);
