@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* metrics.c - the edge's counters and gauges (atomics), rendered as Prometheus text */
 #include "edge/metrics.h"
+#include "edge/ocsp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +72,21 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "handshake (never served: the fallback was).\n"
         "# TYPE certplane_edge_cert_bad_total counter\ncertplane_edge_cert_bad_total %llu\n",
         cs.held, cs.hits, cs.misses, cs.evictions, cs.bad);
+    /* OCSP stapling (issue 14) */
+    edge_ocsp_stats_t os;
+    edge_ocsp_get_stats(&os);
+    put(&o,
+        "# HELP certplane_edge_ocsp_stapled_total Handshakes that asked for certificate status and "
+        "got a stapled OCSP response.\n# TYPE certplane_edge_ocsp_stapled_total counter\n"
+        "certplane_edge_ocsp_stapled_total %llu\n"
+        "# HELP certplane_edge_ocsp_stale_skipped_total Handshakes that asked for certificate "
+        "status "
+        "whose OCSP response had passed its nextUpdate (not stapled).\n"
+        "# TYPE certplane_edge_ocsp_stale_skipped_total counter\n"
+        "certplane_edge_ocsp_stale_skipped_total %llu\n"
+        "# HELP certplane_edge_ocsp_responses OCSP responses held for stapling.\n"
+        "# TYPE certplane_edge_ocsp_responses gauge\ncertplane_edge_ocsp_responses %llu\n",
+        os.stapled, os.stale_skipped, os.held);
     edge_certmap_t *map = edge_sni_current0(sni);
     put(&o,
         "# HELP certplane_edge_certificates Certificates held.\n"

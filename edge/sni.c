@@ -2,6 +2,7 @@
 /* sni.c - the edge's TLS context: Mozilla intermediate settings, SNI certificate choice, sessions
  */
 #include "edge/sni.h"
+#include "edge/ocsp.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -303,6 +304,7 @@ int edge_sni_init(edge_sni_t *s, edge_certmap_t *initial, cp_err_t *err)
     SSL_CTX_set_cert_cb(s->ctx, on_cert, s);
     SSL_CTX_set_session_ticket_cb(s->ctx, NULL, on_ticket, s);
     SSL_CTX_set_alpn_select_cb(s->ctx, on_alpn, s);
+    edge_ocsp_install(s->ctx); /* OCSP stapling (issue 14) */
     if (edge_tickets_new_random(&s->own_tickets, err) != 0 ||
         SSL_CTX_set_ex_data(s->ctx, ctx_index, s) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(s->ctx, on_ticket_key) != 1) {

@@ -10,7 +10,9 @@
 
 #include <openssl/crypto.h>
 
+#include "edge/ocsp.h"
 #include "edge/watch_internal.h"
+#include "shared/clock.h"
 #include "shared/mem.h"
 
 /* ---- the snapshot's parse pool ---------------------------------------------------------------
@@ -331,6 +333,16 @@ int edge_watch__apply(edge_watch__batch_t *b, const edge_certmap_t *current,
         return 0;
     case CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS:
         return tickets_set(b, ev, err);
+    case CERTPLANE__V1__EVENT_TYPE__OCSP_RESPONSE: { /* OCSP stapling (issue 14): edge/ocsp.h */
+        const Certplane__V1__OcspResponse *o = ev->ocsp_response;
+        if (o == NULL)
+            return cp_err_set(err, CP_EPROTO, "OCSP_RESPONSE without a response");
+        int64_t next = o->next_update != NULL ? cp_clock_ts_ms(o->next_update, 0) : 0;
+        cp_err_t ignored = {0}; /* one the edge cannot use is not stapled; the stream goes on */
+        edge_ocsp_put(o->leaf_sha256.data, o->leaf_sha256.len, o->der.data, o->der.len, next,
+                      cp_clock_wall_ms(), &ignored);
+        return 0;
+    }
     case CERTPLANE__V1__EVENT_TYPE__CHALLENGE_CLEAR:
         if (ch == NULL || ch->token == NULL)
             return cp_err_set(err, CP_EPROTO, "CHALLENGE_CLEAR without a token");

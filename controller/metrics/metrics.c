@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shared/mem.h"
 #include "shared/status.h"
@@ -57,6 +58,10 @@ static _Atomic uint64_t g_acme_sum_bits; /* a double, updated with compare-and-s
 static atomic_ulong g_issuances[2][2];   /* [renewal][ok] */
 static atomic_long g_watch_streams[N_TRANSPORTS];
 static atomic_ulong g_failovers;
+/* OCSP stapling (issue 14) */
+static atomic_ulong g_ocsp_fetches[2]; /* [ok] */
+static atomic_ulong g_ocsp_stored;
+static _Atomic int64_t g_ocsp_this_update_ms; /* of the newest response this controller stored */
 
 static size_t index_of(const char *const *table, size_t n, const char *v)
 {
@@ -111,6 +116,20 @@ void ctl_metrics_watch_streams(const char *transport, int delta)
     atomic_fetch_add_explicit(&g_watch_streams[ti], delta, memory_order_relaxed);
 }
 
+/* --- OCSP stapling (issue 14) --- */
+void ctl_metrics_ocsp_fetch(bool ok)
+{
+    atomic_fetch_add_explicit(&g_ocsp_fetches[ok ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void ctl_metrics_ocsp_stored(int64_t this_update_ms)
+{
+    atomic_fetch_add_explicit(&g_ocsp_stored, 1, memory_order_relaxed);
+    atomic_store_explicit(&g_ocsp_this_update_ms, this_update_ms, memory_order_relaxed);
+}
+
+/* --- end OCSP stapling --- */
+
 void ctl_metrics_reset(void)
 {
     for (size_t t = 0; t < N_TRANSPORTS; t++) {
@@ -123,6 +142,10 @@ void ctl_metrics_reset(void)
         atomic_store(&g_acme_buckets[b], 0);
     atomic_store(&g_acme_count, 0);
     atomic_store(&g_failovers, 0);
+    atomic_store(&g_ocsp_fetches[0], 0);
+    atomic_store(&g_ocsp_fetches[1], 0);
+    atomic_store(&g_ocsp_stored, 0);
+    atomic_store(&g_ocsp_this_update_ms, 0);
     atomic_store(&g_acme_sum_bits, 0);
     for (int r = 0; r < 2; r++)
         for (int o = 0; o < 2; o++)
@@ -208,6 +231,29 @@ static void render_acme(buf_t *b)
     buf_printf(b, "certplane_acme_request_duration_seconds_count %lu\n", cum);
 }
 
+/* OCSP stapling (issue 14) */
+static void render_ocsp(buf_t *b)
+{
+    header(b, "certplane_ocsp_fetches_total", "counter",
+           "OCSP responses fetched for stapling, by outcome (failed: transport, HTTP or "
+           "verification).");
+    for (int ok = 1; ok >= 0; ok--)
+        buf_printf(b, "certplane_ocsp_fetches_total{result=\"%s\"} %lu\n", ok ? "ok" : "failed",
+                   atomic_load_explicit(&g_ocsp_fetches[ok], memory_order_relaxed));
+    header(b, "certplane_ocsp_responses_stored_total", "counter",
+           "Verified OCSP responses stored and streamed to the edges.");
+    buf_printf(b, "certplane_ocsp_responses_stored_total %lu\n",
+               atomic_load_explicit(&g_ocsp_stored, memory_order_relaxed));
+    int64_t at = atomic_load_explicit(&g_ocsp_this_update_ms, memory_order_relaxed);
+    if (at <= 0)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    header(b, "certplane_ocsp_response_age_seconds", "gauge",
+           "Age (now - thisUpdate) of the newest OCSP response this controller stored.");
+    buf_printf(b, "certplane_ocsp_response_age_seconds %.0f\n",
+               floor((double)now.tv_sec - (double)at / 1000.0));
+}
 static void render_issuances(buf_t *b)
 {
     header(b, "certplane_issuances_total", "counter",
@@ -312,6 +358,7 @@ char *ctl_metrics_render_text(const ctl_metrics_certs_t *scrape, size_t *len)
     render_requests(&b);
     render_acme(&b);
     render_issuances(&b);
+    render_ocsp(&b);
     if (scrape != NULL)
         render_scrape(&b, scrape);
     *len = b.len;

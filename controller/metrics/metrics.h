@@ -58,6 +58,11 @@ void ctl_metrics_issuance(bool renewal, bool ok);
 /** Counts one issuance moved on from a failed issuer to the next. THREAD SAFETY: any thread. */
 void ctl_metrics_failover(void);
 
+/** OCSP stapling (issue 14): counts one OCSP fetch (ok: a verified good response), and one
+ * verified response stored (its thisUpdate, Unix ms, for the age gauge). THREAD SAFETY: any. */
+void ctl_metrics_ocsp_fetch(bool ok);
+void ctl_metrics_ocsp_stored(int64_t this_update_ms);
+
 /** Adds delta (+1 when a Watch stream opens, -1 when it ends) to the open-stream gauge of transport
  *  ("grpc" or "http"). THREAD SAFETY: any thread. */
 void ctl_metrics_watch_streams(const char *transport, int delta);

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/service/relay_ocsp.h"
 #include "controller/store/certrepo.h"
 #include "controller/store/store_tickets.h"
+#include "shared/clock.h"
 #include "shared/json.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -167,6 +169,8 @@ int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
         }
     } else if (strcmp(type, "TICKET_KEYS") == 0) {
         rc = ctl_relay_ticket_keys(s, ev, err);
+    } else if (strcmp(type, "OCSP_RESPONSE") == 0 && in->name != NULL) { /* OCSP stapling */
+        rc = ctl_relay_ocsp_event(s, in->name, cp_clock_wall_ms(), ev, &skip, err);
     } else {
         skip = true; /* a type this controller does not know (a newer one wrote it) */
     }
@@ -180,8 +184,10 @@ int ctl_relay_event_build(ctl_store_t *s, const ctl_store_event_t *in,
 int ctl_relay_event_send(const ctl_watch_sink_t *sink, Certplane__V1__CertificateEvent *ev,
                          bool with_keys, cp_err_t *err)
 {
-    if (ev->type == CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS && !with_keys)
-        return 0; /* ticket keys go to edges only */
+    if ((ev->type == CERTPLANE__V1__EVENT_TYPE__TICKET_KEYS ||
+         ev->type == CERTPLANE__V1__EVENT_TYPE__OCSP_RESPONSE) &&
+        !with_keys)
+        return 0; /* ticket keys and OCSP responses (for stapling) go to edges only */
     Certplane__V1__Certificate *c = ev->certificate;
     if (c == NULL || with_keys || c->private_key_pem == NULL || c->private_key_pem[0] == '\0')
         return sink->send(sink->u, ev, err);

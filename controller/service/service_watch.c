@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "controller/service/relay.h"
+#include "controller/service/relay_ocsp.h"
 #include "controller/service/service_util.h"
 #include "controller/service/service_watch.h"
 #include "controller/store/store_edges.h"
@@ -181,6 +182,12 @@ static int snapshot_challenges(start_t *st, int64_t rev, cp_err_t *err)
  * anything else: whatever changed while the snapshot was read comes again as an event after rev,
  * and events are idempotent (UPSERT carries the certificate as it is, DELETE and CHALLENGE_CLEAR of
  * what is absent are no-ops). SNAPSHOT_BEGIN tells the client a snapshot, not a replay, follows. */
+/* OCSP stapling (issue 14): an edge's snapshot carries the stapleable OCSP responses. */
+static int ocsp_send(void *u, Certplane__V1__CertificateEvent *ev, cp_err_t *err)
+{
+    return send_one(u, ev, err);
+}
+
 static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
 {
     Certplane__V1__CertificateEvent begin = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
@@ -193,6 +200,8 @@ static int snapshot(start_t *st, int64_t rev, cp_err_t *err)
         rc = snapshot_challenges(st, rev, err);
     if (rc == 0 && st->with_keys)
         rc = snapshot_tickets(st, rev, err);
+    if (rc == 0 && st->with_keys)
+        rc = ctl_relay_ocsp_snapshot(st->t->store, rev, ocsp_send, st, err);
     if (rc != 0)
         return rc;
     Certplane__V1__CertificateEvent end = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;

@@ -52,6 +52,8 @@ static const char lua_cert_put[] = LUA_PRELUDE
     "string.sub(ARGV[2], 2))\n"
     "redis.call('ZADD', KEYS[2], 0, ARGV[1])\n"
     "cp_index(KEYS[3], ARGV[1], ARGV[5])\n"
+    /* OCSP stapling (issue 14): a changed certificate is looked at again at once. */
+    "redis.call('ZADD', 'ocsp:due', 0, ARGV[1])\n"
     "if ARGV[6] ~= '' then\n"
     "  redis.call('XADD', KEYS[6], '*', 'kind', ARGV[6], 'name', ARGV[1], 'revision', rev)\n"
     "end\n"
@@ -72,6 +74,9 @@ static const char lua_cert_delete[] = LUA_PRELUDE
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('DEL', 'order:' .. ARGV[1])\n"
+    /* OCSP stapling (issue 14) */
+    "redis.call('DEL', 'ocsp:' .. ARGV[1])\n"
+    "redis.call('ZREM', 'ocsp:due', ARGV[1])\n"
     "return {0, rev}\n";
 
 /* KEYS: cert:{name} certs certs:by_expiry   ARGV: name renew_at('' = none) */
@@ -198,6 +203,48 @@ static const char lua_tickets_swap[] =
                 "redis.call('SET', KEYS[1], ARGV[2])\n"
                 "return {0, rev}\n";
 
+/* --- OCSP stapling (issue 14, store_ocsp.h) --- */
+/* KEYS: ocsp:due   ARGV: name now lease. {0, 1}: claimed; {3, 0}: not due; {2, 0}: not scheduled.
+ */
+static const char lua_ocsp_claim[] = "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+                                     "if not s then return {2, 0} end\n"
+                                     "if tonumber(s) > tonumber(ARGV[2]) then return {3, 0} end\n"
+                                     "redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])\n"
+                                     "return {0, 1}\n";
+
+/* The schedule moves to due only while the claim holds (cert_put resets it to 0). */
+#define LUA_OCSP_DUE                                                                               \
+    "local function cp_ocsp_due(due, name, at, lease)\n"                                           \
+    "  local s = redis.call('ZSCORE', due, name)\n"                                                \
+    "  if s and tonumber(s) == tonumber(lease) then redis.call('ZADD', due, at, name) end\n"       \
+    "end\n"
+
+/* KEYS: ocsp:{name} ocsp:due events revision cert:{name}
+ * ARGV: name der leaf this next due maxlen lease. {0, rev}: stored; {1, 0}: the stored response is
+ * for the same leaf and newer (kept); {2, 0}: the certificate is gone. */
+static const char lua_ocsp_put[] = LUA_PRELUDE LUA_OCSP_DUE
+    "if redis.call('EXISTS', KEYS[5]) == 0 then return {2, 0} end\n"
+    "local cur = redis.call('HMGET', KEYS[1], 'leaf', 'this')\n"
+    "if cur[1] == ARGV[3] and cur[2] and tonumber(cur[2]) > tonumber(ARGV[4]) then\n"
+    "  cp_ocsp_due(KEYS[2], ARGV[1], ARGV[6], ARGV[8])\n"
+    "  return {1, 0}\n"
+    "end\n"
+    "local rev, e = cp_event(KEYS[3], KEYS[4], ARGV[7], 'type', 'OCSP_RESPONSE', 'name', ARGV[1])\n"
+    "if not rev then return {5, e} end\n"
+    "redis.call('HSET', KEYS[1], 'der', ARGV[2], 'leaf', ARGV[3], 'this', ARGV[4], 'next', "
+    "ARGV[5], 'fails', '0')\n"
+    "cp_ocsp_due(KEYS[2], ARGV[1], ARGV[6], ARGV[8])\n"
+    "return {0, rev}\n";
+
+/* KEYS: ocsp:{name} ocsp:due   ARGV: name due lease fails (< 0: unchanged). */
+static const char lua_ocsp_reschedule[] = LUA_OCSP_DUE
+    "local s = redis.call('ZSCORE', KEYS[2], ARGV[1])\n"
+    "if not s or tonumber(s) ~= tonumber(ARGV[3]) then return {0, 0} end\n"
+    "if tonumber(ARGV[4]) >= 0 then redis.call('HSET', KEYS[1], 'fails', ARGV[4]) end\n"
+    "cp_ocsp_due(KEYS[2], ARGV[1], ARGV[2], ARGV[3])\n"
+    "return {0, 1}\n";
+/* --- end OCSP stapling --- */
+
 const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_CERT_PUT] = lua_cert_put,
     [CTL_STORE__LUA_CERT_DELETE] = lua_cert_delete,
@@ -212,4 +259,7 @@ const char *const ctl_store__lua[CTL_STORE__LUA_COUNT] = {
     [CTL_STORE__LUA_PRESENCE_CLEAR] = lua_presence_clear,
     [CTL_STORE__LUA_VALUE_CAS] = lua_value_cas,
     [CTL_STORE__LUA_TICKETS_SWAP] = lua_tickets_swap,
+    [CTL_STORE__LUA_OCSP_CLAIM] = lua_ocsp_claim,
+    [CTL_STORE__LUA_OCSP_PUT] = lua_ocsp_put,
+    [CTL_STORE__LUA_OCSP_RESCHEDULE] = lua_ocsp_reschedule,
 };

@@ -48,6 +48,9 @@ static const char *const probes[][8] = {
     {"XCLAIM", "jobs", P, P, "0", "1-1"},
     {"XAUTOCLAIM", "jobs", P, P, "0", "0"},
     {"SCAN", "0", "MATCH", "cert:*", "COUNT", "1"},
+    /* OCSP stapling (issue 14): ocsp:{name} and the schedule ocsp:due */
+    {"HSET", "ocsp:" P, "der", "x"},
+    {"ZADD", "ocsp:due", "0", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 

@@ -11,6 +11,7 @@
 #include "controller/work/work_acme.h"
 #include "controller/work/work_issuers.h"
 #include "controller/work/work_job.h"
+#include "controller/work/work_ocsp.h"
 #include "controller/work/work_presence.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
@@ -164,7 +165,10 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
                  w->incarnation);
     else
         snprintf(t->consumer, sizeof(t->consumer), "%s/%s@%s", w->cfg->controller_id,
-                 index == -1 ? "scheduler" : "presence", w->incarnation);
+                 index == -1   ? "scheduler"
+                 : index == -2 ? "presence"
+                               : "ocsp",
+                 w->incarnation);
     ctl_store_opts_t so = {.owner = w->owner,
                            .keyring = w->cfg->keyring,
                            .wait_replicas = w->cfg->redis_wait_replicas,
@@ -209,6 +213,10 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
     if (pthread_create(&w->beat.tid, NULL, ctl_work__presence_main, &w->beat) != 0)
         return cp_err_set(err, CP_EINTERNAL, "work: cannot create presence thread");
     w->beat.started = 1;
+    /* OCSP stapling (issue 14): fetches block, so they have a thread of their own. */
+    if (pthread_create(&w->ocsp.tid, NULL, ctl_work__ocsp_main, &w->ocsp) != 0)
+        return cp_err_set(err, CP_EINTERNAL, "work: cannot create OCSP thread");
+    w->ocsp.started = 1;
     return 0;
 }
 
@@ -246,6 +254,8 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     if (rc == 0)
         rc = thread_init(w, &w->beat, -2, err);
     if (rc == 0)
+        rc = thread_init(w, &w->ocsp, -3, err);
+    if (rc == 0)
         rc = start_threads(w, err);
 out:
     if (rc != 0) {
@@ -279,6 +289,7 @@ void ctl_work_stop(ctl_work_t *w)
     for (int i = 0; i < w->n_workers; i++)
         thread_dispose(&w->workers[i]);
     thread_dispose(&w->sched);
+    thread_dispose(&w->ocsp);
     if (w->beat.started)
         pthread_join(w->beat.tid, NULL);
     w->beat.started = 0;
