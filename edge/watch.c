@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #include "shared/log.h"
 #include "shared/mem.h"
 
+/* Certificates per message the edge asks for in a snapshot (WatchRequest.snapshot_batch). */
+#define SNAPSHOT_BATCH 128
 #define WATCH_METHOD "/certplane.v1.Certificates/Watch"
 #define REPORT_METHOD "/certplane.v1.Certificates/ReportEdgeStatus"
 #define BATCH_QUIET_MS 3 /* a burst is over after this long without a message */
@@ -240,12 +243,18 @@ static void on_message(edge_watch_t *w, edge_watch__batch_t *b, grpc_byte_buffer
         atomic_fetch_add(&w->m->apply_errors, 1);
         return;
     }
-    atomic_fetch_add(&w->m->events, 1);
-    if (edge_watch__apply(b, edge_sni_current0(w->sni), ev, &err) != 0) {
-        const char *kv[] = {"cert", ev->name != NULL ? ev->name : "", NULL};
-        CP_LOGKV(CP_LOG_WARN, "watch", kv, "event at revision %lld not applied: %s",
-                 (long long)ev->revision, err.msg);
-        atomic_fetch_add(&w->m->apply_errors, 1);
+    /* A snapshot batch (WatchRequest.snapshot_batch) is its events one after the other. */
+    bool batch = ev->type == CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BATCH;
+    size_t n = batch ? ev->n_batch : 1;
+    for (size_t i = 0; i < n; i++) {
+        const Certplane__V1__CertificateEvent *one = batch ? ev->batch[i] : ev;
+        atomic_fetch_add(&w->m->events, 1);
+        if (edge_watch__apply(b, edge_sni_current0(w->sni), one, &err) != 0) {
+            const char *kv[] = {"cert", one->name != NULL ? one->name : "", NULL};
+            CP_LOGKV(CP_LOG_WARN, "watch", kv, "event at revision %lld not applied: %s",
+                     (long long)one->revision, err.msg);
+            atomic_fetch_add(&w->m->apply_errors, 1);
+        }
     }
     certplane__v1__certificate_event__free_unpacked(ev, NULL);
 }
@@ -275,6 +284,7 @@ static int stream_start(edge_watch_t *w, stream_t *st, grpc_channel *ch)
     Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
     req.from_revision = w->resume_rev;
     req.edge_id = (char *)w->o.edge_id;
+    req.snapshot_batch = SNAPSHOT_BATCH; /* several certificates per message in a snapshot */
     st->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, st->cq,
                                         grpc_slice_from_static_string(WATCH_METHOD), NULL,
                                         gpr_inf_future(GPR_CLOCK_REALTIME), NULL);

@@ -30,7 +30,12 @@ typedef struct start {
     bool with_keys;
     bool sent; /* once anything was sent, failures end the stream instead of returning an error */
     int64_t pos;
+    size_t batch; /* snapshot UPSERTs per message (WatchRequest.snapshot_batch, capped); 0: one */
 } start_t;
+
+/* Caps of a snapshot batch: certificates, and (roughly) bytes per message. */
+#define SNAPSHOT_BATCH_MAX 256
+#define SNAPSHOT_BATCH_BYTES (512 * 1024)
 
 /* Waits until the transport's queue has room (see PACE_*). CP_ECANCELED: the client left;
  * CP_ETOOBIG: the stream was ended as too slow. */
@@ -104,6 +109,49 @@ static int send_cert(start_t *st, const Certplane__V1__Certificate *c, cp_err_t 
     return send_one(st, &ev, err);
 }
 
+/* The loaded certificates certs[0..n) as SNAPSHOT_BATCH messages of at most st->batch events and
+ * ~SNAPSHOT_BATCH_BYTES each. A watcher without the edge scope never gets a key: they are wiped
+ * from these copies first (ctl_relay_event_send hides only a single event's). */
+static int send_certs_batched(start_t *st, Certplane__V1__Certificate **certs, size_t n,
+                              cp_err_t *err)
+{
+    Certplane__V1__CertificateEvent *evs = cp_xcalloc(n > 0 ? n : 1, sizeof *evs);
+    Certplane__V1__CertificateEvent **items = cp_xcalloc(n > 0 ? n : 1, sizeof *items);
+    size_t k = 0, bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i <= n; i++) {
+        Certplane__V1__Certificate *c = i < n ? certs[i] : NULL;
+        if (i < n && c == NULL)
+            continue; /* deleted since it was listed, or unreadable */
+        if (c != NULL && !st->with_keys && c->private_key_pem != protobuf_c_empty_string) {
+            cp_secure_free_str(c->private_key_pem);
+            c->private_key_pem = (char *)protobuf_c_empty_string;
+        }
+        size_t size = c == NULL ? 0 : 256 + strlen(c->fullchain_pem) + strlen(c->private_key_pem);
+        if (k > 0 && (c == NULL || k == st->batch || bytes + size > SNAPSHOT_BATCH_BYTES)) {
+            Certplane__V1__CertificateEvent ev = CERTPLANE__V1__CERTIFICATE_EVENT__INIT;
+            ev.type = CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BATCH;
+            ev.n_batch = k;
+            ev.batch = items;
+            rc = send_one(st, k == 1 ? items[0] : &ev, err);
+            k = bytes = 0;
+        }
+        if (c == NULL || rc != 0)
+            continue;
+        Certplane__V1__CertificateEvent *e = &evs[k];
+        certplane__v1__certificate_event__init(e);
+        e->type = CERTPLANE__V1__EVENT_TYPE__UPSERT;
+        e->revision = c->revision;
+        e->name = c->name;
+        e->certificate = c;
+        items[k++] = e;
+        bytes += size;
+    }
+    free(items);
+    free(evs);
+    return rc;
+}
+
 static int snapshot_certs(start_t *st, cp_err_t *err)
 {
     char after[128] = "";
@@ -121,7 +169,9 @@ static int snapshot_certs(start_t *st, cp_err_t *err)
             err);
         if (bad > 0)
             CP_LOG(CP_LOG_WARN, "watch", "snapshot skips %zu unreadable record(s)", bad);
-        for (size_t i = 0; rc == 0 && i < n; i++)
+        if (rc == 0 && st->batch > 1)
+            rc = send_certs_batched(st, certs, n, err);
+        for (size_t i = 0; rc == 0 && st->batch <= 1 && i < n; i++)
             rc = send_cert(st, certs[i], err);
         if (n > 0)
             snprintf(after, sizeof after, "%s", names[n - 1]);
@@ -362,7 +412,11 @@ int ctl_service__watch(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *
                                       .release = counted_release,
                                       .fill = sink->fill != NULL ? counted_fill : NULL};
     sink = &counted;
-    start_t st = {.t = t, .sink = sink, .with_keys = (caller->scopes & CTL_SCOPE_EDGE) != 0};
+    start_t st = {.t = t,
+                  .sink = sink,
+                  .with_keys = (caller->scopes & CTL_SCOPE_EDGE) != 0,
+                  .batch = req->snapshot_batch > SNAPSHOT_BATCH_MAX ? SNAPSHOT_BATCH_MAX
+                                                                    : req->snapshot_batch};
     char who[96];
     snprintf(who, sizeof who, "%s@%s", req->edge_id[0] != '\0' ? req->edge_id : caller->token_id,
              caller->peer);

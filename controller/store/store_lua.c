@@ -77,6 +77,7 @@ static const char lua_cert_delete[] = LUA_PRELUDE
     /* OCSP stapling (issue 14) */
     "redis.call('DEL', 'ocsp:' .. ARGV[1])\n"
     "redis.call('ZREM', 'ocsp:due', ARGV[1])\n"
+    "redis.call('ZREM', 'ocsp:held', ARGV[1])\n"
     "return {0, rev}\n";
 
 /* KEYS: cert:{name} certs certs:by_expiry   ARGV: name renew_at('' = none) */
@@ -233,6 +234,7 @@ static const char lua_ocsp_put[] = LUA_PRELUDE LUA_OCSP_DUE
     "if not rev then return {5, e} end\n"
     "redis.call('HSET', KEYS[1], 'der', ARGV[2], 'leaf', ARGV[3], 'this', ARGV[4], 'next', "
     "ARGV[5], 'fails', '0')\n"
+    "redis.call('ZADD', 'ocsp:held', ARGV[5], ARGV[1])\n"
     "cp_ocsp_due(KEYS[2], ARGV[1], ARGV[6], ARGV[8])\n"
     "return {0, rev}\n";
 

@@ -9,6 +9,8 @@
 #include "shared/mem.h"
 
 #define DUE "ocsp:due"
+/* The names holding a stored response, scored by its nextUpdate (what a Watch snapshot reads). */
+#define HELD "ocsp:held"
 #define DISCOVER_BATCH 1000
 
 static int names_call(ctl_store_t *s, ctl_store__args_t *a, char ***names, size_t *n, cp_err_t *err)
@@ -49,7 +51,7 @@ int ctl_store_ocsp_names(ctl_store_t *s, size_t offset, size_t max, char ***name
         return 0;
     ctl_store__args_t a = {0};
     ctl_store__arg(&a, "ZRANGE");
-    ctl_store__arg(&a, DUE);
+    ctl_store__arg(&a, HELD);
     ctl_store__argf(&a, "%zu", offset);
     ctl_store__argf(&a, "%zu", offset + max - 1);
     return names_call(s, &a, names, n, err);

@@ -16,6 +16,8 @@
  * once; a delete removes both keys. A controller claims a due entry by moving its score to a lease
  * (one fetch for the fleet), then stores the response and the next time, or only the next time; a
  * write whose lease was overtaken (the certificate changed meanwhile) leaves the schedule alone.
+ * ocsp:held    sorted set: the names that have a stored response -> its nextUpdate (Unix ms),
+ * written with the response, removed with the certificate.
  * THREAD SAFETY: one thread at a time per s, as the rest of the store.
  */
 
@@ -32,8 +34,9 @@ typedef struct ctl_store_ocsp {
 int ctl_store_ocsp_due(ctl_store_t *s, int64_t now_ms, size_t max, char ***names, size_t *n,
                        cp_err_t *err);
 
-/** Names in the schedule from index `offset` (at most max): every certificate that may have a
- * response (the Watch snapshot reads them). */
+/** Names holding a stored response (ocsp:held, kept by the put and the certificate's delete), from
+ *  index `offset` (at most max): what a Watch snapshot reads - not the whole schedule, which holds
+ *  every certificate (a snapshot read each of them, one round trip apiece). */
 int ctl_store_ocsp_names(ctl_store_t *s, size_t offset, size_t max, char ***names, size_t *n,
                          cp_err_t *err);
 

@@ -51,6 +51,7 @@ static const char *const probes[][8] = {
     /* OCSP stapling (issue 14): ocsp:{name} and the schedule ocsp:due */
     {"HSET", "ocsp:" P, "der", "x"},
     {"ZADD", "ocsp:due", "0", P},
+    {"ZADD", "ocsp:held", "0", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 

@@ -244,6 +244,10 @@ call("POST", "/v1/accounts:rollover", R, {}, 403)
 # ---- watch: a snapshot (read and edge scope), a replay, errors --------------------------------
 call("GET", "/v1/watch", R, None, 200, stream=True)
 call("GET", "/v1/watch?edgeId=live-edge", E, None, 200, stream=True)
+st, evs = call("GET", "/v1/watch?snapshotBatch=2", R, None, 200, stream=True)
+check(evs and any(e.get("type") == "SNAPSHOT_BATCH" and len(e.get("batch", [])) == 2 and
+                  all("privateKeyPem" not in (b.get("certificate") or {}) for b in e["batch"])
+                  for e in evs), "a snapshot in batches of 2, no key for a read token")
 call("GET", "/v1/watch?fromRevision=abc", R, None, 400)
 call("GET", "/v1/watch", None, None, 401)
 
