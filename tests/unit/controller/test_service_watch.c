@@ -293,6 +293,74 @@ static void test_snapshot_then_snapshot_end_then_live_events(void **state)
     ts_free(reader);
 }
 
+/* The snapshot's UPSERTs in stream order, batches flattened; *n_batches counts SNAPSHOT_BATCH
+ * messages, each checked to hold 2..max UPSERTs. The events stay owned by the sink. */
+static size_t snapshot_upserts(tsink_t *s, long end, size_t max,
+                               const Certplane__V1__CertificateEvent **out, size_t *n_batches)
+{
+    size_t n = 0;
+    *n_batches = 0;
+    for (long i = 1; i < end; i++) {
+        const Certplane__V1__CertificateEvent *e = s->ev[i];
+        if (e->type == CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_BATCH) {
+            assert_true(e->n_batch >= 2 && e->n_batch <= max);
+            (*n_batches)++;
+            for (size_t j = 0; j < e->n_batch; j++) {
+                assert_int_equal(e->batch[j]->type, CERTPLANE__V1__EVENT_TYPE__UPSERT);
+                out[n++] = e->batch[j];
+            }
+        } else if (e->type == CERTPLANE__V1__EVENT_TYPE__UPSERT) {
+            out[n++] = e;
+        }
+    }
+    return n;
+}
+
+/* WatchRequest.snapshot_batch: the same UPSERTs in the same order as one per message, several to a
+ * SNAPSHOT_BATCH message (at most the number asked for); keys only for the edge scope. */
+static void test_snapshot_in_batches_matches_one_per_message(void **state)
+{
+    (void)state;
+    char name[32];
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof name, "bat-%d", i);
+        create_on(g_t, name);
+    }
+    ctl_watch_sink_t ps, es, rs;
+    tsink_t *plain = ts_new(0, &ps), *edge = ts_new(0, &es), *reader = ts_new(0, &rs);
+    Certplane__V1__WatchRequest req = CERTPLANE__V1__WATCH_REQUEST__INIT;
+    req.edge_id = "edge-test";
+    assert_int_equal(ctl_service_watch(g_svc, g_t, &EDGE, &req, &ps, NULL), 0);
+    req.snapshot_batch = 3;
+    assert_int_equal(ctl_service_watch(g_svc, g_t, &EDGE, &req, &es, NULL), 0);
+    assert_int_equal(ctl_service_watch(g_svc, g_t, &READ, &req, &rs, NULL), 0);
+    long pend = ts_wait(plain, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
+    long eend = ts_wait(edge, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
+    long rend = ts_wait(reader, CERTPLANE__V1__EVENT_TYPE__SNAPSHOT_END, 0, NULL);
+    assert_true(pend > 0 && eend > 0 && rend > 0);
+    const Certplane__V1__CertificateEvent *a[512], *b[512], *c[512];
+    size_t na, nb, nc, batches_a, batches_b, batches_c;
+    na = snapshot_upserts(plain, pend, 1, a, &batches_a);
+    nb = snapshot_upserts(edge, eend, 3, b, &batches_b);
+    nc = snapshot_upserts(reader, rend, 3, c, &batches_c);
+    assert_int_equal(batches_a, 0);
+    assert_true(na >= 7 && batches_b >= 3 && batches_c >= 3);
+    assert_int_equal(na, nb);
+    assert_int_equal(na, nc);
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(a[i]->name, b[i]->name);
+        assert_string_equal(a[i]->name, c[i]->name);
+        assert_int_equal(a[i]->revision, b[i]->revision);
+        assert_string_equal(a[i]->certificate->private_key_pem, b[i]->certificate->private_key_pem);
+        assert_string_equal(c[i]->certificate->private_key_pem, ""); /* read scope: never a key */
+        if (strcmp(a[i]->name, "keyed") == 0)
+            assert_non_null(strstr(b[i]->certificate->private_key_pem, "PRIVATE KEY"));
+    }
+    ts_free(plain);
+    ts_free(edge);
+    ts_free(reader);
+}
+
 typedef struct writer {
     ctl_thread_t *t;
     int n;
@@ -557,6 +625,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_then_snapshot_end_then_live_events),
+        cmocka_unit_test(test_snapshot_in_batches_matches_one_per_message),
         cmocka_unit_test(test_replay_and_snapshot_race_with_writers_without_gaps_or_duplicates),
         cmocka_unit_test(test_slow_watcher_is_dropped_and_others_go_on),
         cmocka_unit_test(test_snapshot_larger_than_the_queue_waits_for_the_reader),
