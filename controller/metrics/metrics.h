@@ -58,6 +58,10 @@ void ctl_metrics_issuance(bool renewal, bool ok);
 /** Counts one issuance moved on from a failed issuer to the next. THREAD SAFETY: any thread. */
 void ctl_metrics_failover(void);
 
+/** Counts one webhook delivery attempt outcome: "ok", "failed", "retried" or "dead" (anything else
+ * is ignored). THREAD SAFETY: any thread. */
+void ctl_metrics_webhook(const char *outcome);
+
 /** Adds delta (+1 when a Watch stream opens, -1 when it ends) to the open-stream gauge of transport
  *  ("grpc" or "http"). THREAD SAFETY: any thread. */
 void ctl_metrics_watch_streams(const char *transport, int delta);

@@ -48,6 +48,17 @@ static const char *const probes[][8] = {
     {"XCLAIM", "jobs", P, P, "0", "1-1"},
     {"XAUTOCLAIM", "jobs", P, P, "0", "0"},
     {"SCAN", "0", "MATCH", "cert:*", "COUNT", "1"},
+    /* webhooks (store_webhooks.c) */
+    {"HGET", "webhook:marks:" P, P},
+    {"HGETALL", "webhook:subs"},
+    {"HLEN", "webhook:subs"},
+    {"HSETNX", "webhook:marks:" P, P, "x"},
+    {"LPUSH", "webhook:" P, "x"},
+    {"LTRIM", "webhook:dead", "0", "999"},
+    {"LRANGE", "webhook:dead", "0", "0"},
+    {"XADD", "webhook:events", "1-1", "type", "probe"},
+    {"XAUTOCLAIM", "webhook:events", P, P, "0", "0"},
+    {"ZADD", "webhook:retry", "0", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 

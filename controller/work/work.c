@@ -14,6 +14,7 @@
 #include "controller/work/work_presence.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
+#include "controller/work/work_webhook.h"
 #include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -164,7 +165,10 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
                  w->incarnation);
     else
         snprintf(t->consumer, sizeof(t->consumer), "%s/%s@%s", w->cfg->controller_id,
-                 index == -1 ? "scheduler" : "presence", w->incarnation);
+                 index == -1   ? "scheduler"
+                 : index == -2 ? "presence"
+                               : "webhooks",
+                 w->incarnation);
     ctl_store_opts_t so = {.owner = w->owner,
                            .keyring = w->cfg->keyring,
                            .wait_replicas = w->cfg->redis_wait_replicas,
@@ -209,6 +213,9 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
     if (pthread_create(&w->beat.tid, NULL, ctl_work__presence_main, &w->beat) != 0)
         return cp_err_set(err, CP_EINTERNAL, "work: cannot create presence thread");
     w->beat.started = 1;
+    if (pthread_create(&w->hooks.tid, NULL, ctl_work__webhook_main, &w->hooks) != 0)
+        return cp_err_set(err, CP_EINTERNAL, "work: cannot create webhook thread");
+    w->hooks.started = 1;
     return 0;
 }
 
@@ -246,6 +253,8 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     if (rc == 0)
         rc = thread_init(w, &w->beat, -2, err);
     if (rc == 0)
+        rc = thread_init(w, &w->hooks, -3, err);
+    if (rc == 0)
         rc = start_threads(w, err);
 out:
     if (rc != 0) {
@@ -279,6 +288,7 @@ void ctl_work_stop(ctl_work_t *w)
     for (int i = 0; i < w->n_workers; i++)
         thread_dispose(&w->workers[i]);
     thread_dispose(&w->sched);
+    thread_dispose(&w->hooks);
     if (w->beat.started)
         pthread_join(w->beat.tid, NULL);
     w->beat.started = 0;
