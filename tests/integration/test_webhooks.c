@@ -281,7 +281,8 @@ static void produce_events(env_t *e)
     import_near_end(e, "imp1");
     /* An edge that says it applied nothing: it lags behind every revision. */
     out = sh("curl -s -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer " EDGE "' "
-             "-H 'Content-Type: application/json' -d '{\"edgeId\":\"edge-w1\",\"appliedRevision\":\"0\"}' "
+             "-H 'Content-Type: application/json' -d "
+             "'{\"edgeId\":\"edge-w1\",\"appliedRevision\":\"0\"}' "
              "http://127.0.0.1:%d/v1/edges:report",
              e->http_port);
     assert_string_equal(out, "200");
