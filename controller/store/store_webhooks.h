@@ -16,6 +16,9 @@
  * events, consumer group "webhooks"), webhook:retry (zset of deliveries scored by due wall ms; a
  * delivery in flight is leased by moving its score ahead), webhook:dead (list, newest first,
  * capped), webhook:marks:expiring and webhook:marks:lagging (hashes: what was already announced).
+ *
+ * Errors of every call: CP_EUNAVAIL, CP_EAUTH, CP_EPROTO besides those named. THREAD SAFETY: every
+ * function, one thread at a time per s (each thread has its own ctl_store_t).
  */
 
 #define CTL_STORE_WEBHOOKS_MAX 100      /* subscriptions */
