@@ -215,6 +215,10 @@ static int parse_entries(const redisReply *entries, ctl_store_whevent_t **out, s
         }
         m++;
     }
+    if (m == 0) { /* the contract: NULL when there is none */
+        free(ev);
+        ev = NULL;
+    }
     *out = ev;
     *n = m;
     return 0;
