@@ -426,6 +426,13 @@ static void test_bad_input_changes_nothing_and_cli_manages(void **state)
     /* The secret is in no log line and, sealed, not in Redis in the clear. */
     out = sh("grep -c '%s' %s", secret, e.ctl.log_path);
     assert_string_equal(out, "0");
+    /* The same RPCs over gRPC (python3-grpcio, stubs from proto/). */
+    out = sh("/usr/bin/python3 %s/tests/integration/api/webhook_grpc.py --addr 127.0.0.1:%d "
+             "--admin " ADMIN " --edge " EDGE
+             " --proto-dir %s/proto --work-dir %s 2>&1; echo \" rc=$?\"",
+             getenv("CP_SOURCE_DIR"), e.ctl.grpc_port, getenv("CP_SOURCE_DIR"), e.dir);
+    if (strstr(out, "0 failed") == NULL || strstr(out, " rc=0") == NULL)
+        fail_msg("webhook_grpc.py: %s", out);
     assert_int_equal(cp_test_controller_stop(&e.ctl), 0);
     env_stop(&e);
 }
