@@ -110,6 +110,7 @@ static void controller_start(env_t *e, const char *max_attempts)
                           "--webhook-scan-interval=300ms",
                           "--webhook-edge-lag=1s",
                           "--webhook-expiring-within=7d",
+                          "--webhook-timeout=1s",
                           NULL};
     const char *env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin," EDGE ":edge", NULL};
     assert_int_equal(cp_test_controller_start_on(&e->ctl, e->ctl.grpc_port, e->http_port,
@@ -437,11 +438,46 @@ static void test_bad_input_changes_nothing_and_cli_manages(void **state)
     env_stop(&e);
 }
 
+/* A receiver that answers too late, and one that answers too much: each attempt fails within the
+ * bounds (--webhook-timeout, 64 KiB), and both deliveries end as dead letters saying why. */
+static void test_slow_and_huge_answers_are_bounded(void **state)
+{
+    (void)state;
+    env_t e;
+    env_start(&e);
+    controller_start(&e, "--webhook-max-attempts=2");
+    receiver_start(&e, &e.flaky, "--slow", "3");
+    receiver_start(&e, &e.dead, "--huge", NULL);
+    subscribe(&e, &e.flaky, "\"deleted\"", NULL);
+    subscribe(&e, &e.dead, "\"deleted\"", NULL);
+    import_near_end(&e, "imp1");
+    assert_non_null(strstr(api(&e, "DELETE", "/v1/certificates/imp1", NULL), " 200"));
+    time_t end = time(NULL) + 30;
+    char *dl = "";
+    while (time(NULL) < end) {
+        dl = api(&e, "GET", "/v1/webhooks:deadLetters", NULL);
+        if (strstr(dl, e.flaky.id) != NULL && strstr(dl, e.dead.id) != NULL)
+            break;
+        sleep(1);
+    }
+    if (strstr(dl, "timeout after 1000 ms") == NULL ||
+        strstr(dl, "answer longer than 65536 bytes") == NULL)
+        fail_msg("dead letters: %s", dl);
+    /* Both receivers were reached, with valid signatures, twice each. */
+    const char *del[] = {"deleted imp1"};
+    assert_string_equal(check(&e, &e.flaky, 0, "count", del, 1), "2");
+    assert_string_equal(check(&e, &e.dead, 0, "count", del, 1), "2");
+    assert_string_equal(check(&e, &e.flaky, 0, "invalid", NULL, 0), "0");
+    assert_int_equal(cp_test_controller_stop(&e.ctl), 0);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_input_changes_nothing_and_cli_manages),
         cmocka_unit_test(test_every_event_at_least_once_signed_across_outage_and_restart),
+        cmocka_unit_test(test_slow_and_huge_answers_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

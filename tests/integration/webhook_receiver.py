@@ -4,14 +4,17 @@
 # Verifies every request's Standard Webhooks signature with Python's hmac against the secret in
 # SECRET_FILE (read at each request: the test writes it once the subscription exists), and appends
 # one JSON line per request to OUT: {"id", "type", "name", "valid", "status", "attempt"}.
-# --fail-first N answers 500 to the first N requests of each webhook-id; --always-fail always does.
-# Usage: webhook_receiver.py PORT SECRET_FILE OUT [--fail-first N] [--always-fail]
+# --fail-first N answers 500 to the first N requests of each webhook-id; --always-fail always does;
+# --slow S waits S seconds before answering 204; --huge answers 200 with 1 MiB of body.
+# Usage: webhook_receiver.py PORT SECRET_FILE OUT [--fail-first N] [--always-fail] [--slow S] [--huge]
 import base64, hashlib, hmac, json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, secret_file, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 fail_first = int(sys.argv[sys.argv.index("--fail-first") + 1]) if "--fail-first" in sys.argv else 0
 always_fail = "--always-fail" in sys.argv
+slow = float(sys.argv[sys.argv.index("--slow") + 1]) if "--slow" in sys.argv else 0
+huge = "--huge" in sys.argv
 seen = {}
 lock = threading.Lock()
 
@@ -53,6 +56,13 @@ class Handler(BaseHTTPRequestHandler):
                                     "edge": event.get("data", {}).get("edgeId"),
                                     "timestamp": event.get("timestamp"), "valid": valid,
                                     "status": status, "attempt": attempt}) + "\n")
+        time.sleep(slow)
+        if huge and status == 204:
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            self.wfile.write(b"x" * (1 << 20))
+            return
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
