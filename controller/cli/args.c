@@ -107,6 +107,16 @@ static const cp_cfg_opt_t watch_opts[] = {
         "Only events after this revision (0, the default, starts with a snapshot)."),
 };
 
+/* webhooks (issue 16) */
+static const cp_cfg_opt_t webhook_opts[] = {
+    COMMON_OPTS,
+    OPT("event", NULL, CP_CFG_LIST, events, NULL,
+        "webhook create: an event type to deliver (repeatable): issued, renewed, renewal_failed, "
+        "expiring_soon, revoked, deleted, edge_lagging."),
+    OPT("name-filter", NULL, CP_CFG_STRING, name_filter, NULL,
+        "webhook create: only certificates whose name matches this glob (*.example.com)."),
+};
+
 #define CMD(id, name, usage, summary, opts, min, max)                                              \
     {                                                                                              \
         id, name, usage, summary, opts, sizeof opts / sizeof opts[0], min, max                     \
@@ -137,6 +147,10 @@ static const ctl_cli_cmd_t cmds[CTL_CLI_N_CMDS] = {
     CMD(CTL_CLI_ACCOUNT, "account",
         "account rollover [--provider P] [--email E] [--key-type EC_P256|RSA_2048]",
         "Replace an ACME account's key at its CA (keyChange).", account_opts, 1, 1),
+    CMD(CTL_CLI_WEBHOOK, "webhook",
+        "webhook create URL --event T [--event T...] [--name-filter P] | webhook list | "
+        "webhook delete ID | webhook dead-letters",
+        "Manage webhook subscriptions and see deliveries given up.", webhook_opts, 1, 2),
     CMD(CTL_CLI_VERSION, "version", "version", "Print the version.", common_opts, 0, 0),
     CMD(CTL_CLI_HELP, "help", "help [COMMAND]", "Show help.", common_opts, 0, 1),
     CMD(CTL_CLI_COMPLETION, "completion", "completion bash|zsh",
@@ -287,6 +301,29 @@ static int split_args(ctl_cli_args_t *a, int argc, char **argv, int cmd_at, char
 }
 
 /* Checks what the option table cannot: enum values, required options, positional counts. */
+/* webhook: its action and the positional arguments and options the action takes (issue 16). */
+static int webhook_check(const ctl_cli_args_t *a, cp_err_t *err)
+{
+    const char *act = a->pos[0];
+    int needs = strcmp(act, "create") == 0 || strcmp(act, "delete") == 0;
+    if (!needs && strcmp(act, "list") != 0 && strcmp(act, "dead-letters") != 0)
+        return cp_err_set(err, CP_EINVAL,
+                          "webhook: unknown action \"%s\" (expected create, list, delete or "
+                          "dead-letters)",
+                          act);
+    if (needs && a->n_pos != 2)
+        return cp_err_set(err, CP_EINVAL, "webhook %s: needs %s", act,
+                          strcmp(act, "create") == 0 ? "the URL" : "the webhook ID");
+    if (!needs && a->n_pos != 1)
+        return cp_err_set(err, CP_EINVAL, "webhook %s: takes no argument", act);
+    if (strcmp(act, "create") == 0 && a->o.events.n == 0)
+        return cp_err_set(err, CP_EINVAL, "webhook create: give at least one --event");
+    if (strcmp(act, "create") != 0 && (a->o.events.n > 0 || a->o.name_filter != NULL))
+        return cp_err_set(err, CP_EINVAL, "webhook %s: --event and --name-filter are for create",
+                          act);
+    return 0;
+}
+
 static int check_values(ctl_cli_args_t *a, cp_err_t *err)
 {
     const ctl_cli_opts_t *o = &a->o;
@@ -326,6 +363,11 @@ static int check_values(ctl_cli_args_t *a, cp_err_t *err)
         a->key_type != CERTPLANE__V1__KEY_TYPE__EC_P256 &&
         a->key_type != CERTPLANE__V1__KEY_TYPE__RSA_2048)
         return cp_err_set(err, CP_EINVAL, "--key-type: an account key is ec-p256 or rsa-2048");
+    if (a->cmd->id == CTL_CLI_WEBHOOK) {
+        int rc = webhook_check(a, err);
+        if (rc != 0)
+            return rc;
+    }
     if (a->cmd->id == CTL_CLI_HELP && a->n_pos == 1 && ctl_cli_cmd_find(a->pos[0]) == NULL)
         return cp_err_set(err, CP_EINVAL, "help: unknown command \"%s\"", a->pos[0]);
     return 0;

@@ -32,6 +32,7 @@ typedef enum ctl_cli_cmd_id {
     CTL_CLI_STATUS,
     CTL_CLI_EDGES,
     CTL_CLI_ACCOUNT,
+    CTL_CLI_WEBHOOK, /* issue 16 */
     CTL_CLI_VERSION,
     CTL_CLI_HELP,
     CTL_CLI_COMPLETION, /* issue 16: shell completion, generated from these tables */
@@ -63,7 +64,9 @@ typedef struct ctl_cli_opts {
     char *key_file;
     bool auto_renew;
     char *from_revision;
-    bool if_missing; /* create: an existing certificate of that name is not an error */
+    bool if_missing;      /* create: an existing certificate of that name is not an error */
+    cp_cfg_list_t events; /* webhook create --event */
+    char *name_filter;    /* webhook create --name-filter */
 } ctl_cli_opts_t;
 
 /** One command: its name, usage line, summary and option table. */

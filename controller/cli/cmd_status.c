@@ -11,6 +11,7 @@
 #include "controller/cli/cmd_certs.h"
 #include "controller/cli/cmd_util.h"
 #include "controller/cli/cmd_watch.h"
+#include "controller/cli/cmd_webhook.h"
 #include "controller/cli/table.h"
 
 int ctl_cli_cmd_run(ctl_cli_ctx_t *c, cp_err_t *err)
@@ -38,6 +39,8 @@ int ctl_cli_cmd_run(ctl_cli_ctx_t *c, cp_err_t *err)
         return ctl_cli_cmd_edges(c, err);
     case CTL_CLI_ACCOUNT:
         return ctl_cli_cmd_account(c, err);
+    case CTL_CLI_WEBHOOK:
+        return ctl_cli_cmd_webhook(c, err);
     default:
         return cp_err_set(err, CP_EINTERNAL, "%s: not a remote command", c->args->cmd->name);
     }

@@ -195,6 +195,27 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "validate it."),
     OPT("edge-ttl", "EDGE_TTL", CP_CFG_DURATION, edge_ttl_ms, "30s",
         "An edge that has not reported its status for this long no longer counts as live."),
+    /* ---- webhooks (issue 16) ---- */
+    OPT("webhook-expiring-within", "WEBHOOK_EXPIRING_WITHIN", CP_CFG_DURATION,
+        webhook_expiring_within_ms, "7d",
+        "Webhooks: an expiring_soon event is sent once per certificate and not-after when it "
+        "expires within this long (0: never)."),
+    OPT("webhook-scan-interval", "WEBHOOK_SCAN_INTERVAL", CP_CFG_DURATION, webhook_scan_ms, "1m",
+        "Webhooks: how often the expiring-soon and edge-lag scans run (each reads at most 500 "
+        "certificates per run and resumes where it stopped)."),
+    OPT("webhook-edge-lag", "WEBHOOK_EDGE_LAG", CP_CFG_DURATION, webhook_edge_lag_ms, "2m",
+        "Webhooks: an edge_lagging event is sent once when a live edge has not applied a "
+        "revision for this long (0: never)."),
+    OPT_INT("webhook-max-attempts", "WEBHOOK_MAX_ATTEMPTS", webhook_max_attempts, "8", 1, 100,
+            "Webhooks: attempts of one delivery before it goes to the dead-letter list."),
+    OPT("webhook-retry-base", "WEBHOOK_RETRY_BASE", CP_CFG_DURATION, webhook_retry_base_ms, "5s",
+        "Webhooks: the first retry waits about this long, each later one twice as long (with "
+        "jitter), up to --webhook-retry-max."),
+    OPT("webhook-retry-max", "WEBHOOK_RETRY_MAX", CP_CFG_DURATION, webhook_retry_max_ms, "1h",
+        "Webhooks: the longest wait between two attempts of a delivery."),
+    OPT("webhook-timeout", "WEBHOOK_TIMEOUT", CP_CFG_DURATION, webhook_timeout_ms, "10s",
+        "Webhooks: a receiver's answer must come within this long (connection included)."),
+    /* ---- end webhooks ---- */
     OPT("log-level", "LOG_LEVEL", CP_CFG_STRING, log_level, "info", "debug, info, warn or error."),
 };
 const size_t ctl_config_n_opts = sizeof ctl_config_opts / sizeof ctl_config_opts[0];
@@ -342,6 +363,14 @@ int ctl_config_parse(ctl_config_t *c, int argc, char **argv, cp_err_t *err)
     }
     if (c->presence_ttl_ms < 1000 || c->presence_ttl_ms > 3600 * 1000)
         return cp_err_set(err, CP_EINVAL, "--presence-ttl: between 1s and 1h");
+    /* webhooks (issue 16) */
+    if (c->webhook_retry_base_ms < 100 || c->webhook_retry_max_ms < c->webhook_retry_base_ms)
+        return cp_err_set(err, CP_EINVAL,
+                          "--webhook-retry-base: at least 100ms, and at most --webhook-retry-max");
+    if (c->webhook_timeout_ms < 100 || c->webhook_timeout_ms > 300 * 1000)
+        return cp_err_set(err, CP_EINVAL, "--webhook-timeout: between 100ms and 5m");
+    if (c->webhook_scan_ms < 100)
+        return cp_err_set(err, CP_EINVAL, "--webhook-scan-interval: at least 100ms");
     return ctl_providers_load(c, err);
 }
 

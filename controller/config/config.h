@@ -90,6 +90,14 @@ typedef struct ctl_config {
     int64_t ari_poll_max_ms;   /* --ari-poll-max: longest wait between two ARI polls */
     int64_t challenge_propagation_ms; /* --challenge-propagation-timeout: wait for edges to apply */
     int64_t edge_ttl_ms; /* --edge-ttl: an edge that has not reported for this long is gone */
+    /* webhooks (issue 16) */
+    int64_t webhook_expiring_within_ms; /* --webhook-expiring-within: 0 off */
+    int64_t webhook_scan_ms;            /* --webhook-scan-interval */
+    int64_t webhook_edge_lag_ms;        /* --webhook-edge-lag: 0 off */
+    int webhook_max_attempts;           /* --webhook-max-attempts */
+    int64_t webhook_retry_base_ms;      /* --webhook-retry-base */
+    int64_t webhook_retry_max_ms;       /* --webhook-retry-max */
+    int64_t webhook_timeout_ms;         /* --webhook-timeout */
     /* logs */
     char *log_level; /* --log-level */
 } ctl_config_t;

@@ -22,6 +22,13 @@ const ctl_gateway_route_t ctl_gateway_routes[] = {
     {"GET", "/v1/edges", CTL_GW_RPC, "ListEdges", CTL_GW_BODY_NONE, NULL},
     {"POST", "/v1/edges:report", CTL_GW_RPC, "ReportEdgeStatus", CTL_GW_BODY_REQUIRED, NULL},
     {"POST", "/v1/accounts:rollover", CTL_GW_RPC, "RolloverAccountKey", CTL_GW_BODY_OPTIONAL, NULL},
+    /* ---- webhooks (issue 16) ---- */
+    {"POST", "/v1/webhooks", CTL_GW_RPC, "CreateWebhook", CTL_GW_BODY_REQUIRED, NULL},
+    {"GET", "/v1/webhooks", CTL_GW_RPC, "ListWebhooks", CTL_GW_BODY_NONE, NULL},
+    {"GET", "/v1/webhooks:deadLetters", CTL_GW_RPC, "ListWebhookDeadLetters", CTL_GW_BODY_NONE,
+     NULL},
+    {"DELETE", "/v1/webhooks/{id}", CTL_GW_RPC, "DeleteWebhook", CTL_GW_BODY_NONE, NULL},
+    /* ---- end webhooks ---- */
     {"GET", "/v1/watch", CTL_GW_WATCH, "Watch", CTL_GW_BODY_NONE, NULL},
     {"GET", "/healthz", CTL_GW_HEALTHZ, NULL, CTL_GW_BODY_NONE, NULL},
     {"GET", "/readyz", CTL_GW_READYZ, NULL, CTL_GW_BODY_NONE, NULL},

@@ -62,6 +62,9 @@ static atomic_ulong g_failovers;
 static atomic_ulong g_ocsp_fetches[2]; /* [ok] */
 static atomic_ulong g_ocsp_stored;
 static _Atomic int64_t g_ocsp_this_update_ms; /* of the newest response this controller stored */
+/* webhooks (issue 16): deliveries by outcome, in k_webhook_outcomes order */
+static const char *const k_webhook_outcomes[] = {"ok", "failed", "retried", "dead"};
+static atomic_ulong g_webhooks[4];
 
 static size_t index_of(const char *const *table, size_t n, const char *v)
 {
@@ -110,6 +113,13 @@ void ctl_metrics_issuance(bool renewal, bool ok)
     atomic_fetch_add_explicit(&g_issuances[renewal ? 1 : 0][ok ? 1 : 0], 1, memory_order_relaxed);
 }
 
+void ctl_metrics_webhook(const char *outcome)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(k_webhook_outcomes[i], outcome) == 0)
+            atomic_fetch_add_explicit(&g_webhooks[i], 1, memory_order_relaxed);
+}
+
 void ctl_metrics_watch_streams(const char *transport, int delta)
 {
     size_t ti = index_of(k_transports, N_TRANSPORTS, transport);
@@ -150,6 +160,8 @@ void ctl_metrics_reset(void)
     for (int r = 0; r < 2; r++)
         for (int o = 0; o < 2; o++)
             atomic_store(&g_issuances[r][o], 0);
+    for (size_t i = 0; i < 4; i++)
+        atomic_store(&g_webhooks[i], 0);
 }
 
 /* ---- text buffer ---- */
@@ -267,6 +279,13 @@ static void render_issuances(buf_t *b)
            "Issuances moved on from a failed issuer to the next of the certificate's issuers.");
     buf_printf(b, "certplane_acme_failovers_total %lu\n",
                atomic_load_explicit(&g_failovers, memory_order_relaxed));
+    header(b, "certplane_webhook_deliveries_total", "counter",
+           "Webhook delivery attempts by outcome: ok (2xx), failed (any other answer or none), "
+           "retried (a failure scheduled again), dead (given up: in the dead-letter list).");
+    for (size_t i = 0; i < 4; i++)
+        buf_printf(b, "certplane_webhook_deliveries_total{result=\"%s\"} %lu\n",
+                   k_webhook_outcomes[i],
+                   atomic_load_explicit(&g_webhooks[i], memory_order_relaxed));
     header(b, "certplane_watch_streams", "gauge", "Open Watch streams, by transport.");
     for (size_t t = 0; t + 1 < N_TRANSPORTS; t++)
         buf_printf(b, "certplane_watch_streams{transport=\"%s\"} %ld\n", k_transports[t],

@@ -62,6 +62,9 @@ void ctl_metrics_failover(void);
  * verified response stored (its thisUpdate, Unix ms, for the age gauge). THREAD SAFETY: any. */
 void ctl_metrics_ocsp_fetch(bool ok);
 void ctl_metrics_ocsp_stored(int64_t this_update_ms);
+/** Counts one webhook delivery attempt outcome: "ok", "failed", "retried" or "dead" (anything else
+ * is ignored). THREAD SAFETY: any thread. */
+void ctl_metrics_webhook(const char *outcome);
 
 /** Adds delta (+1 when a Watch stream opens, -1 when it ends) to the open-stream gauge of transport
  *  ("grpc" or "http"). THREAD SAFETY: any thread. */

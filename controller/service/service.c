@@ -17,6 +17,7 @@
 #include "controller/service/service_revoke.h"
 #include "controller/service/service_types.h"
 #include "controller/service/service_watch.h"
+#include "controller/service/service_webhooks.h"
 #include "controller/store/store_perm.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -49,6 +50,16 @@ const ctl_rpc_t ctl_service_rpcs[] = {
         ctl_service__list_edges),
     RPC(RolloverAccountKey, rollover_account_key_request, rollover_account_key_response,
         CTL_SCOPE_ADMIN, ctl_service__rollover),
+    /* ---- webhooks (issue 16) ---- */
+    RPC(CreateWebhook, create_webhook_request, webhook, CTL_SCOPE_ADMIN,
+        ctl_service__webhook_create),
+    RPC(ListWebhooks, list_webhooks_request, list_webhooks_response, CTL_SCOPE_ADMIN,
+        ctl_service__webhook_list),
+    RPC(DeleteWebhook, delete_webhook_request, delete_webhook_response, CTL_SCOPE_ADMIN,
+        ctl_service__webhook_delete),
+    RPC(ListWebhookDeadLetters, list_webhook_dead_letters_request,
+        list_webhook_dead_letters_response, CTL_SCOPE_ADMIN, ctl_service__webhook_dead),
+    /* ---- end webhooks ---- */
 };
 const size_t ctl_service_n_rpcs = sizeof ctl_service_rpcs / sizeof ctl_service_rpcs[0];
 

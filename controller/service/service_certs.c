@@ -9,8 +9,10 @@
 #include "controller/service/service_util.h"
 #include "controller/service/validate.h"
 #include "controller/store/store_ca.h"
+#include "controller/store/store_webhooks.h"
 #include "controller/work/work_issuers.h"
 #include "shared/clock.h"
+#include "shared/log.h"
 #include "shared/mem.h"
 
 static bool empty(const char *s)
@@ -300,6 +302,9 @@ int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t 
     rc = ctl_certrepo_delete(&t->repo, r->name, 0, NULL, err);
     if (rc != 0)
         return rc == CP_ENOTFOUND ? rc : ctl_service__store_fail(rc, err);
+    cp_err_t werr = {0}; /* webhooks (issue 16): the delete is done; a lost event is logged */
+    if (ctl_store_webhook_cert_event(t->store, "deleted", r->name, NULL, NULL, NULL, &werr) != 0)
+        CP_LOG(CP_LOG_WARN, "service", "%s: deleted event not recorded: %s", r->name, werr.msg);
     Certplane__V1__DeleteCertificateResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__delete_certificate_response__init(out);
     *resp = &out->base;

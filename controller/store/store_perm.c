@@ -52,6 +52,17 @@ static const char *const probes[][8] = {
     {"HSET", "ocsp:" P, "der", "x"},
     {"ZADD", "ocsp:due", "0", P},
     {"ZADD", "ocsp:held", "0", P},
+    /* webhooks (store_webhooks.c) */
+    {"HGET", "webhook:marks:" P, P},
+    {"HGETALL", "webhook:subs"},
+    {"HLEN", "webhook:subs"},
+    {"HSETNX", "webhook:marks:" P, P, "x"},
+    {"LPUSH", "webhook:" P, "x"},
+    {"LTRIM", "webhook:dead", "0", "999"},
+    {"LRANGE", "webhook:dead", "0", "0"},
+    {"XADD", "webhook:events", "1-1", "type", "probe"},
+    {"XAUTOCLAIM", "webhook:events", P, P, "0", "0"},
+    {"ZADD", "webhook:retry", "0", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 

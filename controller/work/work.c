@@ -15,6 +15,7 @@
 #include "controller/work/work_presence.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
+#include "controller/work/work_webhook.h"
 #include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/mem.h"
@@ -167,7 +168,8 @@ static int thread_init(ctl_work_t *w, ctl_work_thread_t *t, int index, cp_err_t 
         snprintf(t->consumer, sizeof(t->consumer), "%s/%s@%s", w->cfg->controller_id,
                  index == -1   ? "scheduler"
                  : index == -2 ? "presence"
-                               : "ocsp",
+                 : index == -3 ? "ocsp"
+                               : "webhooks",
                  w->incarnation);
     ctl_store_opts_t so = {.owner = w->owner,
                            .keyring = w->cfg->keyring,
@@ -217,6 +219,9 @@ static int start_threads(ctl_work_t *w, cp_err_t *err)
     if (pthread_create(&w->ocsp.tid, NULL, ctl_work__ocsp_main, &w->ocsp) != 0)
         return cp_err_set(err, CP_EINTERNAL, "work: cannot create OCSP thread");
     w->ocsp.started = 1;
+    if (pthread_create(&w->hooks.tid, NULL, ctl_work__webhook_main, &w->hooks) != 0)
+        return cp_err_set(err, CP_EINTERNAL, "work: cannot create webhook thread");
+    w->hooks.started = 1;
     return 0;
 }
 
@@ -256,6 +261,8 @@ int ctl_work_start(const ctl_config_t *cfg, ctl_work_t **out, cp_err_t *err)
     if (rc == 0)
         rc = thread_init(w, &w->ocsp, -3, err);
     if (rc == 0)
+        rc = thread_init(w, &w->hooks, -4, err);
+    if (rc == 0)
         rc = start_threads(w, err);
 out:
     if (rc != 0) {
@@ -290,6 +297,7 @@ void ctl_work_stop(ctl_work_t *w)
         thread_dispose(&w->workers[i]);
     thread_dispose(&w->sched);
     thread_dispose(&w->ocsp);
+    thread_dispose(&w->hooks);
     if (w->beat.started)
         pthread_join(w->beat.tid, NULL);
     w->beat.started = 0;

@@ -259,6 +259,13 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
             if (r->res != NULL && ctl_store_order_del(t->store, job->name, &err) != 0)
                 ctl_work__log_cert(CP_LOG_DEBUG, "work", job->name, "order record: %s", err.msg);
             log_commit(job->name, r, at, new_rev);
+            if (r->deferred_until_ms == 0)
+                ctl_work__webhook_event(t,
+                                        r->res == NULL                    ? "renewal_failed"
+                                        : strcmp(job->kind, "renew") == 0 ? "renewed"
+                                                                          : "issued",
+                                        job->name, r->info != NULL ? r->info->serial : NULL,
+                                        r->res == NULL ? r->ierr->msg : NULL);
             if (r->res != NULL)
                 CTL_WORK_STAT(t->w, issued, 1);
             else if (r->deferred_until_ms == 0)

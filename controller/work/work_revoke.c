@@ -102,8 +102,10 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
         int rc = ctl_certrepo_put(&t->repo, &o.m, &w, &rev, &err);
         if (rc == 0) {
             log_commit(*c, ierr, rev);
-            if (ierr == NULL)
+            if (ierr == NULL) {
                 CTL_WORK_STAT(t->w, revoked, 1);
+                ctl_work__webhook_event(t, "revoked", (*c)->name, (*c)->serial, NULL);
+            }
             return CTL_WORK_ACK;
         }
         if (rc == CP_ENOTFOUND)

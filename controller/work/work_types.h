@@ -64,8 +64,9 @@ struct ctl_work {
     ctl_work_thread_t *workers;
     int n_workers;
     ctl_work_thread_t sched;
-    ctl_work_thread_t beat; /* keeps controller:{id} alive (work_presence.c) */
-    ctl_work_thread_t ocsp; /* OCSP responses for stapling (work_ocsp.c) */
+    ctl_work_thread_t beat;  /* keeps controller:{id} alive (work_presence.c) */
+    ctl_work_thread_t ocsp;  /* OCSP responses for stapling (work_ocsp.c) */
+    ctl_work_thread_t hooks; /* webhook fan-out and deliveries (work_webhook.c) */
     /* Who this process is (store_owner.h): 16 random hex digits drawn at start, and
      * "<controller-id>@<incarnation>", the owner of its locks. */
     char incarnation[17];

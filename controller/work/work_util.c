@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* work_util.c - helpers every controller/work/ file uses: clock, sleep, lock TTL, record facts */
 #include "controller/work/work_util.h"
+#include "controller/store/store_webhooks.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -120,4 +121,13 @@ void ctl_work__log_cert(int level, const char *module, const char *name, const c
     va_end(ap);
     const char *kv[] = {"cert", name, NULL};
     CP_LOGKV(level, module, kv, "%s", msg);
+}
+
+void ctl_work__webhook_event(ctl_work_thread_t *t, const char *type, const char *name,
+                             const char *serial, const char *error)
+{
+    cp_err_t err = {0};
+    if (ctl_store_webhook_cert_event(t->store, type, name, serial, NULL, error, &err) != 0)
+        ctl_work__log_cert(CP_LOG_WARN, "webhooks", name, "%s event not recorded: %s", type,
+                           err.msg);
 }

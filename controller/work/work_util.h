@@ -53,4 +53,9 @@ const char *ctl_work__state_name(int state);
 void ctl_work__log_cert(int level, const char *module, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** Appends a webhook event about certificate `name` (store_webhooks.h; serial and error may be
+ * NULL). A failure is logged, not returned: the certificate's change is committed already. */
+void ctl_work__webhook_event(ctl_work_thread_t *t, const char *type, const char *name,
+                             const char *serial, const char *error);
+
 #endif

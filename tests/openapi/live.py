@@ -251,6 +251,23 @@ check(evs and any(e.get("type") == "SNAPSHOT_BATCH" and len(e.get("batch", [])) 
 call("GET", "/v1/watch?fromRevision=abc", R, None, 400)
 call("GET", "/v1/watch", None, None, 401)
 
+# ---- webhooks -----------------------------------------------------------------------------------
+st, wh = call("POST", "/v1/webhooks", A, {"url": "http://127.0.0.1:9/hook", "events": ["issued", "deleted"],
+                                         "nameFilter": "live*"}, 200)
+check(wh and wh.get("secret", "").startswith("whsec_"), "a new webhook's secret is shown once: %s" % (wh or {}).get("id"))
+call("POST", "/v1/webhooks", A, {"url": "ftp://127.0.0.1/x", "events": ["issued"]}, 400)
+call("POST", "/v1/webhooks", A, {"url": "http://127.0.0.1:9/hook", "events": ["bogus"]}, 400)
+call("POST", "/v1/webhooks", R, {"url": "http://127.0.0.1:9/hook", "events": ["issued"]}, 403)
+st, lst = call("GET", "/v1/webhooks", A, None, 200)
+check(lst and all("secret" not in w for w in lst.get("webhooks", [])), "listed webhooks carry no secret")
+call("GET", "/v1/webhooks", R, None, 403)
+call("GET", "/v1/webhooks:deadLetters", A, None, 200)
+call("GET", "/v1/webhooks:deadLetters", R, None, 403)
+if wh:
+    call("DELETE", "/v1/webhooks/" + wh["id"], A, None, 200)
+    call("DELETE", "/v1/webhooks/" + wh["id"], A, None, 404)
+call("DELETE", "/v1/webhooks/wh_0000000000000000", R, None, 403)
+
 # ---- the web console and whoami ----------------------------------------------------------------
 st, me = call("GET", "/v1/whoami", R, None, 200)
 check(me == {"scopes": ["read"]}, "whoami of a read token: %s" % me)
