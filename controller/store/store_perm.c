@@ -48,6 +48,11 @@ static const char *const probes[][8] = {
     {"XCLAIM", "jobs", P, P, "0", "1-1"},
     {"XAUTOCLAIM", "jobs", P, P, "0", "0"},
     {"SCAN", "0", "MATCH", "cert:*", "COUNT", "1"},
+    /* on-demand TLS (store_ondemand.c) */
+    {"INCR", "ondemand:orders:" P},
+    {"PEXPIRE", "ondemand:orders:" P, "1"},
+    {"HSET", "ondemand:used", P, "0"},
+    {"HMGET", "ondemand:used", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 
