@@ -83,9 +83,15 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
                             cfg->report_interval_ms,
                             cfg->backoff_max_ms,
                             retire,
-                            srv};
+                            srv,
+                            NULL,
+                            NULL};
     if (cfg->on_demand && (rc = ondemand_new(cfg, srv, &metrics, &od, err)) != 0)
         goto out;
+    if (od != NULL) {
+        wo.used = edge_ondemand_take_used;
+        wo.used_arg = od;
+    }
     if ((rc = edge_watch_new(&wo, &sni, &metrics, &watch, err)) != 0 ||
         (rc = edge_server_start(srv, err)) != 0 || (rc = edge_watch_start(watch, err)) != 0 ||
         (od != NULL && (rc = edge_ondemand_start(od, err)) != 0))

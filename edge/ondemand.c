@@ -19,6 +19,7 @@
 #define CALL_DEADLINE_MS 5000
 #define ALLOWED_EXTRA_MS 30000
 #define ERROR_KEEP_MS 5000
+#define USED_MAX 4096
 
 typedef enum { ST_ASKING, ST_ALLOWED, ST_REFUSED } state_t;
 
@@ -43,6 +44,9 @@ struct edge_ondemand {
     size_t n_names;
     entry_t *qhead, **qtail;
     atomic_int parked;
+    /* certificate names served since the last report (edge_ondemand_used) */
+    char *used[USED_MAX];
+    size_t n_used;
 };
 
 int edge_ondemand_new(const edge_ondemand_opts_t *opts, edge_metrics_t *m, edge_ondemand_t **out,
@@ -157,6 +161,28 @@ void edge_ondemand_park_release(edge_ondemand_t *od)
     atomic_fetch_sub(&od->m->od_parked, 1);
 }
 
+void edge_ondemand_used(edge_ondemand_t *od, const char *cert)
+{
+    pthread_mutex_lock(&od->mu);
+    bool seen = false;
+    for (size_t i = 0; i < od->n_used && !seen; i++)
+        seen = strcmp(od->used[i], cert) == 0;
+    if (!seen && od->n_used < USED_MAX)
+        od->used[od->n_used++] = cp_xstrdup(cert);
+    pthread_mutex_unlock(&od->mu);
+}
+
+size_t edge_ondemand_take_used(void *arg, char **names, size_t max)
+{
+    edge_ondemand_t *od = arg;
+    pthread_mutex_lock(&od->mu);
+    size_t n = od->n_used < max ? od->n_used : max;
+    memcpy(names, od->used + od->n_used - n, n * sizeof *names);
+    od->n_used -= n;
+    pthread_mutex_unlock(&od->mu);
+    return n;
+}
+
 int64_t edge_ondemand_wait_ms(const edge_ondemand_t *od)
 {
     return od->o.wait_ms;
@@ -262,6 +288,8 @@ void edge_ondemand_free(edge_ondemand_t *od)
             od->buckets[b] = e->next;
             free(e);
         }
+    for (size_t i = 0; i < od->n_used; i++)
+        free(od->used[i]);
     edge_rpc_free(od->rpc);
     pthread_mutex_destroy(&od->mu);
     pthread_cond_destroy(&od->cv);

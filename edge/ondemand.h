@@ -59,6 +59,15 @@ bool edge_ondemand_waiting(edge_ondemand_t *od, const char *name);
 bool edge_ondemand_park_take(edge_ondemand_t *od);
 void edge_ondemand_park_release(edge_ondemand_t *od);
 
+/** Notes that a handshake was served certificate `cert` (the controller's certificate name), for
+ *  the next ReportEdgeStatus (at most 4,096 names kept; the controller keeps the last use of
+ *  on-demand ones). The loops call it at most once a minute per certificate. THREAD SAFETY: any. */
+void edge_ondemand_used(edge_ondemand_t *od, const char *cert);
+
+/** edge_watch_opts_t.used (arg: the edge_ondemand_t): moves up to max names noted by
+ *  edge_ondemand_used into names (malloc'd; the caller frees each). THREAD SAFETY: any. */
+size_t edge_ondemand_take_used(void *arg, char **names, size_t max);
+
 /** How long a handshake waits (--on-demand-wait). */
 int64_t edge_ondemand_wait_ms(const edge_ondemand_t *od);
 

@@ -11,7 +11,7 @@
 #include "shared/clock.h"
 #include "shared/mem.h"
 
-enum { PEEK_MS = 5000, POLL_MS = 20 };
+enum { PEEK_MS = 5000, POLL_MS = 20, USED_SLOTS = 256, USED_EVERY_MS = 60000 };
 
 typedef struct conn {
     edge_park_t *p;
@@ -30,6 +30,9 @@ struct edge_park {
     edge_metrics_t *m;
     h2o_timeout_t peek_timeout, poll_timeout, wait_timeout;
     h2o_linklist_t parked;
+    /* certificates reported used lately: a handshake notes its certificate at most once a minute */
+    const edge_cert_t *used_cert[USED_SLOTS];
+    int64_t used_ms[USED_SLOTS];
     uint8_t buf[EDGE_CLIENTHELLO_MAX];
 };
 
@@ -104,6 +107,18 @@ static void decide_unknown(conn_t *c)
     h2o_timeout_link(p->loop, &p->wait_timeout, &c->timer);
 }
 
+/* For the controller's last-use record of on-demand certificates (--on-demand-unused-after). */
+static void note_used(edge_park_t *p, const edge_cert_t *cert)
+{
+    size_t slot = ((uintptr_t)cert >> 4) % USED_SLOTS;
+    int64_t now = cp_clock_mono_ms();
+    if (p->used_cert[slot] == cert && now - p->used_ms[slot] < USED_EVERY_MS)
+        return;
+    p->used_cert[slot] = cert;
+    p->used_ms[slot] = now;
+    edge_ondemand_used(p->od, cert->name);
+}
+
 /* Looks at what arrived: true when c was decided (and may be gone), false to look again later. */
 static bool peek(conn_t *c)
 {
@@ -124,8 +139,9 @@ static bool peek(conn_t *c)
         return true;
     }
     edge_match_t how = EDGE_MATCH_FALLBACK;
-    edge_certmap_get0(edge_sni_current0(p->sni), ch.name, &how);
+    const edge_cert_t *cert = edge_certmap_get0(edge_sni_current0(p->sni), ch.name, &how);
     if (how != EDGE_MATCH_FALLBACK) {
+        note_used(p, cert);
         go_on(c); /* the common case: a name the edge serves */
         return true;
     }
@@ -202,6 +218,7 @@ void edge_park_recheck(edge_park_t *p)
         edge_certmap_get0(map, c->name, &how);
         if (how != EDGE_MATCH_FALLBACK) {
             atomic_fetch_add_explicit(&p->m->od_resumed_cert, 1, memory_order_relaxed);
+            note_used(p, edge_certmap_get0(map, c->name, NULL));
             go_on(c);
         } else if (!edge_ondemand_waiting(p->od, c->name)) {
             atomic_fetch_add_explicit(&p->m->od_resumed_fallback, 1, memory_order_relaxed);

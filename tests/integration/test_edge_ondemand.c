@@ -152,6 +152,17 @@ static void test_concurrent_handshakes_for_a_new_name_make_one_order(void **stat
         assert_int_equal(cp_test_tls_probe(g_ctx, g_lb_tls, name, NULL, s, sizeof s), 0);
         assert_string_equal(s, serial);
     }
+    /* the edges report serving it: the controller keeps its last use (--on-demand-unused-after) */
+    double t0 = cp_test_now_s();
+    const char *used = "";
+    while (cp_test_now_s() - t0 < 10) {
+        used = cp_test_sh("redis-cli -p %d HGET ondemand:used %s", g_redis.port, name);
+        if (atoll(used) > 0)
+            break;
+        usleep(200 * 1000);
+    }
+    print_message("[ ondemand ] last use recorded: %s", used);
+    assert_true(atoll(used) > 0);
 }
 
 static void test_a_refused_name_gets_the_fallback_and_no_order(void **state)
