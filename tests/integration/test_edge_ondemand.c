@@ -7,6 +7,8 @@
  *     order; every handshake succeeds with the new certificate or (past --on-demand-wait) the
  *     fallback; the certificate is an ordinary one marked on_demand;
  *   - a refused name: the fallback at once, no order, no certificate;
+ *   - an allowed name the CA refuses: the first handshake is held for --on-demand-wait and gets the
+ *     fallback, then the controller answers COOLDOWN and handshakes go on at once;
  *   - 1,000 handshakes with random refused (and hostile) names: no order, while a concurrent client
  *     on a known name sees no failure. */
 #include <setjmp.h>
@@ -189,6 +191,33 @@ static void test_a_refused_name_gets_the_fallback_and_no_order(void **state)
     assert_non_null(strstr(m, "pattern"));
 }
 
+/* Allowed, but the CA refuses it (Pebble's domain blocklist): the issuance fails at once. The first
+ * handshake is held for the whole --on-demand-wait and gets the fallback; afterwards the controller
+ * answers COOLDOWN, so the other edge sends its handshake on at once. */
+static void test_past_the_wait_the_fallback_then_cooldown(void **state)
+{
+    (void)state;
+    char s[128];
+    double t0 = cp_test_now_s();
+    assert_int_equal(cp_test_tls_probe(g_ctx, g_lb_tls, "blocked.shop.test", NULL, s, sizeof s), 0);
+    double first = cp_test_now_s() - t0;
+    assert_int_equal(wait_state("blocked.shop.test", "FAILED", 30), 0);
+    t0 = cp_test_now_s();
+    assert_int_equal(cp_test_tls_probe(g_ctx, g_lb_tls, "blocked.shop.test", NULL, s, sizeof s), 0);
+    double second = cp_test_now_s() - t0;
+    print_message("[ ondemand ] issuance fails: first handshake held %.2f s (the fallback), the "
+                  "next (other edge) %.3f s; %s\n",
+                  first, second, field("blocked.shop.test", "lastError"));
+    assert_true(first > 9.0 && first < 13.0); /* --on-demand-wait=10s */
+    assert_true(second < 2.0);
+    assert_true(
+        edges_metric("certplane_edge_ondemand_handshakes_total{outcome=\"fallback_wait\"}") >= 1);
+    const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics | grep "
+                               "'certplane_ondemand_requests_total{decision=\"cooldown\"'",
+                               g_ctl.http_port);
+    assert_non_null(strstr(m, "reason=\"cooldown\""));
+}
+
 typedef struct flood {
     pthread_t tid;
     int n, ok, failed, seed;
@@ -301,7 +330,8 @@ static int group_setup(void **state)
         return -1;
     g_lb_tls = cp_test_free_port();
     g_lb_http = cp_test_free_port();
-    cp_test_pebble_opts_t po = {.http_port = g_lb_http, .tls_port = g_lb_tls};
+    cp_test_pebble_opts_t po = {
+        .http_port = g_lb_http, .tls_port = g_lb_tls, .blocked_domain = "blocked.shop.test"};
     if (cp_test_pebble_start(&g_pebble, &po) != 0)
         return -1;
     char provider[400], ca[400];
@@ -350,6 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_handshakes_for_a_new_name_make_one_order),
         cmocka_unit_test(test_a_refused_name_gets_the_fallback_and_no_order),
+        cmocka_unit_test(test_past_the_wait_the_fallback_then_cooldown),
         cmocka_unit_test(test_random_refused_names_cost_no_order_and_no_failure),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
