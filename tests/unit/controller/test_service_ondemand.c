@@ -8,9 +8,17 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "controller/metrics/metrics.h"
+#include "controller/service/ondemand_ask.h"
 #include "tests/unit/controller/service_fixture.h"
 
 typedef Certplane__V1__RequestOnDemandCertificateResponse resp_t;
@@ -149,6 +157,66 @@ static void test_failed_on_demand_certificate_cools_down(void **state)
     expect("fail.shop.test", COOLDOWN, "cooldown");
 }
 
+/* The ask endpoint: 200 for domain=*.ask.test, 403 otherwise; counts the requests. */
+static atomic_int g_asked;
+static int g_ask_fd;
+
+static void *ask_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(g_ask_fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[2048] = "";
+        ssize_t n = recv(c, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        atomic_fetch_add(&g_asked, 1);
+        char *sp = strchr(buf + 4, ' ');
+        if (sp != NULL)
+            *sp = '\0';
+        bool ok = strlen(buf) > 9 && strcmp(buf + strlen(buf) - 9, ".ask.test") == 0;
+        const char *ans = ok ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                             : "HTTP/1.1 403 No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        send(c, ans, strlen(ans), 0);
+        close(c);
+    }
+}
+
+static void test_the_ask_url_decides_and_is_cached(void **state)
+{
+    (void)state;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    g_ask_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(bind(g_ask_fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(g_ask_fd, 16), 0);
+    getsockname(g_ask_fd, (struct sockaddr *)&a, &len);
+    pthread_t tid;
+    pthread_create(&tid, NULL, ask_main, NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/check?x=1", ntohs(a.sin_port));
+    g_cfg.on_demand_allow.n = 0; /* the ask URL alone */
+    g_cfg.on_demand_ask = url;
+    g_cfg.on_demand_ask_ttl_ms = 60000;
+    ctl_ondemand_ask_clear();
+    sf_snap_t before = sf_snap();
+    for (int i = 0; i < 3; i++) /* asked once, then from the cache */
+        expect("no.other.test", REFUSED, "ask");
+    assert_int_equal(atomic_load(&g_asked), 1);
+    assert_int_equal(sf_snap().jobs, before.jobs);
+    expect("yes.ask.test", ALLOWED, "created");
+    assert_int_equal(atomic_load(&g_asked), 2);
+    /* an unreachable ask URL refuses */
+    g_cfg.on_demand_ask = "http://127.0.0.1:1/ask";
+    expect("other.ask.test", REFUSED, "ask");
+    g_cfg.on_demand_ask = NULL;
+    shutdown(g_ask_fd, SHUT_RDWR);
+    close(g_ask_fd);
+    pthread_join(tid, NULL);
+    ctl_ondemand_ask_clear();
+}
+
 static void test_edges_report_what_they_served(void **state)
 {
     (void)state;
@@ -174,6 +242,7 @@ int main(void)
         cmocka_unit_test_setup(test_the_hourly_cap_is_global, set_policy),
         cmocka_unit_test_setup(test_failed_on_demand_certificate_cools_down, set_policy),
         cmocka_unit_test_setup(test_edges_report_what_they_served, set_policy),
+        cmocka_unit_test_setup(test_the_ask_url_decides_and_is_cached, set_policy),
     };
     int rc = cmocka_run_group_tests(tests, sf_group_setup, sf_group_teardown);
     g_cfg.on_demand_allow.v = NULL; /* not the config's to free */
