@@ -76,6 +76,19 @@ const cp_cfg_opt_t edge_config_opts[] = {
     OPT("fallback-name", "EDGE_FALLBACK_NAME", CP_CFG_STRING, fallback_name,
         "certplane-edge.invalid", "Name in the self-signed certificate served for unknown names."),
     OPT("log-level", "LOG_LEVEL", CP_CFG_STRING, log_level, "info", "debug, info, warn or error."),
+    /* ---- on-demand TLS (issue 14) ---- */
+    OPT("on-demand", "EDGE_ON_DEMAND", CP_CFG_BOOL, on_demand, "false",
+        "On-demand TLS: a handshake for a name without a certificate waits while the controller's "
+        "policy decides and, when allowed, the certificate is issued (up to --on-demand-wait); "
+        "the ClientHello is peeked at without blocking the loop."),
+    OPT("on-demand-wait", "EDGE_ON_DEMAND_WAIT", CP_CFG_DURATION, on_demand_wait_ms, "10s",
+        "On-demand TLS: longest a handshake waits for its certificate; then the fallback is "
+        "served and the next handshake gets the certificate."),
+    {"on-demand-max-parked", "CERTPLANE_EDGE_ON_DEMAND_MAX_PARKED", CP_CFG_INT,
+     offsetof(edge_config_t, on_demand_max_parked), "1000",
+     "On-demand TLS: handshakes waiting at once; beyond it they get the fallback at once.", 0, 1,
+     1000000},
+    /* ---- end on-demand TLS ---- */
 };
 const size_t edge_config_n_opts = sizeof edge_config_opts / sizeof edge_config_opts[0];
 

@@ -43,6 +43,11 @@ typedef struct edge_config {
     int64_t upstream_timeout_ms; /* --upstream-timeout */
     char *fallback_name;         /* --fallback-name: CN of the self-signed fallback */
     char *log_level;             /* --log-level */
+    /* ---- on-demand TLS (issue 14) ---- */
+    bool on_demand;            /* --on-demand: hold handshakes of unknown names, ask */
+    int64_t on_demand_wait_ms; /* --on-demand-wait */
+    int on_demand_max_parked;  /* --on-demand-max-parked */
+    /* ---- end on-demand TLS ---- */
 } edge_config_t;
 
 extern const cp_cfg_opt_t edge_config_opts[];

@@ -34,6 +34,25 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* On-demand TLS (--on-demand): the asking thread, wired to the loops. */
+static int ondemand_new(const edge_config_t *cfg, edge_server_t *srv, edge_metrics_t *metrics,
+                        edge_ondemand_t **od, cp_err_t *err)
+{
+    edge_ondemand_opts_t o = {
+        .rpc = {(const char *const *)cfg->controllers.v, cfg->controllers.n, cfg->token,
+                cfg->controller_ca, cfg->client_cert, cfg->client_key, cfg->controller_name},
+        .edge_id = cfg->edge_id,
+        .wait_ms = cfg->on_demand_wait_ms,
+        .max_parked = cfg->on_demand_max_parked,
+        .wake = edge_server_ondemand_wake,
+        .wake_arg = srv,
+    };
+    int rc = edge_ondemand_new(&o, metrics, od, err);
+    if (rc == 0)
+        edge_server_set_ondemand(srv, *od);
+    return rc;
+}
+
 static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
 {
     edge_cert_t *fallback = NULL;
@@ -42,6 +61,7 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
     edge_metrics_t metrics = {0};
     edge_server_t *srv = NULL;
     edge_watch_t *watch = NULL;
+    edge_ondemand_t *od = NULL;
     int rc = edge_cert_new_self_signed(cfg->fallback_name, &fallback, err);
     if (rc != 0)
         goto out;
@@ -63,9 +83,18 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
                             cfg->report_interval_ms,
                             cfg->backoff_max_ms,
                             retire,
-                            srv};
+                            srv,
+                            NULL,
+                            NULL};
+    if (cfg->on_demand && (rc = ondemand_new(cfg, srv, &metrics, &od, err)) != 0)
+        goto out;
+    if (od != NULL) {
+        wo.used = edge_ondemand_take_used;
+        wo.used_arg = od;
+    }
     if ((rc = edge_watch_new(&wo, &sni, &metrics, &watch, err)) != 0 ||
-        (rc = edge_server_start(srv, err)) != 0 || (rc = edge_watch_start(watch, err)) != 0)
+        (rc = edge_server_start(srv, err)) != 0 || (rc = edge_watch_start(watch, err)) != 0 ||
+        (od != NULL && (rc = edge_ondemand_start(od, err)) != 0))
         goto out;
     CP_LOG(CP_LOG_INFO, "main",
            "certplane-edge %s: https %s (%zu address%s), http %s, admin %s, %d loops",
@@ -83,12 +112,14 @@ static int run(const edge_config_t *cfg, const sigset_t *signals, cp_err_t *err)
         break;
     }
 out:
+    edge_ondemand_stop(od);
     if (watch != NULL)
         edge_watch_stop(watch);
     if (srv != NULL)
         edge_server_stop(srv);
     edge_watch_free(watch);
     edge_server_free(srv);
+    edge_ondemand_free(od);
     if (sni.ctx != NULL)
         edge_sni_dispose(&sni);
     edge_certmap_release(initial);

@@ -27,6 +27,34 @@ static void put(out_t *o, const char *fmt, ...)
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
+/* On-demand TLS (issue 14). */
+static void render_ondemand(out_t *o, const edge_metrics_t *m)
+{
+    put(o,
+        "# HELP certplane_edge_ondemand_asks_total On-demand certificate questions sent to the "
+        "controller.\n# TYPE certplane_edge_ondemand_asks_total counter\n"
+        "certplane_edge_ondemand_asks_total %llu\n"
+        "# HELP certplane_edge_ondemand_parked Handshakes held for an on-demand certificate now.\n"
+        "# TYPE certplane_edge_ondemand_parked gauge\ncertplane_edge_ondemand_parked %d\n",
+        LOAD(m->od_asks), atomic_load(&m->od_parked));
+    put(o,
+        "# HELP certplane_edge_ondemand_handshakes_total Handshakes of names without a "
+        "certificate, by outcome.\n# TYPE certplane_edge_ondemand_handshakes_total counter\n"
+        "certplane_edge_ondemand_handshakes_total{outcome=\"certificate\"} %llu\n"
+        "certplane_edge_ondemand_handshakes_total{outcome=\"fallback_wait\"} %llu\n"
+        "certplane_edge_ondemand_handshakes_total{outcome=\"fallback_refused\"} %llu\n"
+        "certplane_edge_ondemand_handshakes_total{outcome=\"fallback_full\"} %llu\n",
+        LOAD(m->od_resumed_cert), LOAD(m->od_resumed_fallback), LOAD(m->od_fallback_refused),
+        LOAD(m->od_park_full) + LOAD(m->od_names_full));
+    put(o,
+        "# HELP certplane_edge_ondemand_refused_total Controller answers that refused a name or "
+        "asked to wait.\n# TYPE certplane_edge_ondemand_refused_total counter\n"
+        "certplane_edge_ondemand_refused_total %llu\n"
+        "# TYPE certplane_edge_ondemand_errors_total counter\n"
+        "certplane_edge_ondemand_errors_total %llu\n",
+        LOAD(m->od_refused), LOAD(m->od_errors));
+}
+
 size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, size_t size)
 {
     out_t o = {buf, size, 0};
@@ -135,5 +163,6 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "--max-connections were open.\n# TYPE certplane_edge_connections_rejected_total counter\n"
         "certplane_edge_connections_rejected_total %llu\n",
         atomic_load(&m->connections), LOAD(m->heap_trims), LOAD(m->connections_rejected));
+    render_ondemand(&o, m);
     return o.len;
 }

@@ -22,6 +22,17 @@ typedef struct edge_metrics {
     atomic_int connections;             /* client connections open on every listener */
     atomic_ullong connections_rejected; /* closed at once: --max-connections reached */
     atomic_ullong heap_trims;           /* heap given back after a burst of connections ended */
+    /* ---- on-demand TLS (issue 14; edge/ondemand.h, edge/park.h) ---- */
+    atomic_ullong od_asks;             /* questions queued to the controller */
+    atomic_int od_parked;              /* handshakes held now */
+    atomic_ullong od_resumed_cert;     /* held handshakes that went on with the new certificate */
+    atomic_ullong od_resumed_fallback; /* held handshakes that went on with the fallback */
+    atomic_ullong od_fallback_refused; /* handshakes of a refused name: the fallback at once */
+    atomic_ullong od_park_full;        /* not held: --on-demand-max-parked reached */
+    atomic_ullong od_refused;          /* controller answers: refused or cooldown */
+    atomic_ullong od_errors;           /* questions that failed (controller unreachable) */
+    atomic_ullong od_names_full;       /* new names answered at once: the name table was full */
+    /* ---- end on-demand TLS ---- */
 } edge_metrics_t;
 
 /** Writes the Prometheus text exposition of `m`, the handshake counters of `sni` and the current

@@ -58,6 +58,8 @@ struct worker {
     struct retire_msg wake;
     h2o_timeout_t trim_timeout; /* loop 0 only */
     h2o_timeout_entry_t trim_entry;
+    edge_park_t *park;                  /* on-demand TLS (--on-demand), else NULL */
+    h2o_multithread_receiver_t od_recv; /* on-demand answers arrived: look at held handshakes */
 };
 
 struct edge_server {
@@ -93,6 +95,36 @@ static void on_messages(h2o_multithread_receiver_t *recv, h2o_linklist_t *msgs)
         if (m->r != NULL && __atomic_sub_fetch(&m->r->pending, 1, __ATOMIC_ACQ_REL) == 0)
             retire_unlink_free(w->srv, m->r);
     }
+    if (w->park != NULL) /* a swap may have brought a held handshake's certificate */
+        edge_park_recheck(w->park);
+}
+
+static void on_od_messages(h2o_multithread_receiver_t *recv, h2o_linklist_t *msgs)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, od_recv, recv);
+    while (!h2o_linklist_is_empty(msgs)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, msgs->next);
+        h2o_linklist_unlink(&m->link);
+        free(m);
+    }
+    edge_park_recheck(w->park);
+}
+
+void edge_server_ondemand_wake(void *arg)
+{
+    edge_server_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; s->running && i < s->n_workers; i++) {
+        h2o_multithread_message_t *m = cp_xcalloc(1, sizeof *m);
+        h2o_multithread_send_message(&s->workers[i].od_recv, m);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void edge_server_set_ondemand(edge_server_t *s, edge_ondemand_t *od)
+{
+    s->app.ondemand = od;
 }
 
 void edge_server_retire(edge_server_t *s, edge_certmap_t *old)
@@ -185,7 +217,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         ;
     sock->on_close.cb = on_socket_close;
     sock->on_close.data = s;
-    h2o_accept(actx, sock);
+    if (w->park != NULL && actx == &w->accept[L_HTTPS])
+        edge_park_accept(w->park, actx, sock); /* peeks at the ClientHello first */
+    else
+        h2o_accept(actx, sock);
 }
 
 /* Loop 0's periodic check (see TRIM_DROP). */
@@ -211,6 +246,11 @@ static void worker_setup(worker_t *w)
     w->loop = h2o_evloop_create();
     h2o_context_init(&w->ctx, w->loop, &w->srv->conf);
     h2o_multithread_register_receiver(w->ctx.queue, &w->recv, on_messages);
+    if (w->srv->app.ondemand != NULL) {
+        w->park =
+            edge_park_new(w->loop, w->srv->app.sni, w->srv->app.ondemand, w->srv->app.metrics);
+        h2o_multithread_register_receiver(w->ctx.queue, &w->od_recv, on_od_messages);
+    }
     if (w == &w->srv->workers[0]) {
         h2o_timeout_init(w->loop, &w->trim_timeout, TRIM_CHECK_MS);
         w->trim_entry.cb = on_trim_check;
@@ -247,6 +287,8 @@ static void *worker_main(void *arg)
         }
     for (int i = 0; i < 5; i++)
         h2o_evloop_run(w->loop, 100);
+    edge_park_free(w->park); /* closes the handshakes still held */
+    w->park = NULL;
     return NULL;
 }
 
@@ -309,7 +351,7 @@ int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *m
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->ready_cv, NULL);
     s->pending.next = s->pending.prev = &s->pending;
-    s->app = (edge_server__app_t){cfg, sni, metrics, NULL, 443};
+    s->app = (edge_server__app_t){cfg, sni, metrics, NULL, 443, NULL};
     h2o_config_init(&s->conf);
     s->conf.server_name = h2o_iovec_init(H2O_STRLIT("certplane-edge"));
     rc = edge_proxy_new(&s->conf, &cfg->routes, cfg->default_upstream,
@@ -388,6 +430,8 @@ void edge_server_free(edge_server_t *s)
          * (h2o_evloop_destroy asserts), so its context and loop end with the process. */
         if (w->loop != NULL)
             h2o_multithread_unregister_receiver(w->ctx.queue, &w->recv);
+        if (w->loop != NULL && s->app.ondemand != NULL)
+            h2o_multithread_unregister_receiver(w->ctx.queue, &w->od_recv);
     }
     free(s->workers);
     edge_proxy_free(s->app.proxy);

@@ -6,6 +6,8 @@
 
 #include "edge/config.h"
 #include "edge/metrics.h"
+#include "edge/ondemand.h"
+#include "edge/park.h"
 #include "edge/proxy.h"
 #include "edge/sni.h"
 #include "shared/err.h"
@@ -31,6 +33,14 @@ typedef struct edge_server edge_server_t;
  *  CP_EIO (bind/listen failed). */
 int edge_server_new(const edge_config_t *cfg, edge_sni_t *sni, edge_metrics_t *metrics,
                     edge_server_t **out, cp_err_t *err);
+
+/** Turns on on-demand TLS (edge/park.h) on the HTTPS listeners; before start. `od` must outlive
+ *  the server. */
+void edge_server_set_ondemand(edge_server_t *s, edge_ondemand_t *od);
+
+/** edge_ondemand_opts_t.wake: every loop looks at its held handshakes again. THREAD SAFETY: any
+ *  thread; `arg` is the server. */
+void edge_server_ondemand_wake(void *arg);
 
 /** Starts the loop threads. Errors: CP_EIO. */
 int edge_server_start(edge_server_t *s, cp_err_t *err);
@@ -61,6 +71,7 @@ typedef struct edge_server__app {
     edge_metrics_t *metrics;
     edge_proxy_t *proxy;
     int https_port;
+    edge_ondemand_t *ondemand; /* NULL: on-demand TLS off */
 } edge_server__app_t;
 
 /* The parts (each declares the functions of its .c file); included last, so that they see the

@@ -153,6 +153,9 @@ static void report(edge_watch_t *w, grpc_channel *ch)
     req.applied_revision = w->resume_rev;
     req.certificates = (int32_t)edge_certmap_count(edge_sni_current0(w->sni));
     req.version = (char *)CERTPLANE_VERSION;
+    char *used[256]; /* on-demand TLS: certificates served lately */
+    req.on_demand_used = used;
+    req.n_on_demand_used = w->o.used != NULL ? w->o.used(w->o.used_arg, used, 256) : 0;
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                                grpc_slice_from_static_string(REPORT_METHOD), NULL,
@@ -195,6 +198,8 @@ static void report(edge_watch_t *w, grpc_channel *ch)
            GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(cq);
+    for (size_t i = 0; i < req.n_on_demand_used; i++)
+        free(used[i]);
     w->next_report_ms = cp_clock_mono_ms() + w->o.report_interval_ms;
 }
 

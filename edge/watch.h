@@ -43,6 +43,10 @@ typedef struct edge_watch_opts {
     /* Called with each replaced table version: release it once no reader can hold it. */
     void (*retire)(void *arg, edge_certmap_t *old);
     void *retire_arg;
+    /* On-demand TLS (issue 14), may be NULL: moves up to max certificate names served lately into
+     * names (malloc'd, freed by the caller), sent in ReportEdgeStatus.on_demand_used. */
+    size_t (*used)(void *arg, char **names, size_t max);
+    void *used_arg;
 } edge_watch_opts_t;
 
 /** Prepares the client (reads the TLS files). `opts` strings, `sni` and `metrics` must outlive it.

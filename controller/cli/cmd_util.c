@@ -94,6 +94,7 @@ void ctl_cli_print_cert(ctl_cli_ctx_t *c, const Certplane__V1__Certificate *cert
     print_field(out, "Serial:", cert->serial);
     print_field(out, "Issuer:", cert->issuer);
     print_field(out, "Issued by:", cert->issued_by);
+    print_field(out, "On demand:", cert->on_demand ? "yes" : NULL); /* on-demand TLS (issue 14) */
     print_field(out, "Last error:", cert->last_error);
     snprintf(num, sizeof num, "%d", (int)cert->failure_count);
     print_field(out, "Failures:", cert->failure_count != 0 ? num : NULL);

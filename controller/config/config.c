@@ -217,6 +217,30 @@ const cp_cfg_opt_t ctl_config_opts[] = {
         "Webhooks: a receiver's answer must come within this long (connection included)."),
     /* ---- end webhooks ---- */
     OPT("log-level", "LOG_LEVEL", CP_CFG_STRING, log_level, "info", "debug, info, warn or error."),
+    /* ---- on-demand TLS (issue 14) ---- */
+    OPT("on-demand-allow", "ON_DEMAND_ALLOW", CP_CFG_LIST, on_demand_allow, NULL,
+        "On-demand TLS: a name pattern edges may get a certificate for at its first handshake "
+        "(example.com, or *.example.com for exactly one label more); repeatable. Without this and "
+        "--on-demand-ask, on-demand TLS is off."),
+    OPT("on-demand-ask", "ON_DEMAND_ASK", CP_CFG_STRING, on_demand_ask, NULL,
+        "On-demand TLS: URL asked GET URL?domain=NAME for a name (after --on-demand-allow, when "
+        "set); 200 allows, anything else or no answer within 3 s refuses."),
+    OPT("on-demand-ask-ttl", "ON_DEMAND_ASK_TTL", CP_CFG_DURATION, on_demand_ask_ttl_ms, "5m",
+        "On-demand TLS: how long an --on-demand-ask answer is kept (at most 4,096 names)."),
+    OPT_INT("on-demand-max-per-hour", "ON_DEMAND_MAX_PER_HOUR", on_demand_max_per_hour, "100", 0,
+            1000000,
+            "On-demand TLS: certificates created on demand per wall-clock hour, across every "
+            "controller of the Redis; 0 = no cap."),
+    OPT("on-demand-cooldown", "ON_DEMAND_COOLDOWN", CP_CFG_DURATION, on_demand_cooldown_ms, "10m",
+        "On-demand TLS: after an on-demand certificate failed to issue, edges asking for it are "
+        "told to wait this long."),
+    OPT("on-demand-unused-after", "ON_DEMAND_UNUSED_AFTER", CP_CFG_DURATION, on_demand_unused_ms,
+        "720h",
+        "On-demand TLS: an on-demand certificate no edge reported serving for this long is not "
+        "renewed (0 = always renewed)."),
+    OPT("on-demand-challenge", "ON_DEMAND_CHALLENGE", CP_CFG_STRING, on_demand_challenge, "http-01",
+        "On-demand TLS: the challenge of on-demand certificates, http-01 or tls-alpn-01."),
+    /* ---- end on-demand TLS ---- */
 };
 const size_t ctl_config_n_opts = sizeof ctl_config_opts / sizeof ctl_config_opts[0];
 

@@ -100,6 +100,15 @@ typedef struct ctl_config {
     int64_t webhook_timeout_ms;         /* --webhook-timeout */
     /* logs */
     char *log_level; /* --log-level */
+    /* ---- on-demand TLS (issue 14) ---- */
+    cp_cfg_list_t on_demand_allow; /* --on-demand-allow: name patterns (name, *.name) */
+    char *on_demand_ask;           /* --on-demand-ask: URL asked GET ?domain=NAME, 200 allows */
+    int64_t on_demand_ask_ttl_ms;  /* --on-demand-ask-ttl: how long an answer is kept */
+    int on_demand_max_per_hour;    /* --on-demand-max-per-hour: global cap, 0 = none */
+    int64_t on_demand_cooldown_ms; /* --on-demand-cooldown: after a failed issuance */
+    int64_t on_demand_unused_ms;   /* --on-demand-unused-after: not renewed once unused so long */
+    char *on_demand_challenge;     /* --on-demand-challenge: http-01 or tls-alpn-01 */
+    /* ---- end on-demand TLS ---- */
 } ctl_config_t;
 
 /** The option table (for tests and the docs check). */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/metrics/metrics_ondemand.h"
 #include "shared/mem.h"
 #include "shared/status.h"
 
@@ -39,6 +40,7 @@ static const char *const k_methods[] = {"CreateCertificate",
                                         "ReportEdgeStatus",
                                         "ListEdges",
                                         "Check",
+                                        "RequestOnDemandCertificate",
                                         "other"};
 #define N_METHODS (sizeof(k_methods) / sizeof(k_methods[0]))
 
@@ -157,6 +159,7 @@ void ctl_metrics_reset(void)
     atomic_store(&g_ocsp_stored, 0);
     atomic_store(&g_ocsp_this_update_ms, 0);
     atomic_store(&g_acme_sum_bits, 0);
+    ctl_metrics_ondemand_reset();
     for (int r = 0; r < 2; r++)
         for (int o = 0; o < 2; o++)
             atomic_store(&g_issuances[r][o], 0);
@@ -378,6 +381,10 @@ char *ctl_metrics_render_text(const ctl_metrics_certs_t *scrape, size_t *len)
     render_acme(&b);
     render_issuances(&b);
     render_ocsp(&b);
+    size_t od_len = 0; /* on-demand TLS (issue 14) */
+    char *od = ctl_metrics_ondemand_text(&od_len);
+    buf_printf(&b, "%s", od);
+    free(od);
     if (scrape != NULL)
         render_scrape(&b, scrape);
     *len = b.len;

@@ -14,6 +14,7 @@
 #include "controller/service/service_edges.h"
 #include "controller/service/service_import.h"
 #include "controller/service/service_list.h"
+#include "controller/service/service_ondemand.h"
 #include "controller/service/service_revoke.h"
 #include "controller/service/service_types.h"
 #include "controller/service/service_watch.h"
@@ -60,6 +61,9 @@ const ctl_rpc_t ctl_service_rpcs[] = {
     RPC(ListWebhookDeadLetters, list_webhook_dead_letters_request,
         list_webhook_dead_letters_response, CTL_SCOPE_ADMIN, ctl_service__webhook_dead),
     /* ---- end webhooks ---- */
+    /* on-demand TLS (issue 14) */
+    RPC(RequestOnDemandCertificate, request_on_demand_certificate_request,
+        request_on_demand_certificate_response, CTL_SCOPE_EDGE, ctl_service__ondemand),
 };
 const size_t ctl_service_n_rpcs = sizeof ctl_service_rpcs / sizeof ctl_service_rpcs[0];
 
@@ -149,6 +153,8 @@ int ctl_service_new(const ctl_config_t *cfg, ctl_service_t **out, cp_err_t *err)
     pthread_rwlock_init(&svc->tokens_lock, NULL);
     pthread_mutex_init(&svc->watch_mu, NULL);
     rc = ctl_service__tokens_load(svc, err);
+    if (rc == 0)
+        rc = ctl_service__ondemand_check_config(cfg, err);
     if (rc != 0)
         goto out;
     /* The URL is checked once here, so ctl_thread_new() cannot fail later. */

@@ -48,6 +48,7 @@ static int check_output_only(const Certplane__V1__Certificate *c, cp_err_t *err)
         {"ari_next_poll", c->ari_next_poll != NULL},
         {"ari_cert_id", !empty(c->ari_cert_id)},
         {"issued_by", !empty(c->issued_by)},
+        {"on_demand", c->on_demand},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].set)
@@ -150,8 +151,6 @@ static int check_create(ctl_service_t *svc, Certplane__V1__Certificate *c, cp_er
     bool wildcard = false;
     int rc = ctl_service__check_name("certificate.name", c->name, err);
     if (rc == 0)
-        rc = check_output_only(c, err);
-    if (rc == 0)
         rc = normalize_names(c, &wildcard, err);
     if (rc != 0)
         return rc;
@@ -215,14 +214,9 @@ static int check_profile(ctl_service_t *svc, ctl_thread_t *t, const Certplane__V
     return rc;
 }
 
-int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
-                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+int ctl_service__create_owned(ctl_service_t *svc, ctl_thread_t *t, Certplane__V1__Certificate *c,
+                              ProtobufCMessage **resp, cp_err_t *err)
 {
-    const Certplane__V1__CreateCertificateRequest *r = (const void *)req;
-    (void)caller;
-    if (r->certificate == NULL)
-        return cp_err_set(err, CP_EINVAL, "certificate: required");
-    Certplane__V1__Certificate *c = ctl_service__cert_dup(r->certificate);
     int rc = check_create(svc, c, err);
     if (rc == 0)
         rc = check_profile(svc, t, c, err);
@@ -245,6 +239,19 @@ out:
     else
         *resp = &c->base;
     return rc;
+}
+
+int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
+                        const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err)
+{
+    const Certplane__V1__CreateCertificateRequest *r = (const void *)req;
+    (void)caller;
+    if (r->certificate == NULL)
+        return cp_err_set(err, CP_EINVAL, "certificate: required");
+    int rc = check_output_only(r->certificate, err);
+    if (rc != 0)
+        return rc;
+    return ctl_service__create_owned(svc, t, ctl_service__cert_dup(r->certificate), resp, err);
 }
 
 int ctl_service__get(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,

@@ -11,6 +11,10 @@
  * its own t. */
 int ctl_service__create(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                         const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err);
+/** CreateCertificate's work on `c` (owned: stored into *resp, or freed on error), without the
+ *  output-only check: on-demand creation (service_ondemand.c) sets on_demand. */
+int ctl_service__create_owned(ctl_service_t *svc, ctl_thread_t *t, Certplane__V1__Certificate *c,
+                              ProtobufCMessage **resp, cp_err_t *err);
 int ctl_service__get(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
                      const ProtobufCMessage *req, ProtobufCMessage **resp, cp_err_t *err);
 int ctl_service__delete(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,

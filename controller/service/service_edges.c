@@ -6,7 +6,9 @@
 #include "controller/service/service_edges.h"
 #include "controller/service/service_util.h"
 #include "controller/store/store_edges.h"
+#include "controller/store/store_ondemand.h"
 #include "shared/clock.h"
+#include "shared/log.h"
 #include "shared/mem.h"
 
 #define VERSION_MAX 64
@@ -16,6 +18,35 @@ static int ttl_seconds(const ctl_service_t *svc)
     int64_t ms = svc->cfg->edge_ttl_ms > 0 ? svc->cfg->edge_ttl_ms : 30000;
     int64_t s = (ms + 999) / 1000;
     return s > INT32_MAX ? INT32_MAX : (int)s;
+}
+
+/* Whether name is no on-demand certificate, as far as the read cache knows (a miss: maybe one). */
+static bool known_not_on_demand(ctl_service_t *svc, const char *name)
+{
+    Certplane__V1__Certificate *c = NULL;
+    if (!ctl_certcache_get(svc->cache, name, &c))
+        return false;
+    bool not = !c->on_demand;
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+    return not ;
+}
+
+/* On-demand TLS: when the on-demand certificates the edge served were last used (at most
+ * USED_MAX names a report; names that are no certificate name, or that the cache knows are not
+ * on-demand certificates, are skipped). Best effort: the report itself succeeded. */
+#define USED_MAX 256
+static void record_used(ctl_service_t *svc, ctl_thread_t *t,
+                        const Certplane__V1__ReportEdgeStatusRequest *r)
+{
+    const char *names[USED_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_on_demand_used && n < USED_MAX; i++)
+        if (ctl_service__check_name("on_demand_used", r->on_demand_used[i], NULL) == 0 &&
+            !known_not_on_demand(svc, r->on_demand_used[i]))
+            names[n++] = r->on_demand_used[i];
+    cp_err_t err = {0};
+    if (n > 0 && ctl_store_ondemand_used(t->store, names, n, cp_clock_wall_ms(), &err) != 0)
+        CP_LOG(CP_LOG_DEBUG, "service", "on-demand usage not recorded: %s", err.msg);
 }
 
 int ctl_service__report_edge(ctl_service_t *svc, ctl_thread_t *t, const ctl_caller_t *caller,
@@ -46,6 +77,7 @@ int ctl_service__report_edge(ctl_service_t *svc, ctl_thread_t *t, const ctl_call
     rc = ctl_store_edge_report(t->store, &e, err);
     if (rc != 0)
         return ctl_service__store_fail(rc, err);
+    record_used(svc, t, r); /* on-demand TLS (issue 14) */
     Certplane__V1__ReportEdgeStatusResponse *out = cp_xcalloc(1, sizeof *out);
     certplane__v1__report_edge_status_response__init(out);
     out->ttl_seconds = ttl_seconds(svc);

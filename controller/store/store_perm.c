@@ -63,6 +63,11 @@ static const char *const probes[][8] = {
     {"XADD", "webhook:events", "1-1", "type", "probe"},
     {"XAUTOCLAIM", "webhook:events", P, P, "0", "0"},
     {"ZADD", "webhook:retry", "0", P},
+    /* on-demand TLS (store_ondemand.c) */
+    {"INCR", "ondemand:orders:" P},
+    {"PEXPIRE", "ondemand:orders:" P, "1"},
+    {"HSET", "ondemand:used", P, "0"},
+    {"HMGET", "ondemand:used", P},
 };
 #define N_PROBES (sizeof probes / sizeof probes[0])
 

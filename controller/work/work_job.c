@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "controller/metrics/metrics.h"
+#include "controller/metrics/metrics_ondemand.h"
 #include "controller/work/renew.h"
 #include "controller/work/work_acme.h"
 #include "controller/work/work_ari.h"
@@ -272,6 +273,10 @@ static int commit(ctl_work_thread_t *t, const ctl_store_job_t *job, Certplane__V
                 CTL_WORK_STAT(t->w, failed, 1);
             if (r->deferred_until_ms == 0)
                 ctl_metrics_issuance(strcmp(job->kind, "renew") == 0, r->res != NULL);
+            if (r->res != NULL && (*c)->on_demand && (*c)->create_time != NULL &&
+                strcmp(job->kind, "issue") == 0) /* on-demand TLS: time to certificate */
+                ctl_metrics_ondemand_ready(
+                    (double)(cp_clock_wall_ms() - (*c)->create_time->seconds * 1000) / 1000.0);
             ctl_work__kick(t->w);
             return CTL_WORK_ACK;
         }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/work/work_ondemand.h"
 #include "controller/work/work_sched.h"
 #include "controller/work/work_util.h"
 #include "shared/clock.h"
@@ -58,6 +59,8 @@ static void schedule_one(ctl_work_thread_t *t, const char *name)
                        : !ctl_work__has_cert(c)    ? "issue"
                        : ari_poll_due(c, now)      ? "ari"
                                                    : "renew";
+    if (strcmp(kind, "renew") == 0 && ctl_work__ondemand_skip(t, c, now))
+        goto out; /* on-demand TLS: unused for --on-demand-unused-after */
     if (state == CERTPLANE__V1__STATE__VALID && strcmp(kind, "revoke") != 0 &&
         strcmp(kind, "ari") != 0)
         state = CERTPLANE__V1__STATE__RENEWING;

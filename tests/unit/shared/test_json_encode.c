@@ -152,7 +152,8 @@ static void test_emit_defaults_emits_zero_scalars_and_empty_arrays(void **state)
         "\"challengeType\":\"CHALLENGE_TYPE_UNSPECIFIED\",\"state\":\"STATE_UNSPECIFIED\","
         "\"serial\":\"\",\"issuer\":\"\",\"fullchainPem\":\"\",\"privateKeyPem\":\"\","
         "\"lastError\":\"\",\"failureCount\":0,\"revision\":\"0\",\"revocationReason\":0,"
-        "\"ariExplanationUrl\":\"\",\"ariCertId\":\"\",\"issuedBy\":\"\",\"issuers\":[]}");
+        "\"ariExplanationUrl\":\"\",\"ariCertId\":\"\",\"issuedBy\":\"\",\"issuers\":[],"
+        "\"onDemand\":false}");
     kitchen_t k;
     kitchen_init(&k.base);
     jt_assert_encodes_to(
