@@ -84,6 +84,12 @@ size_t edge_metrics_render(const edge_metrics_t *m, edge_sni_t *sni, char *buf, 
         "key, accepted and re-issued.\n# TYPE certplane_edge_tls_tickets_renewed_total counter\n"
         "certplane_edge_tls_tickets_renewed_total %llu\n",
         LOAD(sni->tickets_renewed));
+    put(&o,
+        "# HELP certplane_edge_tls_tickets_resumed_total Handshakes resumed from a session ticket "
+        "(sealed with the fleet's keys: made by this edge or any other).\n"
+        "# TYPE certplane_edge_tls_tickets_resumed_total counter\n"
+        "certplane_edge_tls_tickets_resumed_total %llu\n",
+        LOAD(sni->tickets_resumed));
     edge_cert_cache_stats_t cs;
     edge_cert_cache_stats(&cs);
     put(&o,

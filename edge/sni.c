@@ -242,6 +242,7 @@ static SSL_TICKET_RETURN on_ticket(SSL *ssl, SSL_SESSION *sess, const unsigned c
             atomic_fetch_add_explicit(&s->tickets_rejected, 1, memory_order_relaxed);
             return SSL_TICKET_RETURN_IGNORE_RENEW;
         }
+        atomic_fetch_add_explicit(&s->tickets_resumed, 1, memory_order_relaxed);
         return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
     }
     case SSL_TICKET_EMPTY:

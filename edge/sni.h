@@ -48,6 +48,7 @@ typedef struct edge_sni {
     atomic_ullong tickets_rejected;
     atomic_ullong alpn_answered; /* acme-tls/1 handshakes answered with a validation certificate */
     atomic_ullong tickets_renewed; /* tickets decrypted with an older fleet key (re-issued) */
+    atomic_ullong tickets_resumed; /* handshakes resumed from a ticket (made by any edge) */
     edge_tickets_t *own_tickets;   /* this edge's own key, until the fleet's arrive */
     /* The connection's local address: this hook when set (an SSL whose BIO is no socket, as in
      * h2o), else getsockname on SSL_get_fd. Set before the loops run (edge_sni_set_local_addr). */

@@ -3,7 +3,9 @@
  * fleet's session-ticket keys, rotates them (--ticket-key-rotation, short here) and streams them
  * to edges only; two edges share them. A TLS 1.2 and a TLS 1.3 session made on edge 1 resume on
  * edge 2; a ticket never resumes under another name; a ticket survives two rotations and not a
- * third; the keys are sealed in Redis and never reach a read-scope watcher. */
+ * third; the keys are sealed in Redis and never reach a read-scope watcher. Through Debian's
+ * haproxy (TCP, round-robin) in front of both edges, the second connection lands on the other edge
+ * and resumes there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 
 #include "tests/support/controller.h"
 #include "tests/support/edge.h"
+#include "tests/support/haproxy.h"
 #include "tests/support/harness.h"
 #include "tests/support/tlsload.h"
 
@@ -27,6 +30,8 @@ static char g_dir[256];
 static cp_test_redis_t g_redis;
 static cp_test_controller_t g_ctl;
 static cp_test_edge_t g_edge[2];
+static cp_test_haproxy_t g_lb; /* TCP round-robin over both edges, as users deploy them */
+static int g_lb_port;
 
 static const char *g_ctl_env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin," READ ":read,edgetok:edge",
                                   "ASAN_OPTIONS=detect_leaks=0", NULL};
@@ -85,6 +90,66 @@ static void test_sessions_made_on_one_edge_resume_on_the_other(void **state)
     assert_string_equal(hs(0, "tick.example.com", "-tls1_3", "s13", NULL), "New");
     assert_string_equal(hs(1, "tick.example.com", "-tls1_3", NULL, "s13"), "Reused");
     print_message("[ tickets ] TLS 1.2 and 1.3 sessions of edge 1 resumed on edge 2\n");
+}
+
+/* A counter of edge e's /metrics (the first line starting with `metric`), or -1. */
+static long edge_metric(int e, const char *metric)
+{
+    const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics | grep '^%s' | head -1 | "
+                               "cut -d' ' -f2",
+                               g_edge[e].admin_port, metric);
+    return m[0] != '\0' ? atol(m) : -1;
+}
+
+static long edge_handshakes(int e)
+{
+    const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics | grep "
+                               "'^certplane_edge_tls_handshakes_total' | "
+                               "awk '{ s += $2 } END { print s + 0 }'",
+                               g_edge[e].admin_port);
+    return atol(m);
+}
+
+/* One handshake through the load balancer (-sess_out/-sess_in, and the wait for TLS 1.3 tickets,
+ * as in hs()). */
+static const char *hs_lb(const char *sni, const char *version, const char *sess_out,
+                         const char *sess_in)
+{
+    char out[512] = "", in[512] = "";
+    if (sess_out != NULL)
+        snprintf(out, sizeof out, "-sess_out '%s/%s'", g_dir, sess_out);
+    if (sess_in != NULL)
+        snprintf(in, sizeof in, "-sess_in '%s/%s'", g_dir, sess_in);
+    return cp_test_sh("(sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
+                      "-servername %s %s %s %s 2>/dev/null | grep -o -m1 -E '^(Reused|New),' | "
+                      "tr -d ',\n'",
+                      g_lb_port, sni, version, out, in);
+}
+
+/* As users deploy edges: clients reach them only through haproxy (TCP, round-robin), so the next
+ * connection lands on the other edge; it resumes there, for TLS 1.2 and 1.3, and that edge counts
+ * the resumption (certplane_edge_tls_tickets_resumed_total). */
+static void test_resumption_through_the_load_balancer(void **state)
+{
+    (void)state;
+    const char *versions[] = {"-tls1_2", "-tls1_3"};
+    for (int v = 0; v < 2; v++) {
+        long hs0[2] = {edge_handshakes(0), edge_handshakes(1)};
+        long res0[2] = {edge_metric(0, "certplane_edge_tls_tickets_resumed_total"),
+                        edge_metric(1, "certplane_edge_tls_tickets_resumed_total")};
+        assert_string_equal(hs_lb("tick.example.com", versions[v], "lb", NULL), "New");
+        assert_string_equal(hs_lb("tick.example.com", versions[v], NULL, "lb"), "Reused");
+        long d[2] = {edge_handshakes(0) - hs0[0], edge_handshakes(1) - hs0[1]};
+        long r[2] = {edge_metric(0, "certplane_edge_tls_tickets_resumed_total") - res0[0],
+                     edge_metric(1, "certplane_edge_tls_tickets_resumed_total") - res0[1]};
+        print_message(
+            "[ tickets ] %s through haproxy: handshakes per edge %ld/%ld, resumed %ld/%ld\n",
+            versions[v], d[0], d[1], r[0], r[1]);
+        assert_int_equal(d[0], 1); /* one handshake on each edge: the two connections alternated */
+        assert_int_equal(d[1], 1);
+        assert_int_equal(r[0] + r[1],
+                         1); /* and the resumption was on the edge that did not make it */
+    }
 }
 
 static void test_a_ticket_never_resumes_under_another_name(void **state)
@@ -154,12 +219,18 @@ static int group_setup(void **state)
     for (int i = 0; i < 2; i++)
         if (cp_test_edge_start(&g_edge[i], g_dir, eargs, eenv) != 0)
             return -1;
+    cp_test_haproxy_frontend_t fe = {.backends = {g_edge[0].https_port, g_edge[1].https_port},
+                                     .n_backends = 2};
+    if (cp_test_haproxy_start(&g_lb, g_dir, &fe, 1) != 0)
+        return -1;
+    g_lb_port = fe.port;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    cp_test_haproxy_stop(&g_lb);
     for (int i = 0; i < 2; i++)
         cp_test_edge_stop(&g_edge[i]);
     cp_test_controller_stop(&g_ctl);
@@ -173,6 +244,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sessions_made_on_one_edge_resume_on_the_other),
+        cmocka_unit_test(test_resumption_through_the_load_balancer),
         cmocka_unit_test(test_a_ticket_never_resumes_under_another_name),
         cmocka_unit_test(test_tickets_outlive_two_rotations_not_three),
         cmocka_unit_test(test_keys_are_sealed_at_rest_and_never_reach_other_watchers),

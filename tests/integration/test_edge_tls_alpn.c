@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_edge_tls_alpn.c - issue 14: TLS-ALPN-01 (RFC 8737) end to end. Pebble validates the
- * challenge for real by connecting to the edge's HTTPS port with ALPN acme-tls/1 (HTTP-01 cannot
- * succeed: nothing listens where Pebble would look). The controller streams the challenge to the
- * edge, which answers with the validation certificate (critical acmeIdentifier extension); the
+ * challenge for real by connecting with ALPN acme-tls/1 to Debian's haproxy (TCP, round-robin) in
+ * front of two edges, as users deploy them (HTTP-01 cannot succeed: nothing listens where Pebble
+ * would look). The controller streams the challenge to every edge; whichever one haproxy picks
+ * answers with the validation certificate (critical acmeIdentifier extension); the
  * certificate becomes VALID and is served to ordinary handshakes, which still negotiate h2; an
  * acme-tls/1 handshake for a name without a challenge gets no acme-tls/1; a wildcard with
  * TLS_ALPN_01 is refused. */
@@ -18,6 +19,7 @@
 
 #include "tests/support/controller.h"
 #include "tests/support/edge.h"
+#include "tests/support/haproxy.h"
 #include "tests/support/harness.h"
 #include "tests/support/pebble.h"
 #include "tests/support/tlsload.h"
@@ -28,8 +30,10 @@ static char g_dir[256];
 static cp_test_redis_t g_redis;
 static cp_test_pebble_t g_pebble;
 static cp_test_controller_t g_ctl;
-static cp_test_edge_t g_edge;
-static int g_tls_port; /* the edge's listener Pebble validates TLS-ALPN-01 on */
+static cp_test_edge_t g_edge[2];
+static cp_test_haproxy_t g_lb;
+static int g_tls_port; /* haproxy's frontend (TCP, round-robin over both edges): where Pebble
+                        * validates TLS-ALPN-01 and where every client connects */
 
 static const char *g_ctl_env[] = {"CERTPLANE_API_TOKENS=" ADMIN ":admin,edgetok:edge",
                                   "ASAN_OPTIONS=detect_leaks=0", NULL};
@@ -79,15 +83,20 @@ static void test_tls_alpn_01_is_answered_by_the_edge_and_pebble_validates_it(voi
         print_message("[ alpn ] state %s: %s\n", field("alpn", "state"),
                       field("alpn", "lastError"));
         cp_test_controller_dump_log(&g_ctl, 30);
-        cp_test_edge_dump_log(&g_edge, 30);
+        cp_test_edge_dump_log(&g_edge[0], 30);
+        cp_test_edge_dump_log(&g_edge[1], 30);
     }
     assert_string_equal(field("alpn", "state"), "VALID");
     print_message("[ alpn ] VALID in %.1f s through TLS-ALPN-01\n", cp_test_now_s() - t0);
-    const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics | grep "
-                               "'^certplane_edge_acme_tls_alpn_answered_total' | cut -d' ' -f2",
-                               g_edge.admin_port);
-    print_message("[ alpn ] acme-tls/1 handshakes answered by the edge: %s", m);
-    assert_true(atoi(m) >= 1);
+    int answered = 0;
+    for (int e = 0; e < 2; e++) {
+        const char *m = cp_test_sh("curl -s http://127.0.0.1:%d/metrics | grep "
+                                   "'^certplane_edge_acme_tls_alpn_answered_total' | cut -d' ' -f2",
+                                   g_edge[e].admin_port);
+        print_message("[ alpn ] acme-tls/1 handshakes answered by edge %d: %s", e + 1, m);
+        answered += atoi(m);
+    }
+    assert_true(answered >= 1);
     /* Pebble never reached an HTTP-01 responder (none listens): it validated over TLS. */
     assert_int_equal(cp_test_pebble_log_count(&g_pebble, "http-01"), 0);
 
@@ -139,21 +148,28 @@ static int group_setup(void **state)
                           "--edge-ttl=10s", NULL};
     if (cp_test_controller_start(&g_ctl, g_redis.url, g_dir, args, g_ctl_env) != 0)
         return -1;
-    char ctl[64], listen[64];
+    char ctl[64];
     snprintf(ctl, sizeof ctl, "--controller=127.0.0.1:%d", g_ctl.grpc_port);
-    snprintf(listen, sizeof listen, "--listen=127.0.0.1:%d", g_tls_port);
-    const char *eargs[] = {
-        ctl, listen, "--threads=1", "--report-interval=1s", "--default-upstream=respond:200:ok",
-        NULL};
+    const char *eargs[] = {ctl, "--threads=1", "--report-interval=1s",
+                           "--default-upstream=respond:200:ok", NULL};
     const char *eenv[] = {"CERTPLANE_EDGE_TOKEN=edgetok", "ASAN_OPTIONS=detect_leaks=0", NULL};
-    if (cp_test_edge_start(&g_edge, g_dir, eargs, eenv) != 0)
+    for (int e = 0; e < 2; e++)
+        if (cp_test_edge_start(&g_edge[e], g_dir, eargs, eenv) != 0)
+            return -1;
+    /* As users deploy edges: Debian's haproxy in TCP mode, round-robin, in front of both. */
+    cp_test_haproxy_frontend_t fe = {.port = g_tls_port,
+                                     .backends = {g_edge[0].https_port, g_edge[1].https_port},
+                                     .n_backends = 2};
+    if (cp_test_haproxy_start(&g_lb, g_dir, &fe, 1) != 0)
         return -1;
-    /* The edge must be live (reported) before the challenge, so the controller waits for it. */
-    double t0 = cp_test_now_s();
-    while (strstr(cp_test_sh("curl -s http://127.0.0.1:%d/readyz", g_edge.admin_port), "ok") ==
-               NULL &&
-           cp_test_now_s() - t0 < 20)
-        usleep(100 * 1000);
+    /* The edges must be live (reported) before the challenge, so the controller waits for them. */
+    for (int e = 0; e < 2; e++) {
+        double t0 = cp_test_now_s();
+        while (strstr(cp_test_sh("curl -s http://127.0.0.1:%d/readyz", g_edge[e].admin_port),
+                      "ok") == NULL &&
+               cp_test_now_s() - t0 < 20)
+            usleep(100 * 1000);
+    }
     sleep(2);
     return 0;
 }
@@ -161,7 +177,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    cp_test_edge_stop(&g_edge);
+    cp_test_haproxy_stop(&g_lb);
+    cp_test_edge_stop(&g_edge[0]);
+    cp_test_edge_stop(&g_edge[1]);
     cp_test_controller_stop(&g_ctl);
     cp_test_pebble_stop(&g_pebble);
     cp_test_redis_stop(&g_redis);
