@@ -123,7 +123,8 @@ static void fill_repeated(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f
 {
     const ProtobufCMessageDescriptor *ed = f->descriptor;
     if (f->type == PROTOBUF_C_TYPE_MESSAGE && ed == m->descriptor && depth >= 3)
-        return; /* a recursive repeated field (CertificateEvent.batch): stop, as for Kitchen.child */
+        return; /* a recursive repeated field (CertificateEvent.batch): stop, as for Kitchen.child
+                 */
     int is_map = f->type == PROTOBUF_C_TYPE_MESSAGE && strstr(ed->short_name, "Entry") != NULL;
     size_t n = is_map ? 2 : 3, size = elem_size(f->type);
     char *arr = cp_xcalloc(n, size);
