@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rpc.c - a blocking unary call to the controller (rpc.h) */
 #include "edge/rpc.h"
+#include "edge/ctlchan.h"
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/time.h>
@@ -8,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/file.h"
 #include "shared/mem.h"
-
-#define MAX_PEM_FILE (1 << 20)
 
 struct edge_rpc {
     edge_rpc_opts_t o;
@@ -26,29 +24,6 @@ static gpr_timespec deadline_in(int64_t ms)
     return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static int make_creds(edge_rpc_t *c, cp_err_t *err)
-{
-    char *ca = NULL, *cert = NULL, *key = NULL;
-    int rc = 0;
-    if (c->o.ca_file == NULL)
-        return 0;
-    if ((rc = cp_file_read(c->o.ca_file, MAX_PEM_FILE, &ca, NULL, err)) != 0)
-        return rc;
-    if (c->o.cert_file != NULL &&
-        ((rc = cp_file_read(c->o.cert_file, MAX_PEM_FILE, &cert, NULL, err)) != 0 ||
-         (rc = cp_file_read(c->o.key_file, MAX_PEM_FILE, &key, NULL, err)) != 0))
-        goto out;
-    grpc_ssl_pem_key_cert_pair pair = {key, cert};
-    c->creds = grpc_ssl_credentials_create(ca, cert != NULL ? &pair : NULL, NULL, NULL);
-    if (c->creds == NULL)
-        rc = cp_err_set(err, CP_EINVAL, "controller TLS credentials rejected");
-out:
-    free(ca);
-    free(cert);
-    cp_secure_free_str(key);
-    return rc;
-}
-
 int edge_rpc_new(const edge_rpc_opts_t *o, edge_rpc_t **out, cp_err_t *err)
 {
     edge_rpc_t *c = cp_xcalloc(1, sizeof *c);
@@ -58,7 +33,7 @@ int edge_rpc_new(const edge_rpc_opts_t *o, edge_rpc_t **out, cp_err_t *err)
         c->auth = cp_xmalloc(len);
         snprintf(c->auth, len, "Bearer %s", o->token);
     }
-    int rc = make_creds(c, err);
+    int rc = edge_ctlchan_creds(o->ca_file, o->cert_file, o->key_file, &c->creds, err);
     if (rc != 0) {
         edge_rpc_free(c);
         c = NULL;
@@ -69,36 +44,9 @@ int edge_rpc_new(const edge_rpc_opts_t *o, edge_rpc_t **out, cp_err_t *err)
 
 static grpc_channel *channel(edge_rpc_t *c)
 {
-    if (c->ch != NULL)
-        return c->ch;
-    grpc_arg args[3];
-    memset(args, 0, sizeof args);
-    int n = 0;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
-    args[n++].value.integer = 20000;
-    if (c->o.server_name != NULL) {
-        args[n].type = GRPC_ARG_STRING;
-        args[n].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-        args[n++].value.string = (char *)c->o.server_name;
-    }
-    grpc_channel_args ca = {(size_t)n, args};
-    grpc_channel_credentials *creds =
-        c->creds != NULL ? c->creds : grpc_insecure_credentials_create();
-    c->ch = grpc_channel_create(c->o.targets[c->target], creds, &ca);
-    if (c->creds == NULL)
-        grpc_channel_credentials_release(creds);
+    if (c->ch == NULL)
+        c->ch = edge_ctlchan_open(c->o.targets[c->target], c->creds, c->o.server_name);
     return c->ch;
-}
-
-static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    grpc_slice s = grpc_slice_malloc(len);
-    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
 }
 
 static ProtobufCMessage *unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d)
@@ -139,7 +87,7 @@ grpc_status_code edge_rpc_call(edge_rpc_t *c, const char *method, const Protobuf
     grpc_metadata_array initial, trailing;
     grpc_metadata_array_init(&initial);
     grpc_metadata_array_init(&trailing);
-    grpc_byte_buffer *out = pack(req), *in = NULL;
+    grpc_byte_buffer *out = edge_ctlchan_pack(req), *in = NULL;
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
     grpc_op ops[6];

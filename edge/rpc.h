@@ -10,9 +10,8 @@
 #include "shared/err.h"
 
 /*
- * The same connection settings as the Watch client (edge/watch.c): TLS from PEM files when a CA is
- * given (mTLS with a certificate and key), an optional TLS name override, keepalive. (watch.c has
- * its own copy of these few lines; both should move here once the Watch work settles.)
+ * The same connection as the Watch client's (edge/ctlchan.h): TLS from PEM files when a CA is
+ * given (mTLS with a certificate and key), an optional TLS name override, keepalive.
  * THREAD SAFETY: a client is used by one thread.
  */
 typedef struct edge_rpc edge_rpc_t;

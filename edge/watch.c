@@ -18,9 +18,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "edge/ctlchan.h"
 #include "edge/watch_internal.h"
 #include "shared/clock.h"
-#include "shared/file.h"
 #include "shared/log.h"
 #include "shared/mem.h"
 
@@ -55,83 +55,6 @@ static gpr_timespec deadline_in(int64_t ms)
 }
 
 /* Largest CA, certificate or key file read for the controller connection. */
-#define MAX_PEM_FILE (1 << 20)
-
-static char *read_file(const char *path, cp_err_t *err)
-{
-    char *buf = NULL;
-    return cp_file_read(path, MAX_PEM_FILE, &buf, NULL, err) == 0 ? buf : NULL;
-}
-
-static int make_creds(edge_watch_t *w, cp_err_t *err)
-{
-    if (w->o.ca_file == NULL)
-        return 0;
-    char *ca = read_file(w->o.ca_file, err), *cert = NULL, *key = NULL;
-    int rc = 0;
-    if (ca == NULL)
-        return CP_EINVAL;
-    if (w->o.cert_file != NULL) {
-        cert = read_file(w->o.cert_file, err);
-        key = cert != NULL ? read_file(w->o.key_file, err) : NULL;
-        if (key == NULL) {
-            rc = CP_EINVAL;
-            goto out;
-        }
-    }
-    grpc_ssl_pem_key_cert_pair pair = {key, cert};
-    w->creds = grpc_ssl_credentials_create(ca, cert != NULL ? &pair : NULL, NULL, NULL);
-    if (w->creds == NULL)
-        rc = cp_err_set(err, CP_EINVAL, "controller TLS credentials rejected");
-out:
-    free(ca);
-    free(cert);
-    cp_secure_free_str(key); /* gRPC copied the PEM text */
-    return rc;
-}
-
-static grpc_arg int_arg(const char *key, int value)
-{
-    grpc_arg a;
-    memset(&a, 0, sizeof a);
-    a.type = GRPC_ARG_INTEGER;
-    a.key = (char *)key;
-    a.value.integer = value;
-    return a;
-}
-
-static grpc_channel *make_channel(edge_watch_t *w, const char *target)
-{
-    grpc_arg args[5];
-    int n = 0;
-    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-    args[n++] = int_arg(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    args[n++] = int_arg(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
-    if (w->o.server_name != NULL) {
-        memset(&args[n], 0, sizeof args[n]);
-        args[n].type = GRPC_ARG_STRING;
-        args[n].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-        args[n++].value.string = (char *)w->o.server_name;
-    }
-    grpc_channel_args ca = {(size_t)n, args};
-    grpc_channel_credentials *creds =
-        w->creds != NULL ? w->creds : grpc_insecure_credentials_create();
-    grpc_channel *ch = grpc_channel_create(target, creds, &ca);
-    if (w->creds == NULL)
-        grpc_channel_credentials_release(creds);
-    return ch;
-}
-
-static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    grpc_slice s = grpc_slice_malloc(len);
-    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
-}
 
 /* The auth metadata, when a token is configured. */
 static size_t auth_md(const edge_watch_t *w, grpc_metadata *md)
@@ -164,7 +87,7 @@ static void report(edge_watch_t *w, grpc_channel *ch)
     grpc_metadata_array initial, trailing;
     grpc_metadata_array_init(&initial);
     grpc_metadata_array_init(&trailing);
-    grpc_byte_buffer *out = pack(&req.base), *in = NULL;
+    grpc_byte_buffer *out = edge_ctlchan_pack(&req.base), *in = NULL;
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
     grpc_op ops[6];
@@ -294,7 +217,7 @@ static int stream_start(edge_watch_t *w, stream_t *st, grpc_channel *ch)
                                         grpc_slice_from_static_string(WATCH_METHOD), NULL,
                                         gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_metadata md;
-    grpc_byte_buffer *out = pack(&req.base);
+    grpc_byte_buffer *out = edge_ctlchan_pack(&req.base);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -438,7 +361,7 @@ static void *watch_main(void *arg)
     int64_t backoff = 250;
     for (size_t attempt = 0; !atomic_load(&w->stop); attempt++) {
         const char *target = w->o.targets[attempt % w->o.n_targets];
-        grpc_channel *ch = make_channel(w, target);
+        grpc_channel *ch = edge_ctlchan_open(target, w->creds, w->o.server_name);
         bool delivered = stream_run(w, ch, target);
         grpc_channel_destroy(ch);
         if (atomic_load(&w->stop))
@@ -477,7 +400,7 @@ int edge_watch_new(const edge_watch_opts_t *opts, edge_sni_t *sni, edge_metrics_
         w->auth = cp_xmalloc(len);
         snprintf(w->auth, len, "Bearer %s", opts->token);
     }
-    int rc = make_creds(w, err);
+    int rc = edge_ctlchan_creds(w->o.ca_file, w->o.cert_file, w->o.key_file, &w->creds, err);
     if (rc != 0) {
         edge_watch_free(w);
         w = NULL;

@@ -51,10 +51,10 @@ static void import(const char *name)
     assert_string_equal(out, "200");
 }
 
-/* One handshake with s_client: "Reused" or "New" (or "" when it failed). sess_out/sess_in may be
- * NULL. TLS 1.3 tickets come after the handshake: stdin stays open a moment to read them. */
-static const char *hs(int edge, const char *sni, const char *version, const char *sess_out,
-                      const char *sess_in)
+/* One handshake with s_client on `port`: "Reused" or "New" (or "" when it failed). sess_out/sess_in
+ * may be NULL. TLS 1.3 tickets come after the handshake: stdin stays open a moment to read them. */
+static const char *hs_port(int port, const char *sni, const char *version, const char *sess_out,
+                           const char *sess_in)
 {
     char out[300] = "", in[300] = "";
     if (sess_out != NULL)
@@ -64,7 +64,14 @@ static const char *hs(int edge, const char *sni, const char *version, const char
     return cp_test_sh("(sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
                       "-servername %s %s %s %s 2>/dev/null | grep -o -m1 -E '^(Reused|New),' | "
                       "tr -d ',\\n'",
-                      g_edge[edge].https_port, sni, version, out, in);
+                      port, sni, version, out, in);
+}
+
+/* The same on edge `edge` directly. */
+static const char *hs(int edge, const char *sni, const char *version, const char *sess_out,
+                      const char *sess_in)
+{
+    return hs_port(g_edge[edge].https_port, sni, version, sess_out, sess_in);
 }
 
 static void wait_served(const char *sni)
@@ -110,20 +117,11 @@ static long edge_handshakes(int e)
     return atol(m);
 }
 
-/* One handshake through the load balancer (-sess_out/-sess_in, and the wait for TLS 1.3 tickets,
- * as in hs()). */
+/* One handshake through the load balancer. */
 static const char *hs_lb(const char *sni, const char *version, const char *sess_out,
                          const char *sess_in)
 {
-    char out[512] = "", in[512] = "";
-    if (sess_out != NULL)
-        snprintf(out, sizeof out, "-sess_out '%s/%s'", g_dir, sess_out);
-    if (sess_in != NULL)
-        snprintf(in, sizeof in, "-sess_in '%s/%s'", g_dir, sess_in);
-    return cp_test_sh("(sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:%d "
-                      "-servername %s %s %s %s 2>/dev/null | grep -o -m1 -E '^(Reused|New),' | "
-                      "tr -d ',\n'",
-                      g_lb_port, sni, version, out, in);
+    return hs_port(g_lb_port, sni, version, sess_out, sess_in);
 }
 
 /* As users deploy edges: clients reach them only through haproxy (TCP, round-robin), so the next
