@@ -560,6 +560,34 @@ int ctl_store__strv(const redisReply *r, size_t skip_prefix, char ***names, size
     return 0;
 }
 
+int ctl_store__names(ctl_store_t *s, ctl_store__args_t *a, char ***names, size_t *n, cp_err_t *err)
+{
+    redisReply *r = NULL;
+    int rc = ctl_store__call(s, CTL_STORE__READ, 0, a, &r, err);
+    if (rc == 0)
+        rc = ctl_store__strv(r, 0, names, n, err);
+    freeReplyObject(r);
+    ctl_store__args_dispose(a);
+    return rc;
+}
+
+int ctl_store__stream_done(ctl_store_t *s, const char *stream, const char *group, const char *id,
+                           cp_err_t *err)
+{
+    ctl_store__args_t ack = {0}, del = {0};
+    const char *a1[] = {"XACK", stream, group, id}, *a2[] = {"XDEL", stream, id};
+    for (size_t i = 0; i < 4; i++)
+        ctl_store__arg(&ack, a1[i]);
+    for (size_t i = 0; i < 3; i++)
+        ctl_store__arg(&del, a2[i]);
+    const ctl_store__args_t *cmds[] = {&ack, &del};
+    redisReply *r = NULL;
+    /* Acknowledging twice is harmless, so an I/O error may be retried. */
+    int rc = ctl_store__multi(s, CTL_STORE__READ, 2, cmds, &r, err);
+    freeReplyObject(r);
+    return rc;
+}
+
 void ctl_store_strv_free(char **v, size_t n)
 {
     if (v == NULL)

@@ -177,18 +177,6 @@ int ctl_store_cert_delete(ctl_store_t *s, const char *name, int64_t expected_rev
     return rc;
 }
 
-/* Runs a command whose reply is a list of names. */
-static int names_call(ctl_store_t *s, ctl_store__args_t *a, char ***names, size_t *n, cp_err_t *err)
-{
-    redisReply *r = NULL;
-    int rc = ctl_store__call(s, CTL_STORE__READ, 0, a, &r, err);
-    if (rc == 0)
-        rc = ctl_store__strv(r, 0, names, n, err);
-    freeReplyObject(r);
-    ctl_store__args_dispose(a);
-    return rc;
-}
-
 int ctl_store_cert_list(ctl_store_t *s, const char *after, size_t limit, char ***names, size_t *n,
                         cp_err_t *err)
 {
@@ -207,7 +195,7 @@ int ctl_store_cert_list(ctl_store_t *s, const char *after, size_t limit, char **
     ctl_store__arg(&a, "LIMIT");
     ctl_store__arg(&a, "0");
     ctl_store__argf(&a, "%zu", limit);
-    return names_call(s, &a, names, n, err);
+    return ctl_store__names(s, &a, names, n, err);
 }
 
 int ctl_store_cert_index(ctl_store_t *s, const char *name, double renew_at, cp_err_t *err)
@@ -310,7 +298,7 @@ int ctl_store_due(ctl_store_t *s, double now, size_t limit, char ***names, size_
     ctl_store__arg(&a, "LIMIT");
     ctl_store__arg(&a, "0");
     ctl_store__argf(&a, "%zu", limit);
-    return names_call(s, &a, names, n, err);
+    return ctl_store__names(s, &a, names, n, err);
 }
 
 int ctl_store_next_due(ctl_store_t *s, double *when, cp_err_t *err)

@@ -128,6 +128,11 @@ char *ctl_store__strdup_reply(const redisReply *r); /* STRING/STATUS: malloc'd c
 int ctl_store__strv(const redisReply *r, size_t skip_prefix, char ***names, size_t *n,
                     cp_err_t *err); /* ARRAY of strings -> malloc'd names */
 int ctl_store__proto(cp_err_t *err, const char *what);
+/* Runs a (disposed after) whose reply is a list of names into *names (ctl_store_strv_free). */
+int ctl_store__names(ctl_store_t *s, ctl_store__args_t *a, char ***names, size_t *n, cp_err_t *err);
+/* XACK and XDEL of entry `id` of `stream` for `group`, in one MULTI (idempotent). */
+int ctl_store__stream_done(ctl_store_t *s, const char *stream, const char *group, const char *id,
+                           cp_err_t *err);
 char *ctl_store__xstrndup(const char *p, size_t n);
 bool ctl_store__name_ok(const char *name);
 

@@ -255,18 +255,7 @@ int ctl_store_job_ack(ctl_store_t *s, const ctl_store_job_t *job, cp_err_t *err)
 {
     if (job == NULL || job->id[0] == '\0')
         return cp_err_set(err, CP_EINVAL, "job: no ID");
-    ctl_store__args_t ack = {0}, del = {0};
-    const char *a1[] = {"XACK", "jobs", GROUP, job->id}, *a2[] = {"XDEL", "jobs", job->id};
-    for (size_t i = 0; i < 4; i++)
-        ctl_store__arg(&ack, a1[i]);
-    for (size_t i = 0; i < 3; i++)
-        ctl_store__arg(&del, a2[i]);
-    const ctl_store__args_t *cmds[] = {&ack, &del};
-    redisReply *r = NULL;
-    /* Acknowledging twice is harmless, so an I/O error may be retried. */
-    int rc = ctl_store__multi(s, CTL_STORE__READ, 2, cmds, &r, err);
-    freeReplyObject(r);
-    return rc;
+    return ctl_store__stream_done(s, "jobs", GROUP, job->id, err);
 }
 
 /* ---- locks --------------------------------------------------------------------------------------

@@ -13,17 +13,6 @@
 #define HELD "ocsp:held"
 #define DISCOVER_BATCH 1000
 
-static int names_call(ctl_store_t *s, ctl_store__args_t *a, char ***names, size_t *n, cp_err_t *err)
-{
-    redisReply *r = NULL;
-    int rc = ctl_store__call(s, CTL_STORE__READ, 0, a, &r, err);
-    if (rc == 0)
-        rc = ctl_store__strv(r, 0, names, n, err);
-    freeReplyObject(r);
-    ctl_store__args_dispose(a);
-    return rc;
-}
-
 int ctl_store_ocsp_due(ctl_store_t *s, int64_t now_ms, size_t max, char ***names, size_t *n,
                        cp_err_t *err)
 {
@@ -39,7 +28,7 @@ int ctl_store_ocsp_due(ctl_store_t *s, int64_t now_ms, size_t max, char ***names
     ctl_store__arg(&a, "LIMIT");
     ctl_store__arg(&a, "0");
     ctl_store__argf(&a, "%zu", max);
-    return names_call(s, &a, names, n, err);
+    return ctl_store__names(s, &a, names, n, err);
 }
 
 int ctl_store_ocsp_names(ctl_store_t *s, size_t offset, size_t max, char ***names, size_t *n,
@@ -54,7 +43,7 @@ int ctl_store_ocsp_names(ctl_store_t *s, size_t offset, size_t max, char ***name
     ctl_store__arg(&a, HELD);
     ctl_store__argf(&a, "%zu", offset);
     ctl_store__argf(&a, "%zu", offset + max - 1);
-    return names_call(s, &a, names, n, err);
+    return ctl_store__names(s, &a, names, n, err);
 }
 
 /* ZADD ocsp:due NX 0 for the names of one page of `certs`, in one command. */
@@ -94,7 +83,7 @@ int ctl_store_ocsp_discover(ctl_store_t *s, cp_err_t *err)
         ctl_store__argf(&a, "%zu", off + DISCOVER_BATCH - 1);
         char **names = NULL;
         size_t n = 0;
-        int rc = names_call(s, &a, &names, &n, err);
+        int rc = ctl_store__names(s, &a, &names, &n, err);
         if (rc == 0)
             rc = discover_page(s, names, n, err);
         ctl_store_strv_free(names, n);

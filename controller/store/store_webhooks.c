@@ -270,17 +270,7 @@ int ctl_store_webhook_events_take(ctl_store_t *s, const char *consumer, int bloc
 
 int ctl_store_webhook_event_ack(ctl_store_t *s, const char *id, cp_err_t *err)
 {
-    ctl_store__args_t ack = {0}, del = {0};
-    const char *a1[] = {"XACK", EVENTS, GROUP, id}, *a2[] = {"XDEL", EVENTS, id};
-    for (size_t i = 0; i < 4; i++)
-        ctl_store__arg(&ack, a1[i]);
-    for (size_t i = 0; i < 3; i++)
-        ctl_store__arg(&del, a2[i]);
-    const ctl_store__args_t *cmds[] = {&ack, &del};
-    redisReply *r = NULL;
-    int rc = ctl_store__multi(s, CTL_STORE__READ, 2, cmds, &r, err);
-    freeReplyObject(r);
-    return rc;
+    return ctl_store__stream_done(s, EVENTS, GROUP, id, err);
 }
 
 int ctl_store_webhook_schedule(ctl_store_t *s, const char *member, int64_t due_ms, cp_err_t *err)
