@@ -32,4 +32,13 @@ grpc_channel *edge_ctlchan_open(const char *target, grpc_channel_credentials *cr
 /** `msg` packed into a byte buffer (caller destroys it). */
 grpc_byte_buffer *edge_ctlchan_pack(const ProtobufCMessage *msg);
 
+/** One unary call of `method` ("/certplane.v1.Certificates/X") on `ch` with the metadata
+ *  "authorization: <auth>" (auth NULL: none), waiting at most deadline_ms. With resp_desc, an OK
+ *  answer is unpacked into *resp (free with protobuf_c_message_free_unpacked; an answer that does
+ *  not unpack gives INTERNAL); resp_desc NULL ignores the answer. Returns the gRPC status. */
+grpc_status_code edge_ctlchan_unary(grpc_channel *ch, const char *auth, const char *method,
+                                    const ProtobufCMessage *req,
+                                    const ProtobufCMessageDescriptor *resp_desc, int deadline_ms,
+                                    ProtobufCMessage **resp);
+
 #endif

@@ -54,8 +54,6 @@ static gpr_timespec deadline_in(int64_t ms)
     return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-/* Largest CA, certificate or key file read for the controller connection. */
-
 /* The auth metadata, when a token is configured. */
 static size_t auth_md(const edge_watch_t *w, grpc_metadata *md)
 {
@@ -79,48 +77,10 @@ static void report(edge_watch_t *w, grpc_channel *ch)
     char *used[256]; /* on-demand TLS: certificates served lately */
     req.on_demand_used = used;
     req.n_on_demand_used = w->o.used != NULL ? w->o.used(w->o.used_arg, used, 256) : 0;
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               grpc_slice_from_static_string(REPORT_METHOD), NULL,
-                                               deadline_in(2000), NULL);
-    grpc_metadata md;
-    grpc_metadata_array initial, trailing;
-    grpc_metadata_array_init(&initial);
-    grpc_metadata_array_init(&trailing);
-    grpc_byte_buffer *out = edge_ctlchan_pack(&req.base), *in = NULL;
-    grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    grpc_slice details = grpc_empty_slice();
-    grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = auth_md(w, &md);
-    ops[0].data.send_initial_metadata.metadata = &md;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = out;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &in;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
-    ops[5].data.recv_status_on_client.status = &status;
-    ops[5].data.recv_status_on_client.status_details = &details;
-    if (grpc_call_start_batch(call, ops, 6, (void *)1, NULL) == GRPC_CALL_OK)
-        grpc_completion_queue_pluck(cq, (void *)1, deadline_in(3000), NULL);
+    grpc_status_code status =
+        edge_ctlchan_unary(ch, w->auth, REPORT_METHOD, &req.base, NULL, 2000, NULL);
     if (status != GRPC_STATUS_OK)
         CP_LOG(CP_LOG_DEBUG, "watch", "ReportEdgeStatus failed: status %d", (int)status);
-    grpc_byte_buffer_destroy(out);
-    grpc_byte_buffer_destroy(in);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&initial);
-    grpc_metadata_array_destroy(&trailing);
-    grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(cq);
     for (size_t i = 0; i < req.n_on_demand_used; i++)
         free(used[i]);
     w->next_report_ms = cp_clock_mono_ms() + w->o.report_interval_ms;
