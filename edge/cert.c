@@ -628,7 +628,11 @@ int edge_cert_new(const char *name, const char *fullchain_pem, size_t chain_len,
         rc = cert_from_ders(c, &d, key_pem, key_len, err);
     if (rc == 0) {
         c->revision = revision;
-        c->key_pem = cp_xstrndup(key_pem, key_len);
+        /* All key_len bytes (a NUL inside must not make the copy shorter than key_len says:
+         * the key is read again by length when it is built for a handshake). */
+        c->key_pem = cp_xmalloc(key_len + 1);
+        memcpy(c->key_pem, key_pem, key_len);
+        c->key_pem[key_len] = '\0';
         c->key_len = key_len;
         edge_cert_pem_digest(fullchain_pem, chain_len, key_pem, key_len, c->pem_digest);
     }
